@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import datasets
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .backbones import MASKED_LOGIT, PromptedModel, PromptOutput
+from .data import PromptCollator
 
 __all__ = ["DistillationLoss", "TeacherCache", "classification_loss", "distillation_kl", "hidden_mse"]
 
@@ -40,38 +41,55 @@ def hidden_mse(student_hidden: torch.Tensor, teacher_hidden: torch.Tensor) -> to
 
 
 class TeacherCache:
-    """Teacher label-word logits (n, C) and answer hidden states (n, d), indexed by ``example_id``."""
+    """Teacher label-word logits (n, C) and answer hidden states (n, d), indexed by ``example_id``.
 
-    def __init__(self, logits: torch.Tensor, hidden: torch.Tensor) -> None:
-        self.logits = logits
-        self.hidden = hidden
+    Filled lazily: the first time a batch asks for an example, the frozen teacher runs on it once (no gradients);
+    every later visit reads the stored result. ``fill()`` computes everything up front instead.
+    """
 
-    @classmethod
+    def __init__(self, teacher: PromptedModel, dataset: datasets.Dataset, collator: PromptCollator, *, batch_size: int = 32) -> None:
+        if len(dataset) == 0:
+            raise ValueError("cannot cache teacher outputs for an empty dataset")
+        self.teacher = teacher
+        self.dataset = dataset
+        self.collator = collator
+        self.batch_size = batch_size
+        n, dim = len(dataset), teacher.prompt.dim
+        self.logits = torch.full((n, max(collator.max_classes, 1)), MASKED_LOGIT)
+        self.hidden = torch.zeros(n, dim)
+        self.filled = torch.zeros(n, dtype=torch.bool)
+        self.teacher_passes = 0  # how many examples the teacher has run on, for checks and benchmarks
+
     @torch.no_grad()
-    def build(cls, teacher: PromptedModel, loader: DataLoader, num_examples: int) -> TeacherCache:
-        """One pass of the frozen teacher over every example the student will see."""
-        teacher.eval()
-        logits = hidden = None
-        filled = torch.zeros(num_examples, dtype=torch.bool)
-        device = next(teacher.parameters()).device
-        for batch in tqdm(loader, desc="caching teacher outputs", leave=False):
+    def _compute(self, ids: list[int]) -> None:
+        was_training = self.teacher.training
+        self.teacher.eval()
+        device = next(self.teacher.parameters()).device
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start : start + self.batch_size]
+            batch = self.collator([self.dataset[i] for i in chunk])
             batch = {k: v.to(device) for k, v in batch.items()}
-            out = teacher(**batch)
-            if logits is None:
-                logits = torch.full((num_examples, out.label_logits.shape[1]), MASKED_LOGIT)
-                hidden = torch.zeros(num_examples, out.hidden.shape[1])
-            ids = batch["example_ids"].cpu()
-            logits[ids] = out.label_logits.cpu()
-            hidden[ids] = out.hidden.cpu()
-            filled[ids] = True
-        if logits is None or not bool(filled.all()):
-            missing = int((~filled).sum()) if logits is not None else num_examples
-            raise ValueError(f"the teacher loader left {missing} of {num_examples} examples uncached; pass a loader over all of them")
-        return cls(logits, hidden)
+            out = self.teacher(**batch)
+            index = torch.tensor(chunk)
+            self.logits[index] = out.label_logits.cpu()
+            self.hidden[index] = out.hidden.cpu()
+            self.filled[index] = True
+            self.teacher_passes += len(chunk)
+        self.teacher.train(was_training)
+
+    def fill(self) -> TeacherCache:
+        """Run the teacher on every example not cached yet."""
+        missing = torch.flatnonzero(~self.filled).tolist()
+        for start in tqdm(range(0, len(missing), 256), desc="caching teacher outputs", leave=False):
+            self._compute(missing[start : start + 256])
+        return self
 
     def lookup(self, example_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Cached (logits, hidden) for a batch of example ids, on their device."""
+        """Teacher (logits, hidden) for a batch of example ids, on their device; computes any not cached yet."""
         ids = example_ids.cpu()
+        missing = ids[~self.filled[ids]].unique().tolist()
+        if missing:
+            self._compute(missing)
         return self.logits[ids].to(example_ids.device), self.hidden[ids].to(example_ids.device)
 
 

@@ -17,7 +17,7 @@ import datasets
 import torch
 
 from .backbones import Backbone, PromptedModel, load_backbone
-from .data import PromptCollator, build_multitask_dataset, eval_loader, k_shot, multitask_loader, tokenize_task, train_loader
+from .data import PromptCollator, build_multitask_dataset, k_shot, multitask_loader, tokenize_task, train_loader
 from .distill import DistillationLoss, TeacherCache
 from .evaluate import evaluate_task
 from .profiles import Profile
@@ -60,7 +60,11 @@ class Workspace:
     def splits(self, task: str) -> datasets.DatasetDict:
         """The formatted train/validation/test splits of a task, capped by the profile."""
         if task not in self._splits:
-            self._splits[task] = load_task_splits(task, max_train=self.profile.max_train, max_eval=self.profile.max_eval)
+            profile = self.profile
+            splits = load_task_splits(task, max_train=profile.max_train, max_eval=profile.max_eval)
+            if profile.max_validation is not None and len(splits["validation"]) > profile.max_validation:
+                splits["validation"] = splits["validation"].select(range(profile.max_validation))
+            self._splits[task] = splits
         return self._splits[task]
 
     def tokenised(self, task: str, split: str, *, task_id: int = 0) -> datasets.Dataset:
@@ -166,9 +170,7 @@ def distill_shared_prompt(
     objective = None
     if distill:
         teacher_model = PromptedModel(ws.backbone, teachers)
-        cache = TeacherCache.build(
-            teacher_model, eval_loader(data, collator, batch_size=profile.eval_batch_size), len(data)
-        )
+        cache = TeacherCache(teacher_model, data, collator, batch_size=profile.eval_batch_size)
         loss = DistillationLoss(cache, weight=profile.distill_weight, temperature=profile.temperature)
 
         def objective(model, batch):

