@@ -55,7 +55,7 @@ def tokenize_task(
             targets = [(" " + t) if causal else t for t in batch["target_text"]]
             tgt = tokenizer(targets, add_special_tokens=False)["input_ids"]
             eos = tokenizer.eos_token_id
-            out["target_ids"] = [t[: max_input_tokens - 1] + [eos] for t in tgt]
+            out["target_ids"] = [[*t[: max_input_tokens - 1], eos] for t in tgt]
         return out
 
     keep = {"label", "score"} & set(split.column_names)

@@ -17,12 +17,19 @@ import datasets
 import torch
 
 from .backbones import Backbone, PromptedModel, load_backbone
-from .data import PromptCollator, build_multitask_dataset, k_shot, multitask_loader, tokenize_task, train_loader
+from .data import (
+    PromptCollator,
+    build_multitask_dataset,
+    k_shot,
+    multitask_loader,
+    tokenize_task,
+    train_loader,
+)
 from .distill import DistillationLoss, TeacherCache
 from .evaluate import evaluate_task
 from .profiles import Profile
 from .prompts import MultitaskPrompt, SoftPrompt, count_trainable
-from .tasks import Task, get_task, load_task_splits
+from .tasks import get_task, load_task_splits
 from .train import TrainConfig, TrainResult, train_prompt
 
 __all__ = [
@@ -30,6 +37,9 @@ __all__ = [
     "Workspace",
     "adapt_target",
     "distill_shared_prompt",
+    "load_or_train_shared",
+    "load_or_train_teachers",
+    "save_records",
     "select_spot_source",
     "train_teachers",
 ]
@@ -266,3 +276,47 @@ def save_records(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
     from .checkpoint import atomic_write_text
 
     return atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+
+
+def _stage_path(ws: Workspace, cache_dir: str | Path, name: str) -> Path:
+    p = ws.profile
+    tag = f"{p.name}-{ws.backbone.name.replace('/', '_')}-l{p.prompt_tokens}-r{p.rank}"
+    return Path(cache_dir) / tag / f"{name}.safetensors"
+
+
+def load_or_train_teachers(ws: Workspace, cache_dir: str | Path = "outputs/artefacts", *, seed: int = 0) -> SoftPrompt:
+    """The source teachers from an earlier run (notebook or demo) if saved, else trained now and saved."""
+    from .checkpoint import load_prompt, save_prompt
+
+    path = _stage_path(ws, cache_dir, f"teachers-seed{seed}")
+    if path.exists():
+        prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
+        if tuple(info["task_names"]) == tuple(ws.profile.source_tasks):
+            return prompt
+    teachers, _ = train_teachers(ws, seed=seed)
+    save_prompt(path, teachers, model_name=ws.backbone.name, task_names=ws.profile.source_tasks)
+    return teachers
+
+
+def load_or_train_shared(
+    ws: Workspace,
+    teachers: SoftPrompt | None,
+    cache_dir: str | Path = "outputs/artefacts",
+    *,
+    distill: bool = True,
+    decompose: bool = True,
+    rank: int | None = None,
+    seed: int = 0,
+) -> MultitaskPrompt:
+    """The source-trained MPT prompt (P*, u, v) from an earlier run if saved, else trained now and saved."""
+    from .checkpoint import load_prompt, save_prompt
+
+    name = f"shared-{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}-r{rank or ws.profile.rank}-seed{seed}"
+    path = _stage_path(ws, cache_dir, name)
+    if path.exists():
+        prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
+        if tuple(info["task_names"]) == tuple(ws.profile.source_tasks) and isinstance(prompt, MultitaskPrompt):
+            return prompt
+    shared, _ = distill_shared_prompt(ws, teachers, distill=distill, decompose=decompose, rank=rank, seed=seed)
+    save_prompt(path, shared, model_name=ws.backbone.name, task_names=ws.profile.source_tasks)
+    return shared
