@@ -70,7 +70,10 @@ def build_multitask_dataset(parts: Sequence[datasets.Dataset]) -> datasets.Datas
     """Concatenate per-task tokenised splits (each with its own ``task_id``) and renumber ``example_id``."""
     if not parts:
         raise ValueError("no task data given; pass at least one tokenised split")
-    merged = datasets.concatenate_datasets(list(parts))
+    # Columns only some tasks have (STS-B's float "score") cannot be concatenated; losses never read them.
+    common = set.intersection(*(set(p.column_names) for p in parts))
+    parts = [p.remove_columns([c for c in p.column_names if c not in common]) for p in parts]
+    merged = datasets.concatenate_datasets(parts)
     return merged.remove_columns("example_id").add_column("example_id", list(range(len(merged))))
 
 

@@ -108,7 +108,7 @@ class Workspace:
         t = get_task(task)
         data = self.tokenised(task, split, task_id=task_id)
         collator = PromptCollator.for_tasks(self.backbone, [t] * (task_id + 1))
-        refs = self.splits(task)[split]["target_text"] if t.kind == "generation" else None
+        refs = self.splits(task)[split]["references"] if t.kind == "generation" else None
         return evaluate_task(
             model, t, data, collator, batch_size=self.profile.eval_batch_size, references=refs,
             tokenizer=self.backbone.tokenizer,

@@ -1,0 +1,162 @@
+"""Task metrics, each returning a dict whose key equal to the metric's name holds the headline number.
+
+Classification metrics come from scikit-learn, correlations from SciPy; only SQuAD's exact match and token F1 are
+written here (the official script's normalisation: lowercase, drop punctuation and articles, squash whitespace).
+Scores are fractions in [0, 1]; correlations (Pearson, Spearman, Matthews) lie in [-1, 1].
+
+A classification prediction of ``-1`` (generated text that matched no label word) counts as wrong everywhere and is
+never treated as a class of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
+__all__ = [
+    "METRICS",
+    "UnknownMetricError",
+    "compute_metric",
+    "normalize_answer",
+    "squad_exact_match",
+    "squad_f1",
+]
+
+
+class UnknownMetricError(KeyError, ValueError):
+    """A metric name that is not in ``METRICS``."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted, as a repr
+        return str(self.args[0]) if self.args else ""
+
+
+def _check(predictions: Sequence, references: Sequence) -> tuple[list, list]:
+    predictions, references = list(predictions), list(references)
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"{len(predictions)} predictions but {len(references)} references; score the same rows, in the same order"
+        )
+    if not predictions:
+        raise ValueError(
+            "no predictions to score (empty inputs); check that the evaluation split is not empty"
+        )
+    return predictions, references
+
+
+def _labels(predictions: list, references: list) -> list:
+    # The classes seen in the references or predicted; -1 ("no label word matched") is wrong, not a class.
+    return sorted(set(references) | {p for p in predictions if p != -1})
+
+
+def accuracy(predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Fraction of exact matches."""
+    predictions, references = _check(predictions, references)
+    return {"accuracy": float(accuracy_score(references, predictions))}
+
+
+def f1(predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Binary F1 of class 1 (the positive class: spam, duplicate, paraphrase, correct answer), plus accuracy."""
+    predictions, references = _check(predictions, references)
+    # labels=[1] rather than average="binary", which refuses a -1 prediction as a third class.
+    score = f1_score(references, predictions, labels=[1], average="macro", zero_division=0.0)
+    return {"f1": float(score), "accuracy": float(accuracy_score(references, predictions))}
+
+
+def macro_f1(predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Unweighted mean of per-class F1 (CB, 3-class tweets), plus accuracy."""
+    predictions, references = _check(predictions, references)
+    labels = _labels(predictions, references)
+    score = f1_score(references, predictions, labels=labels, average="macro", zero_division=0.0)
+    return {"macro_f1": float(score), "accuracy": float(accuracy_score(references, predictions))}
+
+
+def matthews(predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Matthews correlation (CoLA's metric, robust to class imbalance), plus accuracy."""
+    predictions, references = _check(predictions, references)
+    score = matthews_corrcoef(references, predictions)
+    return {"matthews": float(score), "accuracy": float(accuracy_score(references, predictions))}
+
+
+def pearson_spearman(predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Pearson and Spearman correlation and their mean (STS-B's headline number)."""
+    predictions, references = _check(predictions, references)
+    pred = np.asarray(predictions, dtype=np.float64)
+    ref = np.asarray(references, dtype=np.float64)
+    if len(pred) < 2 or np.ptp(pred) == 0 or np.ptp(ref) == 0:
+        # Correlation is undefined for constant inputs (SciPy returns nan with a warning); report 0, "no relation",
+        # so that a collapsed model early in training still plots and averages.
+        pearson = spearman = 0.0
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pearson = float(pearsonr(pred, ref)[0])
+            spearman = float(spearmanr(pred, ref)[0])
+    return {"pearson": pearson, "spearman": spearman, "pearson_spearman": (pearson + spearman) / 2}
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation: lowercase, drop punctuation and the articles a/an/the, squash whitespace."""
+    text = "".join(ch for ch in str(text).lower() if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _golds(reference: str | Sequence[str]) -> list[str]:
+    golds = [reference] if isinstance(reference, str) else list(reference)
+    return golds or [""]  # no gold answer: only an empty prediction is right
+
+
+def _token_f1(prediction: str, gold: str) -> float:
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_exact_match(prediction: str, reference: str | Sequence[str]) -> float:
+    """1.0 if the normalised prediction equals any normalised gold answer."""
+    return float(any(normalize_answer(prediction) == normalize_answer(g) for g in _golds(reference)))
+
+
+def squad_f1(prediction: str, reference: str | Sequence[str]) -> float:
+    """Best bag-of-tokens F1 between the normalised prediction and any gold answer."""
+    return max(_token_f1(prediction, g) for g in _golds(reference))
+
+
+def squad(predictions: Sequence[str], references: Sequence[str | Sequence[str]]) -> dict[str, float]:
+    """SQuAD/ReCoRD exact match and token F1 (headline ``squad`` = F1, as MRQA and the MPT paper report)."""
+    predictions, references = _check(predictions, references)
+    em = float(np.mean([squad_exact_match(p, r) for p, r in zip(predictions, references, strict=True)]))
+    f1_ = float(np.mean([squad_f1(p, r) for p, r in zip(predictions, references, strict=True)]))
+    return {"exact_match": em, "f1": f1_, "squad": f1_}
+
+
+METRICS: dict[str, Callable[[Sequence, Sequence], dict[str, float]]] = {
+    "accuracy": accuracy,
+    "f1": f1,
+    "macro_f1": macro_f1,
+    "matthews": matthews,
+    "pearson_spearman": pearson_spearman,
+    "squad": squad,
+}
+
+
+def compute_metric(name: str, predictions: Sequence, references: Sequence) -> dict[str, float]:
+    """Score predictions against references with the named metric; ``result[name]`` is the headline number."""
+    if name not in METRICS:
+        raise UnknownMetricError(f"unknown metric {name!r}; known metrics: {', '.join(METRICS)}")
+    return METRICS[name](predictions, references)
