@@ -242,7 +242,8 @@ class PromptedModel(nn.Module):
                 f"prompt for {backbone.name} (d={backbone.dim})"
             )
         self.model = freeze(backbone.model)
-        self.prompt = prompt
+        # A prompt built on the CPU follows a backbone already moved to an accelerator (no-op when they agree).
+        self.prompt = prompt.to(next(backbone.model.parameters()).device)
         self.backbone_name = backbone.name
         self.is_seq2seq = backbone.is_seq2seq
 

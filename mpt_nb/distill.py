@@ -79,7 +79,7 @@ class TeacherCache:
 
     def fill(self) -> TeacherCache:
         """Run the teacher on every example not cached yet."""
-        missing = torch.flatnonzero(~self.filled).tolist()
+        missing = torch.nonzero(~self.filled).flatten().tolist()
         for start in tqdm(range(0, len(missing), 256), desc="caching teacher outputs", leave=False):
             self._compute(missing[start : start + 256])
         return self

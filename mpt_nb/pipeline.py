@@ -263,6 +263,7 @@ def adapt_target(
         "prompt_tokens": profile.prompt_tokens,
         "rank": getattr(prompt, "rank", 0),
         "steps": steps,
+        "lr": profile.lr,
         "best_step": result.best_step,
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,
