@@ -30,7 +30,7 @@ from .evaluate import evaluate_task
 from .profiles import Profile
 from .prompts import MultitaskPrompt, SoftPrompt, count_trainable
 from .tasks import get_task, load_task_splits
-from .train import TrainConfig, TrainResult, train_prompt
+from .train import TrainConfig, TrainResult, classification_objective, lm_objective, train_prompt
 
 __all__ = [
     "METHODS",
@@ -119,6 +119,11 @@ class Workspace:
         return self.evaluate(model, task, split, task_id=task_id)[get_task(task).metric]
 
 
+def objective_for(task: str):
+    """The training loss a task needs: label-word cross-entropy, or the LM loss for generation tasks."""
+    return lm_objective if get_task(task).kind == "generation" else classification_objective
+
+
 def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[TrainResult]]:
     """Stage 1a: one vanilla prompt per source task, each trained alone; returned stacked as (tasks, l, d)."""
     profile, prompts, results = ws.profile, [], []
@@ -130,7 +135,11 @@ def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[Tr
             num_batches=profile.teacher_steps, seed=seed + i,
         )
         config = ws.train_config(profile.teacher_steps, seed=seed, desc=f"teacher {task}")
-        results.append(train_prompt(model, loader, config, eval_fn=functools.partial(ws.headline, task=task)))
+        results.append(
+            train_prompt(
+                model, loader, config, objective=objective_for(task), eval_fn=functools.partial(ws.headline, task=task)
+            )
+        )
         prompts.append(prompt.weight.detach()[0])
     return SoftPrompt.from_prompts(prompts), results
 
@@ -163,6 +172,12 @@ def distill_shared_prompt(
     ones, leaving a single shared prompt (the paper's "no decomposition" ablation).
     """
     profile = ws.profile
+    generation = [t for t in profile.source_tasks if get_task(t).kind == "generation"]
+    if generation:
+        raise ValueError(
+            f"source tasks {generation} are generation tasks; mixed multitask batches and label-word distillation "
+            "need classification tasks: train generation tasks' prompts with train_teachers/adapt_target instead"
+        )
     if distill and teachers is None:
         raise ValueError("distillation needs teacher prompts; run train_teachers first or pass distill=False")
     data, collator = _source_training_data(ws)
@@ -246,7 +261,9 @@ def adapt_target(
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
     config = ws.train_config(steps, seed=seed, desc=f"{method} {target}" + (f" k={k}" if k else ""))
     start = time.perf_counter()
-    result = train_prompt(model, loader, config, eval_fn=functools.partial(ws.headline, task=target))
+    result = train_prompt(
+        model, loader, config, objective=objective_for(target), eval_fn=functools.partial(ws.headline, task=target)
+    )
     test = ws.evaluate(model, target, "test")
     task = get_task(target)
     return {
