@@ -148,7 +148,7 @@ class MultitaskPrompt(nn.Module):
         self.reset_low_rank(low_rank_init, seed=seed)
 
     def reset_low_rank(self, init: str = "ones", *, seed: int = 0) -> None:
-        """Fresh u, v: "ones" makes every task start at exactly P* (for r>1, scaled so u vᵀ = 1); "normal" is PEFT's N(0, 0.02)."""
+        """Fresh u, v: "ones" makes every task start at P* (u vᵀ = 1; exact for r = 1); "normal" is PEFT's N(0, 0.02)."""
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             if init == "ones":

@@ -90,7 +90,7 @@ def _param_groups(model: PromptedModel, config: TrainConfig) -> list[dict[str, A
             (low_rank if name in ("u", "v") else other).append(p)
     groups = [{"params": other, "lr": config.lr}] if other else []
     if low_rank:
-        groups.append({"params": low_rank, "lr": config.lr_low_rank or config.lr})
+        groups.append({"params": low_rank, "lr": config.lr if config.lr_low_rank is None else config.lr_low_rank})
     if not groups:
         raise ValueError("the prompt has no trainable parameters; nothing to train")
     return groups
@@ -110,7 +110,8 @@ def train_prompt(
 
     ``eval_fn(model) -> float`` (higher is better) picks the best step; without it the last step is kept.
     ``state_path`` (a ``.safetensors`` file) makes the run resumable: it is rewritten atomically after every
-    evaluation, and a run started with an existing one continues from its step.
+    evaluation, and an interrupted run restarted with the same config continues from its step (a changed config,
+    e.g. a larger ``max_steps``, is refused: the schedule would differ).
     """
     if len(loader) < config.max_steps * config.grad_accum:
         raise ValueError(
@@ -132,6 +133,15 @@ def train_prompt(
         step, extra, best_state = load_training_state(
             state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler
         )
+        saved = extra["config"]
+        changed = {k: (saved[k], v) for k, v in asdict(config).items() if k in saved and saved[k] != v and k != "progress"}
+        if changed:
+            # The schedule (warm-up, decay to zero at max_steps) and the batches depend on these: resuming under other
+            # settings would silently train something neither run describes.
+            raise ValueError(
+                f"{state_path} was saved by a run with other settings {changed} (saved, now); resume with the same "
+                "TrainConfig, or delete the state file to start over"
+            )
         best_metric, best_step, history, evals = extra["best_metric"], extra["best_step"], extra["history"], extra["evals"]
         loader = skip_first_batches(loader, step * config.grad_accum)
 

@@ -1,0 +1,79 @@
+"""Profiles: lookup by name and environment, overrides, and the offline guard."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mpt_nb.backbones import OFFLINE_DEFAULT, HubModelUnavailableError
+from mpt_nb.profiles import ENV_VAR, PROFILES, describe, get_profile
+
+
+@pytest.mark.parametrize("name", ["smoke", "offline", "gpu"])
+def test_get_profile_by_name(name, monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    profile = get_profile(name)
+    assert profile.name == name and profile == PROFILES[name]
+
+
+def test_profile_backbones():
+    assert PROFILES["smoke"].backbone == "tiny-llama" and PROFILES["smoke"].offline
+    assert PROFILES["offline"].backbone == OFFLINE_DEFAULT and PROFILES["offline"].offline
+    assert not PROFILES["gpu"].offline
+
+
+def test_env_var_picks_the_profile_and_an_argument_wins(monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "smoke")
+    assert ENV_VAR == "MPT_NB_PROFILE"
+    assert get_profile().name == "smoke"
+    assert get_profile("gpu").name == "gpu"
+
+
+def test_default_without_env_is_offline(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert get_profile().name == "offline"
+
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_unknown_name_lists_the_known_ones(monkeypatch, via_env):
+    if via_env:
+        monkeypatch.setenv(ENV_VAR, "fast")
+    with pytest.raises(KeyError) as info:
+        get_profile(None if via_env else "fast")
+    message = str(info.value)
+    assert "'fast'" in message
+    for known in ("gpu", "offline", "smoke"):
+        assert known in message
+
+
+def test_overrides_change_single_fields_and_leave_the_registry_alone():
+    profile = get_profile("smoke", prompt_tokens=10, rank=3, seeds=(4,))
+    assert (profile.prompt_tokens, profile.rank, profile.seeds) == (10, 3, (4,))
+    assert profile.batch_size == PROFILES["smoke"].batch_size
+    assert PROFILES["smoke"].prompt_tokens == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        profile.rank = 2  # type: ignore[misc]
+
+
+def test_unknown_override_is_an_error():
+    with pytest.raises(TypeError, match="prompt_token"):
+        get_profile("smoke", prompt_token=10)
+
+
+def test_offline_profile_with_hub_backbone_points_to_offline():
+    with pytest.raises(HubModelUnavailableError) as info:
+        get_profile("smoke", backbone="google-t5/t5-base")
+    message = str(info.value)
+    assert "google-t5/t5-base" in message and "'offline'" in message and OFFLINE_DEFAULT in message
+
+
+def test_offline_profile_accepts_a_local_folder_and_online_profile_a_hub_name(tmp_path):
+    assert get_profile("offline", backbone=str(tmp_path)).backbone == str(tmp_path)
+    assert get_profile("gpu", backbone="google/flan-t5-small").backbone == "google/flan-t5-small"
+
+
+def test_describe_names_profile_backbone_and_sizes():
+    text = describe(get_profile("smoke"))
+    assert "profile=smoke" in text and "backbone=tiny-llama" in text and "l=4" in text
+    assert "movie_sentiment" in text and "torch=" in text
