@@ -206,7 +206,13 @@ def distill_shared_prompt(
         max_tasks_per_batch=profile.max_tasks_per_batch, seed=seed,
     )
     model = PromptedModel(ws.backbone, student)
-    config = ws.train_config(profile.distill_steps, seed=seed, desc="distilling" if distill else "joint multitask")
+    # Each evaluation reads every source task's validation split, so check twice (half-way, end), not every eval_every.
+    config = ws.train_config(
+        profile.distill_steps,
+        seed=seed,
+        desc="distilling" if distill else "joint multitask",
+        eval_every=max(profile.eval_every, profile.distill_steps // 2) if profile.eval_every else 0,
+    )
     kwargs = {"objective": objective} if objective else {}
     result = train_prompt(model, loader, config, eval_fn=functools.partial(_mean_source_score, ws), **kwargs)
     return student, result
