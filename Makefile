@@ -23,9 +23,10 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
-## Everything CI checks: lint, notebook pairs in sync, unit tests, notebooks executed in the smoke profile.
+## Everything CI checks: lint, notebook pairs in sync, exercises generated from the solutions, unit tests, notebooks executed in the smoke profile.
 test: setup lint
 	$(PY) tools/check_notebooks.py
+	$(PY) tools/make_exercises.py --check
 	MPT_NB_PROFILE=smoke $(PY) -m pytest tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		MPT_NB_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/*.ipynb; \

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Regenerate the committed outputs of the notebooks from one real run of one named profile (default: offline), in
+# course order, each notebook executed top to bottom in a fresh kernel and written back to both files of its pair;
+# then regenerate the exercise copies (which carry no outputs). Each notebook holds the shared heavy-job lock while
+# it runs, so timings are not disturbed by other heavy jobs; its wall time (kernel start included) is printed.
+#
+#   tools/run_notebooks.sh                                  # all six, offline profile (~35-45 min on 2 CPU cores)
+#   tools/run_notebooks.sh notebooks/04_target_adaptation.ipynb   # one notebook
+#   MPT_NB_PROFILE=smoke tools/run_notebooks.sh             # a quick look at the smoke outputs (do not commit those)
+#
+# Start from a clean slate (rm -rf outputs/notebooks) to reproduce the committed run exactly: notebooks 04-06 load the
+# prompts notebooks 02-03 saved under outputs/notebooks/artefacts, and 06 reads the records 04-05 wrote (or the
+# benchmark's results/quality_<profile>.jsonl when it exists).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILE=${MPT_NB_PROFILE:-offline}
+PY=${PY:-.venv/bin/python}
+LOCK=${LOCK:-/tmp/mpt_heavy.lock}
+TIMES=${TIMES:-outputs/notebooks/run_times_${PROFILE}.txt}
+# No progress bars in the saved run: a kernel-startup file (in a throwaway IPYTHONDIR) makes tqdm.auto's bars
+# silent, and the dataset library's bars are switched off, so the committed files carry results rather than dozens
+# of finished progress widgets. Interactive runs keep their bars.
+IPYTHONDIR=$(mktemp -d)
+trap 'rm -rf "$IPYTHONDIR"' EXIT
+mkdir -p "$IPYTHONDIR/profile_default/startup"
+cat > "$IPYTHONDIR/profile_default/startup/00-quiet-progress.py" <<'PY'
+import tqdm.auto
+import tqdm.autonotebook
+import tqdm.std
+
+
+class QuietTqdm(tqdm.std.tqdm):
+    def __init__(self, *args, **kwargs):
+        kwargs["disable"] = True
+        super().__init__(*args, **kwargs)
+
+
+tqdm.auto.tqdm = tqdm.autonotebook.tqdm = QuietTqdm
+PY
+export IPYTHONDIR HF_DATASETS_DISABLE_PROGRESS_BARS=1
+if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=(notebooks/[0-9][0-9]_*.ipynb); fi
+mkdir -p "$(dirname "$TIMES")"
+# Executes with nbclient (what `jupytext --execute` would do, without needing nbconvert), in a fresh kernel whose
+# working directory is notebooks/, then refreshes the .py pair with jupytext.
+EXECUTE='
+import os, sys, nbformat
+from nbclient import NotebookClient
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+nb.metadata.pop("widgets", None)  # widget state of an earlier run
+NotebookClient(nb, timeout=1800, kernel_name="python3",
+               resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
+nbformat.write(nb, path)
+'
+for nb in "${notebooks[@]}"; do
+    flock "$LOCK" bash -c '
+        set -euo pipefail
+        start=$(date +%s)
+        MPT_NB_PROFILE="$1" "$2" -c "$5" "$3"
+        "$2" -m jupytext --sync "$3" >/dev/null
+        echo "$3: $(( $(date +%s) - start )) s (profile $1, $(date -u +%FT%TZ))" | tee -a "$4"
+    ' _ "$PROFILE" "$PY" "$nb" "$TIMES" "$EXECUTE"
+done
+"$PY" tools/make_exercises.py
+"$PY" tools/check_notebooks.py
