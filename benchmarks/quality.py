@@ -1,0 +1,709 @@
+"""Quality grid: PT, SPoT, decomposition-only and MPT on every target task, full data and few-shot, over seeds.
+
+Every run goes through ``mpt_nb.pipeline.adapt_target`` (the same code path as the notebooks and the demo) and is
+appended as one JSON line to the results file as soon as it finishes (whole line + fsync), so the script resumes:
+a run whose key (task, method, k, seed, ablation) is already in the file is skipped. Source-stage artefacts
+(teachers, distilled shared prompt, jointly trained shared prompt) are trained once per seed and reused through
+``load_or_train_teachers`` / ``load_or_train_shared``.
+
+Hyperparameters are the profile's defaults (chosen on validation data, never on test); best-checkpoint selection
+reads the validation split only, and the test split is scored once per run, at the end.
+
+Runs are planned in priority order: (1) k=16 for every method, target and seed; (2) full data; (3) the ablations
+on one target (distillation on/off × decomposition on/off, rank 1 vs 4); (4) k=4 and k=32. Use ``--time-budget``
+or ``--max-runs`` to run a chunk and stop; run it again to continue.
+
+Examples::
+
+    # one chunk of at most ~9 minutes on the offline default (the heavy-job lock lets other jobs take turns)
+    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/quality.py --time-budget 540
+    # only the k=16 runs of MPT and PT, at most 3 of them
+    .venv/bin/python benchmarks/quality.py --only k=16 --only method=mpt,pt --max-runs 3
+    # re-render the table and figure from the results file
+    .venv/bin/python benchmarks/quality.py --render-only
+    # the paper's setting on GPUs (T5-Base, l=100, GLUE/SuperGLUE), one or several processes
+    accelerate launch benchmarks/quality.py --config configs/paper_t5_base.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+METHOD_ORDER = ("pt", "spot", "decomp", "mpt")
+
+# Ablations on one target (full data): name -> (method, source-stage settings). The two cells of the 2x2 with
+# decomposition on are the main grid's "mpt" (distillation on) and "decomp" (distillation off) runs.
+ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "no_decomp": ("mpt", {"distill": True, "decompose": False}),
+    "no_decomp_no_distill": ("decomp", {"distill": False, "decompose": False}),
+    "rank4": ("mpt", {"distill": True, "decompose": True, "rank": 4}),
+}
+ABLATION_LABELS = {
+    ("mpt", "none"): "distillation ✓, decomposition ✓ (MPT, r=1)",
+    ("decomp", "none"): "distillation ✗, decomposition ✓ (joint training, r=1)",
+    ("mpt", "no_decomp"): "distillation ✓, decomposition ✗ (shared prompt only)",
+    ("decomp", "no_decomp_no_distill"): "distillation ✗, decomposition ✗ (shared prompt only)",
+    ("mpt", "rank4"): "distillation ✓, decomposition ✓, r=4",
+}
+
+# The paper's reported averages (Wang et al., ICLR 2023), T5-Base, read off its Figure 1 (≈: read off the plot).
+# Trainable parameters per task as in the paper's Figure 1.
+PAPER_AVERAGES = {
+    "GLUE": {"PT": 72.2, "SPoT": 82.3, "ATTEMPT": 83.4, "MPT": 85.6, "FT": 84.9},
+    "SuperGLUE": {"PT": 57.8, "SPoT": 62.9, "ATTEMPT": 70.5, "MPT": 74.1, "FT": 73.9},
+}
+PAPER_PARAMS = {"PT": 76_800, "SPoT": 76_800, "ATTEMPT": 232_000, "MPT": 77_600, "FT": 220_000_000}
+
+
+# ----------------------------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class GridConfig:
+    """What to run and where to write it; built from defaults, an optional YAML file, then command-line flags."""
+
+    profile: str = "offline"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    targets: list[str] | None = None  # default: the profile's target tasks
+    methods: list[str] = field(default_factory=lambda: list(METHOD_ORDER))
+    k: list[Any] | None = None  # default: the profile's few-shot k and "full" (k=16 and full data run first)
+    seeds: list[int] | None = None  # default: the profile's seeds
+    # None: each seed trains its own source stage; an int: every seed reuses that seed's teachers and shared
+    # prompts, so the seeds vary only the target stage (init, k-shot sample, data order) - a third of the cost.
+    source_seed: int | None = None
+    ablations: bool = True
+    ablation_target: str | None = None  # default: the first target
+    ablation_k: Any = "full"
+    results: str = "results/quality_offline.jsonl"
+    table: str = "results/quality_offline.md"
+    figure: str = "results/params_vs_accuracy.png"
+    artefacts: str = "outputs/artefacts/{config_hash}"  # {config_hash}: a profile change never reuses stale stages
+    paper_points: bool = False
+    threads: int | None = None
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> GridConfig:
+        import yaml
+
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GridConfig:
+        """Map a config file's sections (profile/overrides/grid/output) onto the flat settings."""
+        flat: dict[str, Any] = {}
+        for key in ("profile", "overrides"):
+            if key in raw:
+                flat[key] = raw[key]
+        for section in ("grid", "output", "runtime"):
+            flat.update(raw.get(section) or {})
+        unknown = set(flat) - set(cls.__dataclass_fields__)
+        extra_top = set(raw) - {"profile", "overrides", "grid", "output", "runtime", "notes", "launch"}
+        if unknown or extra_top:
+            raise ValueError(
+                f"unknown config key(s) {sorted(unknown | extra_top)}; known: profile, overrides, grid.*, output.* "
+                f"({sorted(cls.__dataclass_fields__)})"
+            )
+        cfg = cls(**flat)
+        cfg.k = None if cfg.k is None else [normalise_k(k) for k in cfg.k]
+        cfg.ablation_k = normalise_k(cfg.ablation_k)
+        return cfg
+
+    def build_profile(self):
+        """The mpt_nb profile this config runs: the named base profile with the overrides applied."""
+        from mpt_nb.profiles import get_profile
+
+        overrides = dict(self.overrides)
+        for key in ("source_tasks", "target_tasks", "few_shot_k", "seeds"):
+            if key in overrides:
+                overrides[key] = tuple(overrides[key])
+        return get_profile(self.profile, **overrides)
+
+
+def normalise_k(k: Any) -> int | str:
+    if k in (None, "full", "None"):
+        return "full"
+    return int(k)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One target-adaptation run."""
+
+    task: str
+    method: str
+    k: int | str  # int or "full"
+    seed: int
+    ablation: str = "none"
+    priority: int = 0
+
+    @property
+    def key(self) -> tuple[str, str, str, int, str]:
+        return (self.task, self.method, str(self.k), int(self.seed), self.ablation)
+
+    def describe(self) -> str:
+        extra = "" if self.ablation == "none" else f" [{self.ablation}]"
+        return f"{self.method} {self.task} k={self.k} seed={self.seed}{extra}"
+
+
+def record_key(record: dict[str, Any]) -> tuple[str, str, str, int, str]:
+    return (record["task"], record["method"], str(record["k"]), int(record["seed"]), record.get("ablation", "none"))
+
+
+def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
+    """Every run of the grid, in priority order: k=16, full data, ablations, then the other k."""
+    targets = list(cfg.targets or profile.target_tasks)
+    seeds = list(cfg.seeds if cfg.seeds is not None else profile.seeds)
+    methods = [m for m in METHOD_ORDER if m in cfg.methods] + [m for m in cfg.methods if m not in METHOD_ORDER]
+    main_ks = list(cfg.k) if cfg.k is not None else [*profile.few_shot_k, "full"]
+    first = [k for k in main_ks if k in (16, "full")]
+    rest = [k for k in main_ks if k not in first]
+    specs: list[RunSpec] = []
+
+    def grid(ks: Iterable[Any], priority: int) -> None:
+        for k in ks:
+            for seed in seeds:
+                for task in targets:
+                    for method in methods:
+                        specs.append(RunSpec(task, method, k, seed, "none", priority))
+
+    grid(first, 1)
+    if cfg.ablations and targets:
+        target = cfg.ablation_target or targets[0]
+        for seed in seeds:
+            for name, (method, _) in ABLATIONS.items():
+                specs.append(RunSpec(target, method, cfg.ablation_k, seed, name, 3))
+    grid(rest, 4)
+    return specs
+
+
+def parse_only(items: Sequence[str]) -> dict[str, set[str]]:
+    """``--only k=16 --only method=mpt,pt`` -> {"k": {"16"}, "method": {"mpt", "pt"}}."""
+    filters: dict[str, set[str]] = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--only takes FIELD=VALUE[,VALUE...] (fields: task, method, k, seed, ablation), got {item!r}")
+        name, values = item.split("=", 1)
+        if name not in ("task", "method", "k", "seed", "ablation"):
+            raise SystemExit(f"--only field must be task, method, k, seed or ablation, got {name!r}")
+        filters.setdefault(name, set()).update(v.strip() for v in values.split(","))
+    return filters
+
+
+def matches(spec: RunSpec, filters: dict[str, set[str]]) -> bool:
+    values = {"task": spec.task, "method": spec.method, "k": str(spec.k), "seed": str(spec.seed), "ablation": spec.ablation}
+    return all(values[name] in allowed for name, allowed in filters.items())
+
+
+# ----------------------------------------------------------------------------------------------- results file
+
+
+def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Complete JSON lines of the results file (a torn last line from a killed run is ignored)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            print(f"warning: skipping a malformed line in {path}", file=sys.stderr)
+    return records
+
+
+def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
+    """Append one whole line and fsync, starting a new line if a killed run left a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True) + "\n"
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                line = "\n" + line
+        f.write(line.encode())
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def config_hash(profile) -> str:
+    """Short hash of every profile setting: records and source stages made under other settings are not reused."""
+    return hashlib.sha1(json.dumps(asdict(profile), sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def artefacts_dir(cfg: GridConfig, profile) -> Path:
+    path = Path(cfg.artefacts.format(config_hash=config_hash(profile)))
+    return path if path.is_absolute() else ROOT / path
+
+
+def current(records: list[dict[str, Any]], profile, *, quiet: bool = False) -> list[dict[str, Any]]:
+    """Records made under the profile's current settings (others are kept in the file but not used)."""
+    h = config_hash(profile)
+    keep = [r for r in records if r.get("config_hash") == h]
+    if len(keep) < len(records) and not quiet:
+        print(f"note: {len(records) - len(keep)} record(s) were made under other profile settings; ignored", file=sys.stderr)
+    return keep
+
+
+# ----------------------------------------------------------------------------------------------- rendering
+
+
+def _mean_std(values: list[float]) -> str:
+    import statistics
+
+    mean = 100 * statistics.fmean(values)
+    return f"{mean:.1f}" + (f" ± {100 * statistics.stdev(values):.1f}" if len(values) > 1 else "")
+
+
+def average_table(records: list[dict[str, Any]], targets: Sequence[str] | None = None) -> str:
+    """Per (k, method): the test metric averaged over target tasks (only where every target has runs)."""
+    import statistics
+
+    from mpt_nb.viz import METHOD_LABELS, summarise
+
+    rows = summarise(records)
+    tasks = sorted(set(targets or ()) | {r["task"] for r in rows})
+    by: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((str(r["k"]), r["method"]), {})[r["task"]] = r
+    korder = {"4": 0, "16": 1, "32": 2, "full": 3}
+    lines = [
+        "| k | method | mean over targets | targets | seeds per target |",
+        "|---|---|---|---|---|",
+    ]
+    for (k, method), per_task in sorted(
+        by.items(), key=lambda kv: (korder.get(kv[0][0], 9), METHOD_ORDER.index(kv[0][1]) if kv[0][1] in METHOD_ORDER else 9)
+    ):
+        complete = len(per_task) == len(tasks)
+        mean = 100 * statistics.fmean(r["mean"] for r in per_task.values())
+        seeds = sorted({r["runs"] for r in per_task.values()})
+        cell = f"{mean:.1f}" if complete else f"({mean:.1f}, incomplete)"
+        lines.append(
+            f"| {k} | {METHOD_LABELS.get(method, method)} | {cell} | {len(per_task)}/{len(tasks)} | "
+            f"{'/'.join(map(str, seeds))} |"
+        )
+    return "\n".join(lines)
+
+
+def ablation_table(records: list[dict[str, Any]], target: str, k: Any) -> str:
+    """The paper's ablation on one target: distillation on/off × decomposition on/off, and rank 1 vs 4."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        if r["task"] == target and str(r["k"]) == str(k):
+            groups.setdefault((r["method"], r.get("ablation", "none")), []).append(r)
+    lines = ["| source stage | test metric | seeds | trainable params |", "|---|---|---|---|"]
+    for key, label in ABLATION_LABELS.items():
+        runs = groups.get(key)
+        if not runs:
+            lines.append(f"| {label} | not run yet | 0 | |")
+            continue
+        lines.append(
+            f"| {label} | {runs[0]['metric']} {_mean_std([r['test'] for r in runs])} | {len(runs)} | "
+            f"{runs[0]['trainable_params']:,} |"
+        )
+    return "\n".join(lines)
+
+
+def tidy_axis(fig) -> None:
+    """Readable x axis for points that span less than a decade: ticks at the points' own parameter counts."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax = fig.axes[0]
+    xs = sorted({float(x) for c in ax.collections for x, _ in c.get_offsets()})
+    if not xs:
+        return
+    ticks = [xs[0]]
+    for x in xs[1:]:
+        if x > ticks[-1] * 1.08:  # labels closer than that would overlap
+            ticks.append(x)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.set_xlim(xs[0] / 1.3, xs[-1] * 1.3)
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_fontsize(8)
+    fig.tight_layout()
+
+
+def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_params: int | None = None) -> None:
+    """Write the Markdown results (main table, averages, ablation) and the parameters-vs-accuracy figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mpt_nb.checkpoint import atomic_write_text
+    from mpt_nb.viz import params_vs_accuracy_figure, results_table
+
+    main = [r for r in records if r.get("ablation", "none") == "none"]
+    targets = list(cfg.targets or profile.target_tasks)
+    ab_target = cfg.ablation_target or (targets[0] if targets else None)
+    backbone_params = backbone_params or next((r.get("backbone_params") for r in records if r.get("backbone_params")), None)
+    parts = [
+        f"# Quality grid: profile `{profile.name}`, backbone `{profile.backbone}`",
+        "",
+        f"Test metric ×100, mean ± std over seeds (sample std). {len(records)} runs recorded in `{cfg.results}`. "
+        f"Hyperparameters: the profile's defaults (l={profile.prompt_tokens}, r={profile.rank}, lr={profile.lr}, "
+        f"lr_low_rank={profile.lr_low_rank}, batch {profile.batch_size}, {profile.target_steps} steps full-data / "
+        f"{profile.few_shot_steps} steps few-shot, best checkpoint on validation every {profile.eval_every} steps; "
+        f"settings hash {config_hash(profile)}); "
+        "nothing was tuned on the test split. Few-shot runs draw k examples per class with the run's seed; the test "
+        "split is always the full one.",
+        "",
+    ]
+    if main:
+        parts += ["## Per target task", "", results_table(main, backbone_params=backbone_params), ""]
+        parts += ["## Average over target tasks", "", average_table(main, targets), ""]
+    if ab_target:
+        parts += [
+            f"## Ablation on {ab_target} (k={cfg.ablation_k})",
+            "",
+            ablation_table(records, ab_target, cfg.ablation_k),
+            "",
+            "Decomposition ✗ = the source stage trains one shared prompt with u, v frozen at ones "
+            "(`distill_shared_prompt(..., decompose=False)`); target adaptation then trains P* and fresh u, v as usual. "
+            "Distillation ✗ = P* initialised from sampled vocabulary and trained jointly on the source tasks' loss "
+            "(no teachers), as PEFT's MultitaskPromptTuning does.",
+            "",
+        ]
+    atomic_write_text(ROOT / cfg.table if not Path(cfg.table).is_absolute() else cfg.table, "\n".join(parts))
+    if not main:
+        return
+    ks = {str(r["k"]) for r in main}
+    k = "full" if "full" in ks else ("16" if "16" in ks else sorted(ks)[0])
+    reference = None
+    if cfg.paper_points:
+        reference = {f"{m} (paper, T5-Base, GLUE avg)": (PAPER_PARAMS[m], v) for m, v in PAPER_AVERAGES["GLUE"].items() if m != "FT"}
+    fig = params_vs_accuracy_figure(
+        main, k=k, reference=reference, title=f"{profile.name}: {profile.backbone}, k = {k}, mean over {len(targets)} targets"
+    )
+    tidy_axis(fig)
+    figure = ROOT / cfg.figure if not Path(cfg.figure).is_absolute() else Path(cfg.figure)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    for other in sorted(ks - {k}):
+        fig = params_vs_accuracy_figure(main, k=other, title=f"{profile.name}: {profile.backbone}, k = {other}")
+        tidy_axis(fig)
+        fig.savefig(figure.with_name(f"{figure.stem}_k{other}{figure.suffix}"), dpi=120)
+        plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------- running
+
+
+class Runner:
+    """Loads the backbone once, caches source-stage artefacts in memory, and runs RunSpecs."""
+
+    def __init__(self, cfg: GridConfig, profile, accelerator) -> None:
+        from mpt_nb.pipeline import Workspace
+
+        self.cfg, self.profile, self.acc = cfg, profile, accelerator
+        self.ws = Workspace.from_profile(profile)
+        self.ws.backbone.model.to(accelerator.device)
+        self.cache: dict[tuple, Any] = {}
+        self.artefacts = artefacts_dir(cfg, profile)
+
+    def _stage(self, key: tuple, build) -> Any:
+        if key not in self.cache:
+            self.acc.wait_for_everyone()  # every process sees the same files before deciding to load or train
+            self.cache[key] = build()
+            self.acc.wait_for_everyone()
+        return self.cache[key]
+
+    def source(self, seed: int) -> int:
+        return seed if self.cfg.source_seed is None else self.cfg.source_seed
+
+    def teachers(self, seed: int):
+        from mpt_nb.pipeline import load_or_train_teachers
+
+        seed = self.source(seed)
+
+        return self._stage(("teachers", seed), lambda: load_or_train_teachers(self.ws, self.artefacts, seed=seed))
+
+    def shared(self, seed: int, *, distill: bool, decompose: bool = True, rank: int | None = None):
+        from mpt_nb.pipeline import load_or_train_shared
+
+        seed = self.source(seed)
+
+        def build():
+            teachers = self.teachers(seed) if distill else None
+            return load_or_train_shared(
+                self.ws, teachers, self.artefacts, distill=distill, decompose=decompose, rank=rank, seed=seed
+            )
+
+        return self._stage(("shared", seed, distill, decompose, rank), build)
+
+    def on_disk(self, stage: tuple) -> bool:
+        """Whether a source stage is already saved (loading it takes a second, not minutes)."""
+        from mpt_nb.pipeline import _stage_path
+
+        if stage[0] == "teachers":
+            name = f"teachers-seed{stage[1]}"
+        else:
+            _, seed, distill, decompose, rank = stage
+            name = (
+                f"shared-{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}"
+                f"-r{rank or self.profile.rank}-seed{seed}"
+            )
+        return _stage_path(self.ws, self.artefacts, name).exists()
+
+    def stages_needed(self, spec: RunSpec) -> list[tuple]:
+        """Source-stage artefacts the run needs that are not loaded yet (for time estimates)."""
+        need: list[tuple] = []
+        settings = ABLATIONS[spec.ablation][1] if spec.ablation != "none" else {}
+        distill = settings.get("distill", spec.method == "mpt")
+        if spec.method == "spot" or (spec.method in ("mpt", "decomp") and distill):
+            need.append(("teachers", self.source(spec.seed)))
+        if spec.method in ("mpt", "decomp"):
+            need.append(("shared", self.source(spec.seed), distill, settings.get("decompose", True), settings.get("rank")))
+        return [n for n in need if n not in self.cache]
+
+    def run(self, spec: RunSpec) -> dict[str, Any]:
+        from mpt_nb.pipeline import adapt_target
+
+        kwargs: dict[str, Any] = {}
+        settings = ABLATIONS[spec.ablation][1] if spec.ablation != "none" else {}
+        if spec.method == "spot":
+            kwargs["teachers"] = self.teachers(spec.seed)
+        elif spec.method in ("mpt", "decomp"):
+            distill = settings.get("distill", spec.method == "mpt")
+            kwargs["shared"] = self.shared(
+                spec.seed, distill=distill, decompose=settings.get("decompose", True), rank=settings.get("rank")
+            )
+            if settings.get("rank"):
+                kwargs["rank"] = settings["rank"]
+        k = None if spec.k == "full" else int(spec.k)
+        start = time.perf_counter()
+        record = adapt_target(self.ws, spec.task, spec.method, k=k, seed=spec.seed, **kwargs)
+        record.update(
+            {
+                "ablation": spec.ablation,
+                "source_seed": self.source(spec.seed) if spec.method != "pt" else None,
+                "source_distill": settings.get("distill", spec.method == "mpt") if spec.method in ("mpt", "decomp") else None,
+                "source_decompose": settings.get("decompose", True) if spec.method in ("mpt", "decomp") else None,
+                "run_wall_time_s": round(time.perf_counter() - start, 2),
+                "config": asdict(self.profile),
+                "config_hash": config_hash(self.profile),
+                "backbone_params": self.ws.backbone.num_parameters(),
+                "threads": _threads(),
+                "processes": self.acc.num_processes,
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+        return record
+
+
+@contextlib.contextmanager
+def quiet_progress(enabled: bool = True):
+    """Silence the progress bars of the training loop, evaluation and datasets; restored on exit."""
+    import datasets
+    from tqdm.auto import tqdm
+
+    import mpt_nb.distill
+    import mpt_nb.evaluate
+    import mpt_nb.train
+
+    modules = (mpt_nb.train, mpt_nb.evaluate, mpt_nb.distill)
+    saved = [m.tqdm for m in modules]
+    bars = datasets.is_progress_bar_enabled()
+
+    def quiet(*args: Any, **kwargs: Any):
+        kwargs["disable"] = True
+        return tqdm(*args, **kwargs)
+
+    if enabled:
+        for m in modules:
+            m.tqdm = quiet
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        for m, original in zip(modules, saved, strict=True):
+            m.tqdm = original
+        if bars:
+            datasets.enable_progress_bars()
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def estimate_s(kind: tuple | RunSpec, records: list[dict[str, Any]], profile) -> float:
+    """Rough duration of a unit of work, for --time-budget (measured from earlier runs where possible)."""
+    if isinstance(kind, RunSpec):
+        same = [r["run_wall_time_s"] for r in records if "run_wall_time_s" in r and (str(r["k"]) == "full") == (kind.k == "full")]
+        if same:
+            return sorted(same)[len(same) // 2]
+        steps = profile.target_steps if kind.k == "full" else profile.few_shot_steps
+        return 2.0 * steps + 30
+    if kind[0] == "teachers":
+        return (2.0 * profile.teacher_steps + 20) * len(profile.source_tasks)
+    return 2.0 * profile.distill_steps + 60
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", help="YAML config (see configs/paper_t5_base.yaml); flags below override it")
+    parser.add_argument("--profile", help="mpt_nb profile: offline (default), smoke, gpu")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a profile field, e.g. --set prompt_tokens=10 (value parsed as YAML)")
+    parser.add_argument("--only", action="append", default=[], metavar="FIELD=V1[,V2]",
+                        help="run only matching runs; fields: task, method, k, seed, ablation (repeatable)")
+    parser.add_argument("--source-seed", type=int, default=None,
+                        help="train the source stage once with this seed and reuse it for every seed "
+                        "(default: one source stage per seed)")
+    parser.add_argument("--max-runs", type=int, default=None, help="stop after this many target runs")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds: start no unit of work (run or source stage) expected to end past this")
+    parser.add_argument("--no-ablations", action="store_true", help="leave the ablation runs out of the plan")
+    parser.add_argument("--results", help="JSON Lines results file (default results/quality_offline.jsonl)")
+    parser.add_argument("--table", help="Markdown table to render")
+    parser.add_argument("--figure", help="parameters-vs-accuracy PNG to render")
+    parser.add_argument("--artefacts", help="cache folder for teachers and shared prompts "
+                        "(default outputs/artefacts/{config_hash})")
+    parser.add_argument("--paper-points", action="store_true", help="add the paper's GLUE averages to the figure")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--render-only", action="store_true", help="only re-render table and figure")
+    parser.add_argument("--dry-run", action="store_true", help="print the remaining plan and exit")
+    parser.add_argument("--quiet", action="store_true", help="with --dry-run: print only the summary line")
+    parser.add_argument("--progress", action="store_true", help="show the training loop's progress bars")
+    args = parser.parse_args(argv)
+
+    import yaml
+
+    cfg = GridConfig.from_yaml(args.config) if args.config else GridConfig()
+    if args.profile:
+        cfg.profile = args.profile
+    for item in args.set:
+        name, value = item.split("=", 1)
+        cfg.overrides[name] = yaml.safe_load(value)
+    for name in ("results", "table", "figure", "artefacts", "threads"):
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if args.source_seed is not None:
+        cfg.source_seed = args.source_seed
+    if args.paper_points:
+        cfg.paper_points = True
+    if args.no_ablations:
+        cfg.ablations = False
+
+    import torch
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    profile = cfg.build_profile()
+    results = ROOT / cfg.results if not Path(cfg.results).is_absolute() else Path(cfg.results)
+    records = current(read_records(results), profile, quiet=args.dry_run)
+    if args.render_only:
+        render(cfg, profile, records)
+        print(f"rendered {cfg.table} and {cfg.figure} from {len(records)} records")
+        return 0
+
+    done = {record_key(r) for r in records}
+    filters = parse_only(args.only)
+    plan = [s for s in plan_runs(cfg, profile) if matches(s, filters)]
+    todo = [s for s in plan if s.key not in done]
+    print(f"plan: {len(plan)} runs, {len(plan) - len(todo)} already in {cfg.results}, {len(todo)} to go", flush=True)
+    if args.dry_run:
+        for s in [] if args.quiet else todo:
+            print("  ", s.describe())
+        return 0
+    if not todo:
+        render(cfg, profile, records)
+        print("nothing to run; table and figure re-rendered")
+        return 0
+
+    from accelerate import Accelerator
+
+    accelerator = Accelerator()
+    with quiet_progress(not args.progress):
+        return _run(args, cfg, profile, accelerator, results, records, plan, todo)
+
+
+def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, plan, todo) -> int:
+    from mpt_nb.profiles import describe
+
+    main_process = accelerator.is_main_process
+    if args.time_budget and accelerator.num_processes > 1:
+        print("note: --time-budget is ignored with several processes (they must stop together)", flush=True)
+        args.time_budget = None
+    if main_process:
+        print(describe(profile), flush=True)
+        print(f"machine: {platform.machine()} {os.cpu_count()} cpu(s), processes={accelerator.num_processes}", flush=True)
+    start = time.perf_counter()
+    runner = Runner(cfg, profile, accelerator)
+    ran = units = 0
+
+    def elapsed() -> float:
+        return time.perf_counter() - start
+
+    def fits(estimate: float) -> bool:
+        # A chunk always makes progress: the first unit of work runs whatever its estimate.
+        return args.time_budget is None or (elapsed() + estimate <= args.time_budget) or units == 0
+
+    stopped = None
+    for spec in todo:
+        if args.max_runs is not None and ran >= args.max_runs:
+            stopped = f"--max-runs {args.max_runs} reached"
+            break
+        for stage in runner.stages_needed(spec):
+            cached = runner.on_disk(stage)
+            if not cached and not fits(estimate_s(stage, records, profile)):
+                stopped = f"time budget: next source stage {stage} would not fit"
+                break
+            t0 = time.perf_counter()
+            units += 0 if cached else 1
+            if stage[0] == "teachers":
+                runner.teachers(stage[1])
+            else:
+                runner.shared(stage[1], distill=stage[2], decompose=stage[3], rank=stage[4])
+            if main_process:
+                how = "loaded" if cached else "trained"
+                print(f"[{elapsed():6.0f}s] source stage {stage} {how} ({time.perf_counter() - t0:.0f}s)", flush=True)
+        if stopped:
+            break
+        if not fits(estimate_s(spec, records, profile)):
+            stopped = "time budget: next run would not fit"
+            break
+        record = runner.run(spec)
+        ran += 1
+        units += 1
+        if main_process:
+            append_record(results, record)
+            records.append(record)
+            print(
+                f"[{elapsed():6.0f}s] {spec.describe()}: test {record['metric']} {record['test']:.3f} "
+                f"(val {record['validation']}, {record['run_wall_time_s']:.0f}s)",
+                flush=True,
+            )
+    if main_process:
+        render(cfg, profile, records, runner.ws.backbone.num_parameters())
+        left = len([s for s in plan if s.key not in {record_key(r) for r in records}])
+        print(f"ran {ran} run(s) in {elapsed():.0f}s; {left} left in the plan" + (f" ({stopped})" if stopped else ""), flush=True)
+    accelerator.wait_for_everyone()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

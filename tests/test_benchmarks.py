@@ -1,0 +1,126 @@
+"""The benchmark scripts, end to end on tiny models: the quality grid (records, resume, table, figure), the GPU
+reproduction config (parses and maps onto a profile), and the speed script's --smoke mode."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import quality  # noqa: E402
+import speed  # noqa: E402
+
+
+def test_paper_config_parses_and_maps_onto_the_gpu_profile():
+    cfg = quality.GridConfig.from_yaml(ROOT / "configs" / "paper_t5_base.yaml")
+    profile = cfg.build_profile()
+    assert profile.name == "gpu"
+    assert profile.backbone == "google-t5/t5-base"
+    assert profile.prompt_tokens == 100 and profile.rank == 1
+    assert profile.source_tasks == ("glue/mnli", "glue/qnli", "glue/qqp", "glue/sst2")
+    assert {"glue/rte", "superglue/boolq", "superglue/cb"} <= set(profile.target_tasks)
+    plan = quality.plan_runs(cfg, profile)
+    n_main = len(profile.target_tasks) * 4 * 3 * 4  # targets x methods x seeds x k
+    assert len(plan) == n_main + 3 * len(quality.ABLATIONS)
+    assert plan[0].k == "full" and {s.k for s in plan[-5:]} <= {4, 32}
+    assert len({s.key for s in plan}) == len(plan)
+    assert str(quality.artefacts_dir(cfg, profile)).endswith(quality.config_hash(profile))
+
+
+def test_config_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"profile": "smoke", "grid": {"method": ["pt"]}}))
+    with pytest.raises(ValueError, match="unknown config key"):
+        quality.GridConfig.from_yaml(path)
+    path.write_text(yaml.safe_dump({"profile": "smoke", "overrides": {"prompt_token": 3}}))
+    with pytest.raises(TypeError, match="unknown profile field"):
+        quality.GridConfig.from_yaml(path).build_profile()
+
+
+def test_append_record_survives_a_torn_last_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    quality.append_record(path, {"task": "a", "method": "pt", "k": 4, "seed": 0, "test": 0.5})
+    with open(path, "a") as f:
+        f.write('{"task": "b", "meth')  # a run killed mid-write
+    quality.append_record(path, {"task": "c", "method": "mpt", "k": "full", "seed": 1, "test": 0.7})
+    records = quality.read_records(path)
+    assert [r["task"] for r in records] == ["a", "c"]
+    assert quality.record_key(records[1]) == ("c", "mpt", "full", 1, "none")
+
+
+def _smoke_config(tmp_path: Path) -> Path:
+    config = {
+        "profile": "smoke",
+        "overrides": {"teacher_steps": 2, "distill_steps": 2, "target_steps": 2, "few_shot_steps": 2,
+                      "eval_every": 2, "max_train": 48, "max_eval": 16, "max_validation": 8},
+        "grid": {"methods": ["pt", "spot", "mpt"], "k": [4], "seeds": [0], "ablations": False},
+        "output": {"results": str(tmp_path / "q.jsonl"), "table": str(tmp_path / "q.md"),
+                   "figure": str(tmp_path / "q.png"), "artefacts": str(tmp_path / "art" / "{config_hash}")},
+    }
+    path = tmp_path / "smoke.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_quality_grid_writes_records_resumes_and_renders(tmp_path, capsys):
+    config = _smoke_config(tmp_path)
+    assert quality.main(["--config", str(config), "--max-runs", "2"]) == 0
+    records = quality.read_records(tmp_path / "q.jsonl")
+    assert [(r["method"], r["k"]) for r in records] == [("pt", 4), ("spot", 4)]
+    for r in records:
+        assert {"task", "method", "k", "seed", "ablation", "test", "trainable_params", "wall_time_s", "config"} <= set(r)
+        assert r["ablation"] == "none" and r["profile"] == "smoke"
+    first_walls = [r["wall_time_s"] for r in records]
+
+    assert quality.main(["--config", str(config)]) == 0  # resumes: only the missing run
+    out = capsys.readouterr().out
+    assert "3 runs, 2 already in" in out and "ran 1 run(s)" in out
+    records = quality.read_records(tmp_path / "q.jsonl")
+    assert [r["method"] for r in records] == ["pt", "spot", "mpt"]
+    assert [r["wall_time_s"] for r in records[:2]] == first_walls  # earlier runs untouched
+    assert len({quality.record_key(r) for r in records}) == 3
+
+    assert quality.main(["--config", str(config)]) == 0  # nothing left: no run, re-render only
+    assert len(quality.read_records(tmp_path / "q.jsonl")) == 3
+    table = (tmp_path / "q.md").read_text()
+    assert "| amazon_sentiment | 4 | MPT |" in table and "Average over target tasks" in table
+    assert (tmp_path / "q.png").stat().st_size > 1000
+    assert list((tmp_path / "art").glob("*/*/teachers-seed0.safetensors"))
+
+
+def test_quality_plan_filters_and_ablations():
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("offline")
+    cfg = quality.GridConfig()
+    plan = quality.plan_runs(cfg, profile)
+    assert len(plan) == 3 * 4 * 3 * 4 + 3 * 3
+    assert [s.k for s in plan[:36]] == [16] * 36 and [s.k for s in plan[36:72]] == ["full"] * 36
+    assert {s.ablation for s in plan[72:81]} == {"no_decomp", "no_decomp_no_distill", "rank4"}
+    only = quality.parse_only(["k=16", "method=mpt,pt", "seed=0"])
+    picked = [s for s in plan if quality.matches(s, only)]
+    assert len(picked) == 3 * 2 and all(s.k == 16 and s.seed == 0 for s in picked)
+
+
+def test_speed_smoke_prints_every_ratio(capsys):
+    assert speed.main(["all", "--smoke", "--no-memory", "--backbone", "smollm2", "--reps", "1"]) == 0
+    out = capsys.readouterr().out
+    for marker in ("ratio mpt_nb / limit", "time ratio mpt_nb / PEFT", "ratio dynamic / padded",
+                   "ratio distill / plain", "ratio rank / generate", "threads:", "versions:"):
+        assert marker in out, marker
+    summary = json.loads(out.split("summary: ", 1)[1].splitlines()[0])
+    assert {"step/tiny-llama", "peft/tiny-llama", "epoch/tiny-llama", "distill/tiny-llama", "eval/tiny-llama"} <= set(summary)
+    assert "teacher passes during student steps: 0" in out
+
+
+def test_speed_memory_child_reports_a_peak():
+    args = argparse.Namespace(batch=4, tokens=8, prompt_tokens=2, rank=1, threads=1, smoke=True)
+    mem = speed.measure_memory("mpt", "smollm2", args)
+    assert mem["delta_mib"] >= 0 and mem["peak_mib"] >= mem["base_mib"]
