@@ -367,6 +367,13 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         "split is always the full one.",
         "",
     ]
+    source_seeds = sorted({r["source_seed"] for r in records if r.get("source_seed") is not None})
+    if len(source_seeds) == 1:
+        parts[-2] += (
+            f" The source stage (teachers, shared prompts) was trained once, with seed {source_seeds[0]}, and reused "
+            "by every seed: the spread over seeds is that of the target stage (initialisation of u, v or of the "
+            "prompt, the k-shot draw, data order), not of source training."
+        )
     if main:
         parts += ["## Per target task", "", results_table(main, backbone_params=backbone_params), ""]
         parts += ["## Average over target tasks", "", average_table(main, targets), ""]
@@ -404,6 +411,13 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         fig = params_vs_accuracy_figure(main, k=other, title=f"{profile.name}: {profile.backbone}, k = {other}")
         tidy_axis(fig)
         fig.savefig(figure.with_name(f"{figure.stem}_k{other}{figure.suffix}"), dpi=120)
+        plt.close(fig)
+    if profile.name == "offline" and main:
+        # The explorer's static fallback shown in the README: the paper's setting beside these measured runs.
+        from mpt_nb.viz import static_explorer_figure
+
+        fig = static_explorer_figure(main, l=100, r=1, d=768, tasks=8)
+        fig.savefig(ROOT / "notebooks" / "figures" / "explorer_static.png", dpi=110)
         plt.close(fig)
 
 

@@ -241,7 +241,7 @@ def static_explorer_figure(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
 
-    names = ["PT\nper task", "MPT\nper task", "PT\ntotal", "MPT\ntotal"]
+    names = ["PT\nper task", "MPT per task\n(P*/τ + u, v)", "PT\ntotal", "MPT\ntotal"]
     values = [counts["pt_per_task"], counts["mpt_per_task"], counts["pt_total"], counts["mpt_total"]]
     bars = bx.bar(names, values, color=["gray", "tab:red", "gray", "tab:red"])
     for bar, value in zip(bars, values, strict=True):

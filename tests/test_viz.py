@@ -120,15 +120,5 @@ def test_static_fallback_renders_to_png(tmp_path):
     plt.close(fig)
     assert out.stat().st_size > 20_000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # The copy kept in notebooks/figures (for the README and for readers without widgets): the paper's setting beside
-    # this repository's real offline runs when they exist (the benchmark's, else the notebooks'), never the toy ones.
-    real = [ROOT / "results" / "quality_offline.jsonl", ROOT / "outputs" / "notebooks" / "04_target_adaptation.jsonl"]
-    found = next((p for p in real if p.exists()), None)
-    measured = [r for r in load_records(found) if r.get("profile") == "offline"] if found else None
-    figures = ROOT / "notebooks" / "figures"
-    figures.mkdir(parents=True, exist_ok=True)
-    fig = static_explorer_figure(measured or None, l=100, r=1, d=768, tasks=8)
-    fig.savefig(figures / "explorer_static.png", dpi=110)
-    plt.close(fig)
     # Without records (nothing measured yet) it still draws the paper and the counts.
     plt.close(static_explorer_figure(None, l=20, r=1, d=576, tasks=3))
