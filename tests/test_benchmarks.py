@@ -124,3 +124,18 @@ def test_speed_memory_child_reports_a_peak():
     args = argparse.Namespace(batch=4, tokens=8, prompt_tokens=2, rank=1, threads=1, smoke=True)
     mem = speed.measure_memory("mpt", "smollm2", args)
     assert mem["delta_mib"] >= 0 and mem["peak_mib"] >= mem["base_mib"]
+
+
+def test_source_seed_reuses_one_source_stage_for_every_seed(tmp_path):
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"methods": ["pt", "mpt"], "seeds": [0, 1]})
+    config.write_text(yaml.safe_dump(raw))
+    assert quality.main(["--config", str(config), "--source-seed", "0"]) == 0
+    records = quality.read_records(tmp_path / "q.jsonl")
+    assert sorted((r["method"], r["seed"]) for r in records) == [("mpt", 0), ("mpt", 1), ("pt", 0), ("pt", 1)]
+    assert {r["source_seed"] for r in records if r["method"] == "mpt"} == {0}
+    assert all(r["source_seed"] is None for r in records if r["method"] == "pt")
+    saved = [p.name for p in (tmp_path / "art").rglob("*.safetensors")]
+    assert saved and not any("seed1" in name for name in saved), saved
+    assert "trained once, with seed 0" in (tmp_path / "q.md").read_text()
