@@ -235,6 +235,8 @@ def static_explorer_figure(
                label=f"MPT per target at the sliders: l·d + (l+d)·r = {counts['mpt_target']:,.0f}")
     ax.set_xscale("log")
     ax.set_xlim(right=max(v[0] for v in paper["methods"].values()) * 12)  # room for the FT labels
+    scores = [v[c] for v in paper["methods"].values() for c in (1, 2)] + [y for _, y in measured.values()]
+    ax.set_ylim(min(scores) - 3, max(scores) + 4)  # room for the staggered labels above the highest point
     ax.set_xlabel("trainable parameters per task (log scale)")
     ax.set_ylabel("average score (%)")
     ax.set_title("Accuracy vs trainable parameters", fontsize=10)
