@@ -468,17 +468,13 @@ class Runner:
 
     def on_disk(self, stage: tuple) -> bool:
         """Whether a source stage is already saved (loading it takes a second, not minutes)."""
-        from mpt_nb.pipeline import _stage_path
+        from mpt_nb.pipeline import shared_stage_path, teachers_stage_path
 
         if stage[0] == "teachers":
-            name = f"teachers-seed{stage[1]}"
-        else:
-            _, seed, distill, decompose, rank = stage
-            name = (
-                f"shared-{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}"
-                f"-r{rank or self.profile.rank}-seed{seed}"
-            )
-        return _stage_path(self.ws, self.artefacts, name).exists()
+            return teachers_stage_path(self.ws, self.artefacts, seed=stage[1]).exists()
+        _, seed, distill, decompose, rank = stage
+        path = shared_stage_path(self.ws, self.artefacts, distill=distill, decompose=decompose, rank=rank, seed=seed)
+        return path.exists()
 
     def stages_needed(self, spec: RunSpec) -> list[tuple]:
         """Source-stage artefacts the run needs that are not loaded yet (for time estimates)."""

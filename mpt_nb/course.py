@@ -83,8 +83,9 @@ def save_shared_stage(
     so notebooks 04-06 load it instead of training it again.
     """
     from .checkpoint import save_prompt
-    from .pipeline import _stage_path
+    from .pipeline import shared_stage_path
 
-    name = f"shared-{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}-r{shared.rank}-seed{seed}"
-    path = _stage_path(ws, cache_dir or artefact_dir(), name)
+    path = shared_stage_path(
+        ws, cache_dir or artefact_dir(), distill=distill, decompose=decompose, rank=shared.rank, seed=seed
+    )
     return save_prompt(path, shared, model_name=ws.backbone.name, task_names=ws.profile.source_tasks)

@@ -308,11 +308,24 @@ def _stage_path(ws: Workspace, cache_dir: str | Path, name: str) -> Path:
     return Path(cache_dir) / tag / f"{name}.safetensors"
 
 
+def teachers_stage_path(ws: Workspace, cache_dir: str | Path, *, seed: int = 0) -> Path:
+    """Where ``load_or_train_teachers`` keeps the teachers of ``seed`` under ``cache_dir``."""
+    return _stage_path(ws, cache_dir, f"teachers-seed{seed}")
+
+
+def shared_stage_path(
+    ws: Workspace, cache_dir: str | Path, *, distill: bool = True, decompose: bool = True, rank: int | None = None, seed: int = 0
+) -> Path:
+    """Where ``load_or_train_shared`` keeps a source-trained MPT prompt with these settings under ``cache_dir``."""
+    how = f"{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}"
+    return _stage_path(ws, cache_dir, f"shared-{how}-r{rank or ws.profile.rank}-seed{seed}")
+
+
 def load_or_train_teachers(ws: Workspace, cache_dir: str | Path = "outputs/artefacts", *, seed: int = 0) -> SoftPrompt:
     """The source teachers from an earlier run (notebook or demo) if saved, else trained now and saved."""
     from .checkpoint import load_prompt, save_prompt
 
-    path = _stage_path(ws, cache_dir, f"teachers-seed{seed}")
+    path = teachers_stage_path(ws, cache_dir, seed=seed)
     if path.exists():
         prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
         if tuple(info["task_names"]) == tuple(ws.profile.source_tasks):
@@ -335,8 +348,7 @@ def load_or_train_shared(
     """The source-trained MPT prompt (P*, u, v) from an earlier run if saved, else trained now and saved."""
     from .checkpoint import load_prompt, save_prompt
 
-    name = f"shared-{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}-r{rank or ws.profile.rank}-seed{seed}"
-    path = _stage_path(ws, cache_dir, name)
+    path = shared_stage_path(ws, cache_dir, distill=distill, decompose=decompose, rank=rank, seed=seed)
     if path.exists():
         prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
         if tuple(info["task_names"]) == tuple(ws.profile.source_tasks) and isinstance(prompt, MultitaskPrompt):
