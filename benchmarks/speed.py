@@ -583,8 +583,42 @@ def bench_eval(backbone, args, results: dict) -> None:
     gold = [task.label_words[i] for i in sample["label"]]
     print("    what generation produces (gold -> generated): "
           + "; ".join(f"{g} -> {t!r}" for g, t in zip(gold, texts, strict=True)), flush=True)
+    if args.profile:
+        profile_eval(args, {
+            "rank classification": lambda rows: evaluate_task(model, task, rows, collator, batch_size=args.eval_batch),
+            f"generate, max_new_tokens={new_tokens}": lambda rows: evaluate_by_generation(
+                model, task, rows, collator, backbone.tokenizer, batch_size=args.eval_batch, max_new_tokens=new_tokens),
+        }, data, model)
     results[f"eval/{backbone.name}"] = ratio
     results[f"eval_acc/{backbone.name}"] = {"rank": acc["rank"], "generate": acc["gen"], "generate_min": acc["gen_min"]}
+
+
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_scaled_dot_product_flash_attention_for_cpu")
+
+
+def profile_eval(args, evaluations: dict[str, Callable[[Any], Any]], data, model) -> None:
+    """[5] Where the time of one evaluation batch goes (torch.profiler, CPU): backbone forward passes and their share
+    of the matrix products, so the ratio's floor — one prefill either way — is measured, not argued."""
+    from torch.profiler import ProfilerActivity, profile
+
+    rows = data.select(range(min(args.eval_batch, len(data))))
+    forwards = [0]
+    hook = model.model.base_model.register_forward_pre_hook(lambda *_: forwards.__setitem__(0, forwards[0] + 1))
+    try:
+        for name, evaluate in evaluations.items():
+            evaluate(rows)  # warm-up outside the profile
+            forwards[0] = 0
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                evaluate(rows)
+            events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+            total = sum(e.self_cpu_time_total for e in events)
+            matmul = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS)
+            top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:5]
+            print(f"    profile, {name}, one batch of {len(rows)} rows: {forwards[0]} backbone forward pass(es), "
+                  f"self CPU {total / 1e3:.0f} ms, matrix products {100 * matmul / total:.0f}%; top ops: "
+                  + ", ".join(f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top), flush=True)
+    finally:
+        hook.remove()
 
 
 BENCHES = ("step", "peft", "epoch", "distill", "eval")
@@ -613,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-rows", type=int, default=None, help="[5] rows of its test split (default all; smoke 16)")
     parser.add_argument("--eval-batch", type=int, default=32)
     parser.add_argument("--eval-reps", type=int, default=None, help="[5] timed evaluations per method (default 3)")
+    parser.add_argument("--profile", action="store_true",
+                        help="[5] also profile one batch of each evaluation (torch.profiler): where the time goes")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 

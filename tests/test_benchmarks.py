@@ -110,7 +110,7 @@ def test_quality_plan_filters_and_ablations():
 
 
 def test_speed_smoke_prints_every_ratio(capsys):
-    assert speed.main(["all", "--smoke", "--no-memory", "--backbone", "smollm2", "--reps", "1"]) == 0
+    assert speed.main(["all", "--smoke", "--no-memory", "--backbone", "smollm2", "--reps", "1", "--profile"]) == 0
     out = capsys.readouterr().out
     for marker in ("ratio mpt_nb / limit", "time ratio mpt_nb / PEFT", "ratio dynamic / padded",
                    "ratio distill / plain", "ratio rank / generate", "threads:", "versions:"):
@@ -118,6 +118,9 @@ def test_speed_smoke_prints_every_ratio(capsys):
     summary = json.loads(out.split("summary: ", 1)[1].splitlines()[0])
     assert {"step/tiny-llama", "peft/tiny-llama", "epoch/tiny-llama", "distill/tiny-llama", "eval/tiny-llama"} <= set(summary)
     assert "teacher passes during student steps: 0" in out
+    # --profile: rank classification is one backbone pass per batch; generation at least one
+    assert "profile, rank classification, one batch of 16 rows: 1 backbone forward pass(es)" in out
+    assert "profile, generate, max_new_tokens=" in out
 
 
 def test_speed_memory_child_reports_a_peak():
