@@ -276,20 +276,19 @@ def average_table(records: list[dict[str, Any]], targets: Sequence[str] | None =
     """Per (k, method): the test metric averaged over target tasks (only where every target has runs)."""
     import statistics
 
-    from mpt_nb.viz import METHOD_LABELS, summarise
+    from mpt_nb.viz import METHOD_LABELS, k_sort_key, summarise
 
     rows = summarise(records)
     tasks = sorted(set(targets or ()) | {r["task"] for r in rows})
     by: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((str(r["k"]), r["method"]), {})[r["task"]] = r
-    korder = {"4": 0, "16": 1, "32": 2, "full": 3}
     lines = [
         "| k | method | mean over targets | targets | seeds per target |",
         "|---|---|---|---|---|",
     ]
     for (k, method), per_task in sorted(
-        by.items(), key=lambda kv: (korder.get(kv[0][0], 9), METHOD_ORDER.index(kv[0][1]) if kv[0][1] in METHOD_ORDER else 9)
+        by.items(), key=lambda kv: (k_sort_key(kv[0][0]), METHOD_ORDER.index(kv[0][1]) if kv[0][1] in METHOD_ORDER else 9)
     ):
         complete = len(per_task) == len(tasks)
         mean = 100 * statistics.fmean(r["mean"] for r in per_task.values())

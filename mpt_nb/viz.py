@@ -63,10 +63,16 @@ def summarise(records: Iterable[dict[str, Any]], keys: Sequence[str] = ("task", 
     return rows
 
 
+def k_sort_key(k: str | int) -> tuple[int, int]:
+    """Order shot counts numerically with full data last: 4, 16, 32, full (not the string order 16, 32, 4)."""
+    text = str(k)
+    return (0, int(text)) if text.isdigit() else (1, 0)
+
+
 def results_table(records: Iterable[dict[str, Any]], *, backbone_params: int | None = None) -> str:
     """A Markdown table: task, k, method, test metric (mean ± std over seeds), trainable parameters."""
     rows = summarise(records)
-    rows.sort(key=lambda r: (r["task"], str(r["k"]), list(METHOD_LABELS).index(r["method"]) if r["method"] in METHOD_LABELS else 99))
+    rows.sort(key=lambda r: (r["task"], k_sort_key(r["k"]), list(METHOD_LABELS).index(r["method"]) if r["method"] in METHOD_LABELS else 99))
     header = "| task | k | method | test metric | seeds | trainable params |" + (" % of backbone |" if backbone_params else "")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:

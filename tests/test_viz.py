@@ -17,6 +17,7 @@ from mpt_nb.viz import (
     BACKBONE_PRESETS,
     PAPER_REFERENCE,
     explorer_counts,
+    k_sort_key,
     load_records,
     measured_points,
     param_count_explorer,
@@ -57,6 +58,13 @@ def test_load_records_and_summaries(tmp_path):
     table = results_table(RECORDS[:3], backbone_params=134_515_008)
     assert "| amazon_sentiment | full | PT | accuracy 72.0 ± 2.8 | 2 | 11,520 | 0.009% |" in table
     plt.close(params_vs_accuracy_figure(RECORDS, reference={"MPT (paper)": (77_600, 85.6)}))
+
+
+def test_results_table_orders_shot_counts_numerically():
+    runs = [_record("amazon_sentiment", "pt", 0.7, k=k) for k in ("full", 32, 4, 16)]
+    ks = [line.split("|")[2].strip() for line in results_table(runs).splitlines()[2:]]
+    assert ks == ["4", "16", "32", "full"]
+    assert sorted(["full", "32", "4", 16], key=k_sort_key) == ["4", 16, "32", "full"]
 
 
 def test_explorer_counts_are_the_formulas():
