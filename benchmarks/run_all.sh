@@ -6,6 +6,9 @@
 #   benchmarks/run_all.sh                                  # everything, real models -> results/speed_offline.txt
 #   BENCHES="step" BACKBONES="t5" benchmarks/run_all.sh    # re-measure one piece, rebuild the results file
 #   benchmarks/run_all.sh --smoke                          # tiny random models, seconds -> outputs/speed_smoke.txt
+# A profile of [5] is measured apart and kept beside its piece (it is joined into the results file after it):
+#   .venv/bin/python benchmarks/speed.py eval --backbone smollm2 --profile --eval-rows 96 --eval-reps 1 \
+#       > outputs/speed/eval-smollm2.profile.txt
 # Extra arguments go to every benchmark (e.g. --threads 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +22,6 @@ case " $* " in *" --smoke "*) OUT=${SMOKE_OUT:-outputs/speed_smoke.txt}; PIECES=
 mkdir -p "$(dirname "$OUT")" "$PIECES"
 for bench in $BENCHES; do
     for backbone in $BACKBONES; do
-        if [ "$bench" = eval ] && [ "$backbone" != smollm2 ]; then continue; fi  # needs a trained prompt
         piece="$PIECES/$bench-$backbone.txt"
         flock "$LOCK" "$PY" -W ignore benchmarks/speed.py "$bench" --backbone "$backbone" "$@" 2>&1 \
             | tee "$piece.tmp"
@@ -30,7 +32,10 @@ done
 for bench in step peft distill epoch eval; do
     for backbone in smollm2 t5; do
         piece="$PIECES/$bench-$backbone.txt"
-        if [ -f "$piece" ]; then cat "$piece" >> "$OUT.tmp"; echo >> "$OUT.tmp"; fi
+        # <bench>-<backbone>.profile.txt: a separate --profile run of that piece (e.g. eval --profile --eval-rows 96)
+        for part in "$piece" "$PIECES/$bench-$backbone.profile.txt"; do
+            if [ -f "$part" ]; then cat "$part" >> "$OUT.tmp"; echo >> "$OUT.tmp"; fi
+        done
     done
 done
 mv "$OUT.tmp" "$OUT"

@@ -10,7 +10,7 @@ Subcommands (``all`` runs every one)::
                  every row to 256 tokens (PEFT-example style); same sampler, same batches, same train step
     distill  [4] distillation step reading a filled TeacherCache (DistillationLoss)  ÷  plain multitask step
     eval     [5] rank classification (evaluate_task)  ÷  generate-based evaluation (evaluate_by_generation) with a
-                 trained teacher prompt, accuracy of both
+                 trained teacher prompt, accuracy of both (on the random-weight T5: a random prompt, timings only)
 
 Backbones: the offline default SmolLM2-135M (``smollm2``) and a T5 with T5-Small's shape and vocabulary size
 (``t5``: random weights, byte tokenizer, since the hub is out of reach); ``--smoke`` swaps in the package's tiny
@@ -524,8 +524,9 @@ def bench_eval(backbone, args, results: dict) -> None:
     profile = get_profile("smoke" if args.smoke else "offline")
     ws = Workspace.from_profile(profile, backbone)
     task_name = args.eval_task
-    if args.smoke:  # tiny random model: a random prompt (accuracies are chance)
-        prompt, origin = SoftPrompt.from_vocab(backbone.embeddings, profile.prompt_tokens, seed=0), "random (smoke)"
+    if args.smoke or backbone.is_seq2seq:  # random weights: a random prompt, timings only (accuracies are chance)
+        why = "smoke" if args.smoke else "random-weight T5: timings only, accuracies are chance"
+        prompt, origin = SoftPrompt.from_vocab(backbone.embeddings, profile.prompt_tokens, seed=0), f"random ({why})"
     else:
         from mpt_nb.pipeline import load_or_train_teachers
 
@@ -535,6 +536,10 @@ def bench_eval(backbone, args, results: dict) -> None:
         prompt = SoftPrompt.from_prompts(teachers.task_prompts()[index])
         origin = f"trained teacher for {task_name} (seed 0, {profile.teacher_steps} steps, {folder.relative_to(ROOT)})"
     model = PromptedModel(backbone, prompt)
+    if backbone.is_seq2seq:  # (always random here: see above)
+        # Random weights may emit end-of-sequence at once and end generation early: time every new token instead.
+        backbone.model.generation_config.eos_token_id = None
+        origin += "; end-of-sequence disabled, so generation makes every new token"
     task = get_task(task_name)
     data = ws.tokenised(task_name, "test")
     if args.eval_rows:
@@ -628,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bench", choices=[*BENCHES, "all", "_memory"])
     parser.add_argument("--backbone", default=None,
-                        help="comma list of smollm2,t5 (default: both for step/peft/distill/epoch, smollm2 for eval)")
+                        help="comma list of smollm2,t5 (default: both)")
     parser.add_argument("--smoke", action="store_true", help="tiny random models and few repeats: seconds, for tests")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=48, help="input tokens per row (steps 1, 2, 4)")
@@ -684,11 +689,7 @@ def _run(args) -> int:
     results: dict[str, Any] = {}
     cache: dict[str, Any] = {}
     for bench in benches:
-        default = "smollm2" if bench == "eval" else "smollm2,t5"
-        for name in (args.backbone or default).split(","):
-            if bench == "eval" and name != "smollm2":
-                print(f"\n[5] skipped for {name}: needs a trained prompt (only the offline default has teachers)")
-                continue
+        for name in (args.backbone or "smollm2,t5").split(","):
             if name not in cache:
                 cache[name] = load(name, args.smoke)
             backbone = cache[name]

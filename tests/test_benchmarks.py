@@ -123,6 +123,14 @@ def test_speed_smoke_prints_every_ratio(capsys):
     assert "profile, generate, max_new_tokens=" in out
 
 
+def test_speed_eval_runs_on_a_seq2seq_backbone_with_every_new_token(capsys):
+    """[5] on T5 (random weights, so a random prompt): generation may not stop early at end-of-sequence."""
+    assert speed.main(["eval", "--smoke", "--backbone", "t5", "--reps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "backbone tiny-t5" in out and "prompt: random (smoke); end-of-sequence disabled" in out
+    assert "ratio rank / generate" in out
+
+
 def test_speed_memory_child_reports_a_peak():
     args = argparse.Namespace(batch=4, tokens=8, prompt_tokens=2, rank=1, threads=1, smoke=True)
     mem = speed.measure_memory("mpt", "smollm2", args)
