@@ -18,6 +18,7 @@ from .prompts import MultitaskPrompt
 __all__ = [
     "COURSE_OVERRIDES",
     "artefact_dir",
+    "benchmark_results_path",
     "course_overrides",
     "records_path",
     "repo_root",
@@ -67,6 +68,11 @@ def repo_root() -> Path:
 def artefact_dir() -> Path:
     """Where the notebooks keep teachers and shared prompts: ``outputs/notebooks/artefacts``."""
     return repo_root() / "outputs" / "notebooks" / "artefacts"
+
+
+def benchmark_results_path(profile_name: str) -> Path:
+    """The quality benchmark's committed grid for a profile: ``results/quality_<profile>.jsonl``."""
+    return repo_root() / "results" / f"quality_{profile_name}.jsonl"
 
 
 def records_path(notebook: str) -> Path:

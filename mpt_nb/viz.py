@@ -16,8 +16,10 @@ __all__ = [
     "METHOD_LABELS",
     "PAPER_REFERENCE",
     "explorer_counts",
+    "k_sort_key",
     "load_records",
     "measured_points",
+    "paired_differences",
     "param_count_explorer",
     "params_vs_accuracy_figure",
     "results_table",
@@ -67,6 +69,31 @@ def k_sort_key(k: str | int) -> tuple[int, int]:
     """Order shot counts numerically with full data last: 4, 16, 32, full (not the string order 16, 32, 4)."""
     text = str(k)
     return (0, int(text)) if text.isdigit() else (1, 0)
+
+
+def paired_differences(
+    records: Iterable[dict[str, Any]], method: str, baseline: str, *, keys: Sequence[str] = ("task", "k")
+) -> dict[tuple, list[float]]:
+    """``method`` − ``baseline`` test score per ``keys`` group, paired by seed (only seeds both methods ran).
+
+    Paired because both methods of a seed share its k-shot draw and data order: the difference removes that luck.
+    Ablation runs are left out. Returns ``{group: [difference for each shared seed, in seed order]}``.
+    """
+    scores: dict[tuple, dict[str, dict[Any, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in records:
+        if r.get("ablation", "none") not in ("none", None) or r["method"] not in (method, baseline):
+            continue
+        group = tuple(r[k] for k in keys)
+        if r["seed"] in scores[group][r["method"]]:
+            raise ValueError(f"two {r['method']!r} runs for {dict(zip(keys, group, strict=True))} seed {r['seed']}: "
+                             "pass records of one grid (one profile and settings) at a time")
+        scores[group][r["method"]][r["seed"]] = r["test"]
+    out = {}
+    for group, by_method in scores.items():
+        seeds = sorted(set(by_method[method]) & set(by_method[baseline]))
+        if seeds:
+            out[group] = [by_method[method][s] - by_method[baseline][s] for s in seeds]
+    return out
 
 
 def results_table(records: Iterable[dict[str, Any]], *, backbone_params: int | None = None) -> str:

@@ -59,7 +59,7 @@ T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
 import matplotlib.pyplot as plt
 
-from mpt_nb.course import course_overrides, records_path, repo_root
+from mpt_nb.course import benchmark_results_path, course_overrides, records_path, repo_root
 from mpt_nb.profiles import describe, get_profile
 
 profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
@@ -84,7 +84,7 @@ from mpt_nb.viz import load_records
 def measured_records(profile):
     """This profile's result records from the first source that has full-data runs (else the first with any)."""
     sources = [
-        [repo_root() / "results" / f"quality_{profile.name}.jsonl"],
+        [benchmark_results_path(profile.name)],
         [records_path("04_target_adaptation"), records_path("05_few_shot")],
     ]
     found = []

@@ -32,6 +32,8 @@ def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
     assert course.repo_root() == root  # a notebook's kernel runs in notebooks/
     assert course.records_path("04_x") == root / "outputs" / "notebooks" / "04_x.jsonl"
+    assert course.benchmark_results_path("offline") == root / "results" / "quality_offline.jsonl"
+    assert course.benchmark_results_path("offline").exists(), "the committed grid that notebooks 05 and 06 read"
     monkeypatch.chdir(tmp_path)
     assert course.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
 

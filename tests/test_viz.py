@@ -20,6 +20,7 @@ from mpt_nb.viz import (
     k_sort_key,
     load_records,
     measured_points,
+    paired_differences,
     param_count_explorer,
     params_vs_accuracy_figure,
     results_table,
@@ -58,6 +59,22 @@ def test_load_records_and_summaries(tmp_path):
     table = results_table(RECORDS[:3], backbone_params=134_515_008)
     assert "| amazon_sentiment | full | PT | accuracy 72.0 ± 2.8 | 2 | 11,520 | 0.009% |" in table
     plt.close(params_vs_accuracy_figure(RECORDS, reference={"MPT (paper)": (77_600, 85.6)}))
+
+
+def test_paired_differences_pair_by_seed_and_skip_ablations():
+    runs = [
+        _record("a", "mpt", 0.5, seed=0, k=4), _record("a", "pt", 0.4, seed=0, k=4),
+        _record("a", "mpt", 0.7, seed=1, k=4), _record("a", "pt", 0.8, seed=1, k=4),
+        _record("a", "mpt", 0.9, seed=2, k=4),  # no PT run for seed 2: left out
+        _record("a", "mpt", 0.0, seed=0, k=4, ablation="rank4"),  # an ablation: left out
+        _record("b", "pt", 0.3, seed=0, k="full"),  # no MPT run: no group
+    ]
+    diffs = paired_differences(runs, "mpt", "pt")
+    assert list(diffs) == [("a", 4)]
+    assert diffs[("a", 4)] == pytest.approx([0.1, -0.1])
+    assert paired_differences(runs, "mpt", "pt", keys=("task",)) == {("a",): pytest.approx([0.1, -0.1])}
+    with pytest.raises(ValueError, match="one grid"):
+        paired_differences([*runs, _record("a", "pt", 0.6, seed=0, k=4)], "mpt", "pt")
 
 
 def test_results_table_orders_shot_counts_numerically():
