@@ -119,7 +119,7 @@ if not records:  # nothing measured yet on this profile: compute a small set now
     print(f"computed {len(records)} records now")
 
 # %%
-from mpt_nb.viz import METHOD_LABELS, measured_points, summarise
+from mpt_nb.viz import METHOD_LABELS, k_sort_key, measured_points, summarise
 
 assert records and all({"task", "method", "k", "seed", "test", "trainable_params"} <= rec.keys() for rec in records)
 main = [rec for rec in records if rec.get("ablation", "none") in ("none", None)]
@@ -128,7 +128,7 @@ ks = [str(rec["k"]) for rec in main]
 plot_k = "full" if "full" in ks else max(set(ks), key=ks.count)
 plot_k = plot_k if plot_k == "full" else int(plot_k)
 print(f"{'method':<34} {'k':>5} {'targets':>8} {'runs':>5} {'mean test':>10} {'trainable/task':>15}")
-for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", x.zfill(4))):
+for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", k_sort_key(x))):  # full data first
     by_method = {}
     for row in summarise(rec for rec in main if str(rec["k"]) == k):
         by_method.setdefault(row["method"], []).append(row)
