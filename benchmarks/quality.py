@@ -2,9 +2,9 @@
 
 Every run goes through ``mpt_nb.pipeline.adapt_target`` (the same code path as the notebooks and the demo) and is
 appended as one JSON line to the results file as soon as it finishes (whole line + fsync), so the script resumes:
-a run whose key (task, method, k, seed, ablation) is already in the file is skipped. Source-stage artefacts
-(teachers, distilled shared prompt, jointly trained shared prompt) are trained once per seed and reused through
-``load_or_train_teachers`` / ``load_or_train_shared``.
+a run whose key (task, method, k, seed, ablation) is already in the file is skipped. Each method names its source
+stage in ``mpt_nb.methods``; a ``mpt_nb.sources.SourceStore`` trains each stage once per seed and keeps it on disk,
+named by a hash of every setting that shaped it, so a changed setting never reuses a stale stage.
 
 Hyperparameters are the profile's defaults (chosen on validation data, never on test); best-checkpoint selection
 reads the validation split only, and the test split is scored once per run, at the end.
@@ -28,7 +28,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -40,31 +39,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mpt_nb.methods import ABLATIONS, METHODS, get_method
+from mpt_nb.results import append_record, load_records, record_key
+from mpt_nb.sources import SourceStage
+
 ROOT = Path(__file__).resolve().parent.parent
-METHOD_ORDER = ("pt", "spot", "decomp", "mpt")
-
-# Ablations on one target (full data): name -> (method, source-stage settings). The two cells of the 2x2 with
-# decomposition on are the main grid's "mpt" (distillation on) and "decomp" (distillation off) runs.
-ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
-    "no_decomp": ("mpt", {"distill": True, "decompose": False}),
-    "no_decomp_no_distill": ("decomp", {"distill": False, "decompose": False}),
-    "rank4": ("mpt", {"distill": True, "decompose": True, "rank": 4}),
-}
-ABLATION_LABELS = {
-    ("mpt", "none"): "distillation ✓, decomposition ✓ (MPT, r=1)",
-    ("decomp", "none"): "distillation ✗, decomposition ✓ (joint training, r=1)",
-    ("mpt", "no_decomp"): "distillation ✓, decomposition ✗ (shared prompt only)",
-    ("decomp", "no_decomp_no_distill"): "distillation ✗, decomposition ✗ (shared prompt only)",
-    ("mpt", "rank4"): "distillation ✓, decomposition ✓, r=4",
-}
-
-# The paper's reported averages (Wang et al., ICLR 2023), T5-Base, read off its Figure 1 (≈: read off the plot).
-# Trainable parameters per task as in the paper's Figure 1.
-PAPER_AVERAGES = {
-    "GLUE": {"PT": 72.2, "SPoT": 82.3, "ATTEMPT": 83.4, "MPT": 85.6, "FT": 84.9},
-    "SuperGLUE": {"PT": 57.8, "SPoT": 62.9, "ATTEMPT": 70.5, "MPT": 74.1, "FT": 73.9},
-}
-PAPER_PARAMS = {"PT": 76_800, "SPoT": 76_800, "ATTEMPT": 232_000, "MPT": 77_600, "FT": 220_000_000}
 
 
 # ----------------------------------------------------------------------------------------------- configuration
@@ -77,7 +56,7 @@ class GridConfig:
     profile: str = "offline"
     overrides: dict[str, Any] = field(default_factory=dict)
     targets: list[str] | None = None  # default: the profile's target tasks
-    methods: list[str] = field(default_factory=lambda: list(METHOD_ORDER))
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
     k: list[Any] | None = None  # default: the profile's few-shot k and "full" (k=16 and full data run first)
     seeds: list[int] | None = None  # default: the profile's seeds
     # None: each seed trains its own source stage; an int: every seed reuses that seed's teachers and shared
@@ -89,7 +68,7 @@ class GridConfig:
     results: str = "results/quality_offline.jsonl"
     table: str = "results/quality_offline.md"
     figure: str = "results/params_vs_accuracy.png"
-    artefacts: str = "outputs/artefacts/{config_hash}"  # {config_hash}: a profile change never reuses stale stages
+    artefacts: str = "outputs/artefacts"  # source stages, each named by the hash of every setting that shaped it
     paper_points: bool = False
     threads: int | None = None
 
@@ -158,15 +137,14 @@ class RunSpec:
         return f"{self.method} {self.task} k={self.k} seed={self.seed}{extra}"
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str, str, int, str]:
-    return (record["task"], record["method"], str(record["k"]), int(record["seed"]), record.get("ablation", "none"))
-
-
 def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
     """Every run of the grid, in priority order: k=16, full data, ablations, then the other k."""
     targets = list(cfg.targets or profile.target_tasks)
     seeds = list(cfg.seeds if cfg.seeds is not None else profile.seeds)
-    methods = [m for m in METHOD_ORDER if m in cfg.methods] + [m for m in cfg.methods if m not in METHOD_ORDER]
+    unknown = [m for m in cfg.methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown} in the grid; the method table has {list(METHODS)}")
+    methods = [m for m in METHODS if m in cfg.methods]
     main_ks = list(cfg.k) if cfg.k is not None else [*profile.few_shot_k, "full"]
     first = [k for k in main_ks if k in (16, "full")]
     rest = [k for k in main_ks if k not in first]
@@ -183,8 +161,8 @@ def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
     if cfg.ablations and targets:
         target = cfg.ablation_target or targets[0]
         for seed in seeds:
-            for name, (method, _) in ABLATIONS.items():
-                specs.append(RunSpec(target, method, cfg.ablation_k, seed, name, 3))
+            for name, ablation in ABLATIONS.items():
+                specs.append(RunSpec(target, ablation.method, cfg.ablation_k, seed, name, 3))
     grid(rest, 4)
     return specs
 
@@ -210,46 +188,14 @@ def matches(spec: RunSpec, filters: dict[str, set[str]]) -> bool:
 # ----------------------------------------------------------------------------------------------- results file
 
 
-def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Complete JSON lines of the results file (a torn last line from a killed run is ignored)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            print(f"warning: skipping a malformed line in {path}", file=sys.stderr)
-    return records
-
-
-def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one whole line and fsync, starting a new line if a killed run left a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True) + "\n"
-    with open(path, "a+b") as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell() > 0:
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                line = "\n" + line
-        f.write(line.encode())
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def config_hash(profile) -> str:
     """Short hash of every profile setting: records and source stages made under other settings are not reused."""
     return hashlib.sha1(json.dumps(asdict(profile), sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-def artefacts_dir(cfg: GridConfig, profile) -> Path:
-    path = Path(cfg.artefacts.format(config_hash=config_hash(profile)))
+def artefacts_dir(cfg: GridConfig) -> Path:
+    """Where the grid keeps its source stages (``SourceStore`` names each file by its settings identity)."""
+    path = Path(cfg.artefacts)
     return path if path.is_absolute() else ROOT / path
 
 
@@ -265,90 +211,14 @@ def current(records: list[dict[str, Any]], profile, *, quiet: bool = False) -> l
 # ----------------------------------------------------------------------------------------------- rendering
 
 
-def _mean_std(values: list[float]) -> str:
-    import statistics
-
-    mean = 100 * statistics.fmean(values)
-    return f"{mean:.1f}" + (f" ± {100 * statistics.stdev(values):.1f}" if len(values) > 1 else "")
-
-
-def average_table(records: list[dict[str, Any]], targets: Sequence[str] | None = None) -> str:
-    """Per (k, method): the test metric averaged over target tasks (only where every target has runs)."""
-    import statistics
-
-    from mpt_nb.viz import METHOD_LABELS, k_sort_key, summarise
-
-    rows = summarise(records)
-    tasks = sorted(set(targets or ()) | {r["task"] for r in rows})
-    by: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for r in rows:
-        by.setdefault((str(r["k"]), r["method"]), {})[r["task"]] = r
-    lines = [
-        "| k | method | mean over targets | targets | seeds per target |",
-        "|---|---|---|---|---|",
-    ]
-    for (k, method), per_task in sorted(
-        by.items(), key=lambda kv: (k_sort_key(kv[0][0]), METHOD_ORDER.index(kv[0][1]) if kv[0][1] in METHOD_ORDER else 9)
-    ):
-        complete = len(per_task) == len(tasks)
-        mean = 100 * statistics.fmean(r["mean"] for r in per_task.values())
-        seeds = sorted({r["runs"] for r in per_task.values()})
-        cell = f"{mean:.1f}" if complete else f"({mean:.1f}, incomplete)"
-        lines.append(
-            f"| {k} | {METHOD_LABELS.get(method, method)} | {cell} | {len(per_task)}/{len(tasks)} | "
-            f"{'/'.join(map(str, seeds))} |"
-        )
-    return "\n".join(lines)
-
-
-def ablation_table(records: list[dict[str, Any]], target: str, k: Any) -> str:
-    """The paper's ablation on one target: distillation on/off × decomposition on/off, and rank 1 vs 4."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        if r["task"] == target and str(r["k"]) == str(k):
-            groups.setdefault((r["method"], r.get("ablation", "none")), []).append(r)
-    lines = ["| source stage | test metric | seeds | trainable params |", "|---|---|---|---|"]
-    for key, label in ABLATION_LABELS.items():
-        runs = groups.get(key)
-        if not runs:
-            lines.append(f"| {label} | not run yet | 0 | |")
-            continue
-        lines.append(
-            f"| {label} | {runs[0]['metric']} {_mean_std([r['test'] for r in runs])} | {len(runs)} | "
-            f"{runs[0]['trainable_params']:,} |"
-        )
-    return "\n".join(lines)
-
-
-def tidy_axis(fig) -> None:
-    """Readable x axis for points that span less than a decade: ticks at the points' own parameter counts."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    ax = fig.axes[0]
-    xs = sorted({float(x) for c in ax.collections for x, _ in c.get_offsets()})
-    if not xs:
-        return
-    ticks = [xs[0]]
-    for x in xs[1:]:
-        if x > ticks[-1] * 1.08:  # labels closer than that would overlap
-            ticks.append(x)
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
-    ax.set_xlim(xs[0] / 1.3, xs[-1] * 1.3)
-    for label in ax.get_xticklabels():
-        label.set_rotation(30)
-        label.set_fontsize(8)
-    fig.tight_layout()
-
-
 def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_params: int | None = None) -> None:
     """Write the Markdown results (main table, averages, ablation) and the parameters-vs-accuracy figure."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from mpt_nb.checkpoint import atomic_write_text
-    from mpt_nb.viz import params_vs_accuracy_figure, results_table
+    from mpt_nb.files import atomic_write_text
+    from mpt_nb.results import ablation_table, average_table, results_table
+    from mpt_nb.viz import params_vs_accuracy_figure, tidy_axis
 
     main = [r for r in records if r.get("ablation", "none") == "none"]
     targets = list(cfg.targets or profile.target_tasks)
@@ -380,7 +250,7 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         parts += [
             f"## Ablation on {ab_target} (k={cfg.ablation_k})",
             "",
-            ablation_table(records, ab_target, cfg.ablation_k),
+            ablation_table(records, ab_target, cfg.ablation_k, default_rank=profile.rank),
             "",
             "Decomposition ✗ = the source stage trains one shared prompt with u, v frozen at ones "
             "(`distill_shared_prompt(..., decompose=False)`); target adaptation then trains P* and fresh u, v as usual. "
@@ -395,7 +265,12 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
     k = "full" if "full" in ks else ("16" if "16" in ks else sorted(ks)[0])
     reference = None
     if cfg.paper_points:
-        reference = {f"{m} (paper, T5-Base, GLUE avg)": (PAPER_PARAMS[m], v) for m, v in PAPER_AVERAGES["GLUE"].items() if m != "FT"}
+        from mpt_nb import paper
+
+        reference = {
+            f"{m} (paper, {paper.BACKBONE}, GLUE avg)": (row.params_per_task, row.glue)
+            for m, row in paper.TABLE1.items() if m != "FT"
+        }
     fig = params_vs_accuracy_figure(
         main, k=k, reference=reference, title=f"{profile.name}: {profile.backbone}, k = {k}, mean over {len(targets)} targets"
     )
@@ -424,91 +299,43 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
 
 
 class Runner:
-    """Loads the backbone once, caches source-stage artefacts in memory, and runs RunSpecs."""
+    """Loads the backbone once and runs RunSpecs; each method fetches its own source stage from the store."""
 
     def __init__(self, cfg: GridConfig, profile, accelerator) -> None:
         from mpt_nb.pipeline import Workspace
+        from mpt_nb.sources import SourceStore
 
         self.cfg, self.profile, self.acc = cfg, profile, accelerator
         self.ws = Workspace.from_profile(profile)
         self.ws.backbone.model.to(accelerator.device)
-        self.cache: dict[tuple, Any] = {}
-        self.artefacts = artefacts_dir(cfg, profile)
-
-    def _stage(self, key: tuple, build) -> Any:
-        if key not in self.cache:
-            self.acc.wait_for_everyone()  # every process sees the same files before deciding to load or train
-            self.cache[key] = build()
-            self.acc.wait_for_everyone()
-        return self.cache[key]
+        self.sources = SourceStore(self.ws, artefacts_dir(cfg))
 
     def source(self, seed: int) -> int:
         return seed if self.cfg.source_seed is None else self.cfg.source_seed
 
-    def teachers(self, seed: int):
-        from mpt_nb.pipeline import load_or_train_teachers
+    def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
+        """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
+        from mpt_nb.sources import TEACHERS
 
-        seed = self.source(seed)
-
-        return self._stage(("teachers", seed), lambda: load_or_train_teachers(self.ws, self.artefacts, seed=seed))
-
-    def shared(self, seed: int, *, distill: bool, decompose: bool = True, rank: int | None = None):
-        from mpt_nb.pipeline import load_or_train_shared
-
-        seed = self.source(seed)
-
-        def build():
-            teachers = self.teachers(seed) if distill else None
-            return load_or_train_shared(
-                self.ws, teachers, self.artefacts, distill=distill, decompose=decompose, rank=rank, seed=seed
-            )
-
-        return self._stage(("shared", seed, distill, decompose, rank), build)
-
-    def on_disk(self, stage: tuple) -> bool:
-        """Whether a source stage is already saved (loading it takes a second, not minutes)."""
-        from mpt_nb.pipeline import shared_stage_path, teachers_stage_path
-
-        if stage[0] == "teachers":
-            return teachers_stage_path(self.ws, self.artefacts, seed=stage[1]).exists()
-        _, seed, distill, decompose, rank = stage
-        path = shared_stage_path(self.ws, self.artefacts, distill=distill, decompose=decompose, rank=rank, seed=seed)
-        return path.exists()
-
-    def stages_needed(self, spec: RunSpec) -> list[tuple]:
-        """Source-stage artefacts the run needs that are not loaded yet (for time estimates)."""
-        need: list[tuple] = []
-        settings = ABLATIONS[spec.ablation][1] if spec.ablation != "none" else {}
-        distill = settings.get("distill", spec.method == "mpt")
-        if spec.method == "spot" or (spec.method in ("mpt", "decomp") and distill):
-            need.append(("teachers", self.source(spec.seed)))
-        if spec.method in ("mpt", "decomp"):
-            need.append(("shared", self.source(spec.seed), distill, settings.get("decompose", True), settings.get("rank")))
-        return [n for n in need if n not in self.cache]
+        stage = get_method(spec.method, spec.ablation).source
+        if stage is None:
+            return []
+        seed = self.source(spec.seed)
+        need = [(TEACHERS, seed)] if stage.needs_teachers else []
+        need.append((stage, seed))
+        return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
 
     def run(self, spec: RunSpec) -> dict[str, Any]:
         from mpt_nb.pipeline import adapt_target
 
-        kwargs: dict[str, Any] = {}
-        settings = ABLATIONS[spec.ablation][1] if spec.ablation != "none" else {}
-        if spec.method == "spot":
-            kwargs["teachers"] = self.teachers(spec.seed)
-        elif spec.method in ("mpt", "decomp"):
-            distill = settings.get("distill", spec.method == "mpt")
-            kwargs["shared"] = self.shared(
-                spec.seed, distill=distill, decompose=settings.get("decompose", True), rank=settings.get("rank")
-            )
-            if settings.get("rank"):
-                kwargs["rank"] = settings["rank"]
         k = None if spec.k == "full" else int(spec.k)
         start = time.perf_counter()
-        record = adapt_target(self.ws, spec.task, spec.method, k=k, seed=spec.seed, **kwargs)
+        record = adapt_target(
+            self.ws, spec.task, spec.method, sources=self.sources, k=k, seed=spec.seed,
+            source_seed=self.source(spec.seed), ablation=spec.ablation,
+        )
         record.update(
             {
-                "ablation": spec.ablation,
-                "source_seed": self.source(spec.seed) if spec.method != "pt" else None,
-                "source_distill": settings.get("distill", spec.method == "mpt") if spec.method in ("mpt", "decomp") else None,
-                "source_decompose": settings.get("decompose", True) if spec.method in ("mpt", "decomp") else None,
                 "run_wall_time_s": round(time.perf_counter() - start, 2),
                 "config": asdict(self.profile),
                 "config_hash": config_hash(self.profile),
@@ -521,44 +348,13 @@ class Runner:
         return record
 
 
-@contextlib.contextmanager
-def quiet_progress(enabled: bool = True):
-    """Silence the progress bars of the training loop, evaluation and datasets; restored on exit."""
-    import datasets
-    from tqdm.auto import tqdm
-
-    import mpt_nb.distill
-    import mpt_nb.evaluate
-    import mpt_nb.train
-
-    modules = (mpt_nb.train, mpt_nb.evaluate, mpt_nb.distill)
-    saved = [m.tqdm for m in modules]
-    bars = datasets.is_progress_bar_enabled()
-
-    def quiet(*args: Any, **kwargs: Any):
-        kwargs["disable"] = True
-        return tqdm(*args, **kwargs)
-
-    if enabled:
-        for m in modules:
-            m.tqdm = quiet
-        datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        for m, original in zip(modules, saved, strict=True):
-            m.tqdm = original
-        if bars:
-            datasets.enable_progress_bars()
-
-
 def _threads() -> int:
     import torch
 
     return torch.get_num_threads()
 
 
-def estimate_s(kind: tuple | RunSpec, records: list[dict[str, Any]], profile) -> float:
+def estimate_s(kind: tuple[SourceStage, int] | RunSpec, records: list[dict[str, Any]], profile) -> float:
     """Rough duration of a unit of work, for --time-budget (measured from earlier runs where possible)."""
     if isinstance(kind, RunSpec):
         same = [r["run_wall_time_s"] for r in records if "run_wall_time_s" in r and (str(r["k"]) == "full") == (kind.k == "full")]
@@ -566,7 +362,8 @@ def estimate_s(kind: tuple | RunSpec, records: list[dict[str, Any]], profile) ->
             return sorted(same)[len(same) // 2]
         steps = profile.target_steps if kind.k == "full" else profile.few_shot_steps
         return 2.0 * steps + 30
-    if kind[0] == "teachers":
+    stage, _ = kind
+    if stage.kind == "teachers":
         return (2.0 * profile.teacher_steps + 20) * len(profile.source_tasks)
     return 2.0 * profile.distill_steps + 60
 
@@ -589,8 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", help="JSON Lines results file (default results/quality_offline.jsonl)")
     parser.add_argument("--table", help="Markdown table to render")
     parser.add_argument("--figure", help="parameters-vs-accuracy PNG to render")
-    parser.add_argument("--artefacts", help="cache folder for teachers and shared prompts "
-                        "(default outputs/artefacts/{config_hash})")
+    parser.add_argument("--artefacts", help="folder for source stages, each named by its settings identity "
+                        "(default outputs/artefacts)")
     parser.add_argument("--paper-points", action="store_true", help="add the paper's GLUE averages to the figure")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--render-only", action="store_true", help="only re-render table and figure")
@@ -623,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(cfg.threads)
     profile = cfg.build_profile()
     results = ROOT / cfg.results if not Path(cfg.results).is_absolute() else Path(cfg.results)
-    records = current(read_records(results), profile, quiet=args.dry_run)
+    records = current(load_records(results, missing_ok=True), profile, quiet=args.dry_run)
     if args.render_only:
         render(cfg, profile, records)
         print(f"rendered {cfg.table} and {cfg.figure} from {len(records)} records")
@@ -645,9 +442,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from accelerate import Accelerator
 
-    accelerator = Accelerator()
-    with quiet_progress(not args.progress):
-        return _run(args, cfg, profile, accelerator, results, records, plan, todo)
+    from mpt_nb.progress import set_progress
+
+    accelerator = Accelerator(mixed_precision=profile.mixed_precision)
+    set_progress(args.progress)
+    return _run(args, cfg, profile, accelerator, results, records, plan, todo)
 
 
 def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, plan, todo) -> int:
@@ -676,20 +475,18 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         if args.max_runs is not None and ran >= args.max_runs:
             stopped = f"--max-runs {args.max_runs} reached"
             break
-        for stage in runner.stages_needed(spec):
-            cached = runner.on_disk(stage)
-            if not cached and not fits(estimate_s(stage, records, profile)):
-                stopped = f"time budget: next source stage {stage} would not fit"
+        for stage, seed in runner.stages_needed(spec):
+            cached = runner.sources.is_saved(stage, seed)
+            if not cached and not fits(estimate_s((stage, seed), records, profile)):
+                stopped = f"time budget: next source stage ({stage.describe(profile.rank)}) would not fit"
                 break
             t0 = time.perf_counter()
             units += 0 if cached else 1
-            if stage[0] == "teachers":
-                runner.teachers(stage[1])
-            else:
-                runner.shared(stage[1], distill=stage[2], decompose=stage[3], rank=stage[4])
+            runner.sources.get(stage, seed)
             if main_process:
                 how = "loaded" if cached else "trained"
-                print(f"[{elapsed():6.0f}s] source stage {stage} {how} ({time.perf_counter() - t0:.0f}s)", flush=True)
+                print(f"[{elapsed():6.0f}s] source stage {stage.describe(profile.rank)}, seed {seed}, {how} "
+                      f"({time.perf_counter() - t0:.0f}s)", flush=True)
         if stopped:
             break
         if not fits(estimate_s(spec, records, profile)):

@@ -39,8 +39,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import GridConfig, artefacts_dir, quiet_progress  # noqa: E402  (a sibling script, not a package)
+ARTEFACTS = ROOT / "outputs" / "artefacts"  # the quality grid's source stages, which this reuses where it can
 
 TASKS = ("movie_sentiment", "question_type")  # a 2-class and a 6-class source task mixed in one batch
 GEN_DEFAULT_TOKENS = 4  # evaluate_by_generation's default max_new_tokens
@@ -240,8 +239,8 @@ def limit_loss(backbone, prompt, batch) -> Callable[[], Any]:
 
 def peft_batch(backbone, rows, collator_batch, tasks) -> dict:
     """PEFT's standard causal/seq2seq LM batch for the same rows: text (+ answer for causal LMs), labels = answer."""
-    import torch
 
+    from mpt_nb.data import right_pad
     from mpt_nb.tasks import get_task
 
     tok = backbone.tokenizer
@@ -257,15 +256,8 @@ def peft_batch(backbone, rows, collator_batch, tasks) -> dict:
     else:
         seqs = [r["input_ids"] for r in rows]
         labs = answers
-    width, lwidth = max(map(len, seqs)), max(map(len, labs))
-    pad = tok.pad_token_id
-    input_ids = torch.full((len(rows), width), pad)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    labels = torch.full((len(rows), lwidth), -100)
-    for i, (s, lab) in enumerate(zip(seqs, labs, strict=True)):
-        input_ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
-        labels[i, : len(lab)] = torch.tensor(lab)
+    input_ids, mask = right_pad(seqs, tok.pad_token_id)
+    labels, _ = right_pad(labs, -100)
     return {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "task_ids": collator_batch["task_ids"]}
 
 
@@ -273,9 +265,9 @@ def build_variant(variant: str, backbone, args) -> Callable[[], float | None]:
     """One step of a variant (returns its own time or None): mpt (train_prompt), limit, or peft."""
     import copy
 
-    from mpt_nb.backbones import PromptedModel
     from mpt_nb.data import PromptCollator
     from mpt_nb.peft_interop import peft_model_for
+    from mpt_nb.prompted import PromptedModel
     from mpt_nb.tasks import get_task
 
     rows = synthetic_rows(backbone, args.batch, args.tokens)
@@ -399,8 +391,8 @@ def bench_epoch(backbone, args, results: dict) -> None:
     import torch
     from torch.utils.data import DataLoader
 
-    from mpt_nb.backbones import PromptedModel
     from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
+    from mpt_nb.prompted import PromptedModel
     from mpt_nb.prompts import MultitaskPrompt
     from mpt_nb.tasks import OFFLINE_SOURCE_TASKS, get_task, load_task_splits
     from mpt_nb.train import TrainConfig, train_prompt
@@ -479,9 +471,10 @@ def bench_epoch(backbone, args, results: dict) -> None:
 def bench_distill(backbone, args, results: dict) -> None:
     import datasets
 
-    from mpt_nb.backbones import PromptedModel
     from mpt_nb.data import PromptCollator
-    from mpt_nb.distill import DistillationLoss, TeacherCache
+    from mpt_nb.distill import TeacherCache
+    from mpt_nb.losses import DistillationLoss
+    from mpt_nb.prompted import PromptedModel
     from mpt_nb.prompts import SoftPrompt
     from mpt_nb.tasks import get_task
 
@@ -491,10 +484,7 @@ def bench_distill(backbone, args, results: dict) -> None:
     teacher = PromptedModel(backbone, SoftPrompt.from_vocab(backbone.embeddings, args.prompt_tokens, 2, seed=1))
     cache = TeacherCache(teacher, datasets.Dataset.from_list(rows), collator).fill()
     passes = cache.teacher_passes
-    loss = DistillationLoss(cache)
-
-    def distill_objective(model, b):
-        return loss(model(**b), b)
+    distill_objective = DistillationLoss(cache).objective
 
     plain_model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank))
     distill_model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank))
@@ -514,10 +504,11 @@ def bench_distill(backbone, args, results: dict) -> None:
 
 
 def bench_eval(backbone, args, results: dict) -> None:
-    from mpt_nb.backbones import PromptedModel, label_token_ids
+    from mpt_nb.backbones import label_token_ids
     from mpt_nb.evaluate import evaluate_by_generation, evaluate_task, predict_text
     from mpt_nb.pipeline import Workspace
     from mpt_nb.profiles import get_profile
+    from mpt_nb.prompted import PromptedModel
     from mpt_nb.prompts import SoftPrompt
     from mpt_nb.tasks import get_task
 
@@ -528,10 +519,10 @@ def bench_eval(backbone, args, results: dict) -> None:
         why = "smoke" if args.smoke else "random-weight T5: timings only, accuracies are chance"
         prompt, origin = SoftPrompt.from_vocab(backbone.embeddings, profile.prompt_tokens, seed=0), f"random ({why})"
     else:
-        from mpt_nb.pipeline import load_or_train_teachers
+        from mpt_nb.sources import SourceStore
 
-        folder = artefacts_dir(GridConfig(), profile)
-        teachers = load_or_train_teachers(ws, folder, seed=0)
+        folder = ARTEFACTS
+        teachers = SourceStore(ws, folder).teachers(0)
         index = list(profile.source_tasks).index(task_name)
         prompt = SoftPrompt.from_prompts(teachers.task_prompts()[index])
         origin = f"trained teacher for {task_name} (seed 0, {profile.teacher_steps} steps, {folder.relative_to(ROOT)})"
@@ -665,11 +656,13 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     transformers.utils.logging.disable_progress_bar()
-    with quiet_progress():
-        if args.bench == "_memory":
-            memory_child(args)
-            return 0
-        return _run(args)
+    from mpt_nb.progress import set_progress
+
+    set_progress(False)
+    if args.bench == "_memory":
+        memory_child(args)
+        return 0
+    return _run(args)
 
 
 def _run(args) -> int:

@@ -1,14 +1,13 @@
 """Prompt checkpoints and resumable training state, as safetensors with metadata (never pickle).
 
-Every write goes to a temporary file in the same folder and is renamed into place, so an interrupted save leaves
-the previous file intact and never a half-written one.
+Every write goes through ``mpt_nb.files.atomic_path``: an interrupted save leaves the previous file intact and never
+a half-written one.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,12 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from .files import atomic_path
 from .prompts import MultitaskPrompt, SoftPrompt
 
 __all__ = [
     "CheckpointError",
     "CheckpointMismatchError",
-    "atomic_write_text",
     "load_prompt",
     "load_training_state",
     "save_prompt",
@@ -41,30 +40,8 @@ class CheckpointMismatchError(ValueError):
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
     return path
 
 

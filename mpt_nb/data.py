@@ -24,6 +24,7 @@ __all__ = [
     "eval_loader",
     "k_shot",
     "multitask_loader",
+    "right_pad",
     "tokenize_task",
     "train_loader",
 ]
@@ -95,6 +96,17 @@ def k_shot(split: datasets.Dataset, k: int, *, seed: int, label_column: str = "l
     return split.select(rng.permutation(chosen).tolist())
 
 
+def right_pad(sequences: Sequence[Sequence[int]], pad_value: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad token lists on the right to the longest: (ids (batch, width), mask (batch, width), 1 on real tokens)."""
+    width = max((len(s) for s in sequences), default=0)
+    ids = torch.full((len(sequences), width), pad_value, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, seq in enumerate(sequences):
+        ids[i, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[i, : len(seq)] = 1
+    return ids, mask
+
+
 class PromptCollator:
     """Pads a list of tokenised rows into tensors, and adds each row's label-word token ids.
 
@@ -118,12 +130,7 @@ class PromptCollator:
 
     def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:
         batch = len(rows)
-        width = max(len(r["input_ids"]) for r in rows)
-        input_ids = torch.full((batch, width), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((batch, width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            input_ids[i, : len(r["input_ids"])] = torch.tensor(r["input_ids"])
-            attention_mask[i, : len(r["input_ids"])] = 1
+        input_ids, attention_mask = right_pad([r["input_ids"] for r in rows], self.pad_token_id)
         task_ids = torch.tensor([r["task_id"] for r in rows], dtype=torch.long)
         if int(task_ids.max()) >= len(self.candidates):
             raise IndexError(
@@ -146,11 +153,7 @@ class PromptCollator:
             "example_ids": torch.tensor([r["example_id"] for r in rows], dtype=torch.long),
         }
         if "target_ids" in rows[0]:
-            tw = max(len(r["target_ids"]) for r in rows)
-            target_ids = torch.full((batch, tw), -100, dtype=torch.long)
-            for i, r in enumerate(rows):
-                target_ids[i, : len(r["target_ids"])] = torch.tensor(r["target_ids"])
-            out["target_ids"] = target_ids
+            out["target_ids"], _ = right_pad([r["target_ids"] for r in rows], -100)  # -100: ignored by the LM loss
         return out
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import datasets
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from .backbones import PromptedModel
 from .data import PromptCollator, eval_loader
 from .metrics import compute_metric
+from .progress import progress_bar
+from .prompted import PromptedModel
 from .tasks import Task
 
-__all__ = ["evaluate_by_generation", "evaluate_task", "predict_label_logits", "predict_text"]
-
-
-def _device(model: PromptedModel) -> torch.device:
-    return next(model.parameters()).device
+__all__ = [
+    "Predictions",
+    "evaluate_by_generation",
+    "evaluate_task",
+    "predict_label_logits",
+    "predict_task",
+    "predict_text",
+]
 
 
 @torch.no_grad()
@@ -28,10 +32,8 @@ def predict_label_logits(
     """Label-word logits for every row, in the dataset's row order: (n, max_classes)."""
     was_training = model.training
     model.eval()
-    device = _device(model)
     out = None
-    for batch in tqdm(eval_loader(dataset, collator, batch_size=batch_size), desc="evaluating", leave=False):
-        batch = {k: v.to(device) for k, v in batch.items()}
+    for batch in progress_bar(eval_loader(dataset, collator, batch_size=batch_size), desc="evaluating", leave=False):
         logits = model(**batch).label_logits.cpu().numpy()
         if out is None:
             out = np.zeros((len(dataset), logits.shape[1]), dtype=np.float32)
@@ -64,10 +66,8 @@ def predict_text(
     """Greedy generated text for every row, in the dataset's row order."""
     was_training = model.training
     model.eval()
-    device = _device(model)
     texts: list[str] = [""] * len(dataset)
-    for batch in tqdm(eval_loader(dataset, collator, batch_size=batch_size), desc="generating", leave=False):
-        batch = {k: v.to(device) for k, v in batch.items()}
+    for batch in progress_bar(eval_loader(dataset, collator, batch_size=batch_size), desc="generating", leave=False):
         new = model.generate(
             batch["input_ids"],
             batch["attention_mask"],
@@ -82,6 +82,44 @@ def predict_text(
     return texts
 
 
+@dataclass
+class Predictions:
+    """One split's per-row predictions (class ids, values or texts) and references, in the split's row order."""
+
+    predictions: list
+    references: list
+
+    def score(self, metric: str) -> dict[str, float]:
+        """The named metric of these predictions (``result[metric]`` is the headline number)."""
+        return compute_metric(metric, self.predictions, self.references)
+
+    def as_record(self) -> dict[str, list]:
+        """JSON-ready rows for a results record: test row id, prediction, gold (for paired tests on rows)."""
+        return {"row": list(range(len(self.predictions))), "pred": list(self.predictions), "gold": list(self.references)}
+
+
+def predict_task(
+    model: PromptedModel,
+    task: Task,
+    dataset: datasets.Dataset,
+    collator: PromptCollator,
+    *,
+    batch_size: int = 32,
+    references: Sequence | None = None,
+    tokenizer=None,
+) -> Predictions:
+    """Per-row predictions on a tokenised split: rank classification, or generation for generation tasks."""
+    if task.kind == "generation":
+        if references is None or tokenizer is None:
+            raise ValueError("generation tasks need references (the answer texts) and the tokenizer")
+        return Predictions(predict_text(model, dataset, collator, tokenizer), list(references))
+    logits = predict_label_logits(model, dataset, collator, batch_size=batch_size)
+    predictions = _scores_to_predictions(task, logits)
+    if references is None:
+        references = dataset["score"] if task.label_values and "score" in dataset.column_names else dataset["label"]
+    return Predictions(predictions.tolist(), list(references))
+
+
 def evaluate_task(
     model: PromptedModel,
     task: Task,
@@ -93,15 +131,10 @@ def evaluate_task(
     tokenizer=None,
 ) -> dict[str, float]:
     """The task's metric on a tokenised split: rank classification, or generation for generation tasks."""
-    if task.kind == "generation":
-        if references is None or tokenizer is None:
-            raise ValueError("generation tasks need references (the answer texts) and the tokenizer")
-        return compute_metric(task.metric, predict_text(model, dataset, collator, tokenizer), list(references))
-    logits = predict_label_logits(model, dataset, collator, batch_size=batch_size)
-    predictions = _scores_to_predictions(task, logits)
-    if references is None:
-        references = dataset["score"] if task.label_values and "score" in dataset.column_names else dataset["label"]
-    return compute_metric(task.metric, predictions.tolist(), list(references))
+    predictions = predict_task(
+        model, task, dataset, collator, batch_size=batch_size, references=references, tokenizer=tokenizer
+    )
+    return predictions.score(task.metric)
 
 
 def evaluate_by_generation(

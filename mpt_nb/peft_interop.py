@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,6 +16,7 @@ from peft import MultitaskPromptTuningConfig, TaskType, get_peft_model
 from safetensors.torch import load_file
 
 from .backbones import Backbone
+from .files import atomic_path
 from .prompts import MultitaskPrompt
 
 __all__ = ["export_to_peft", "import_from_peft", "peft_model_for"]
@@ -53,16 +52,9 @@ def export_to_peft(prompt: MultitaskPrompt, backbone: Backbone, folder: str | os
     if not isinstance(prompt, MultitaskPrompt):
         raise TypeError("only MultitaskPrompt maps onto PEFT's MultitaskPromptTuning; export a SoftPrompt as PEFT prompt tuning instead")
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     peft_model = peft_model_for(backbone, prompt)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_path(folder, folder=True) as tmp:
         peft_model.save_pretrained(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

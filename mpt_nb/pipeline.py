@@ -10,13 +10,12 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import datasets
 import torch
 
-from .backbones import Backbone, PromptedModel, load_backbone
+from .backbones import Backbone, load_backbone
 from .data import (
     PromptCollator,
     build_multitask_dataset,
@@ -25,32 +24,24 @@ from .data import (
     tokenize_task,
     train_loader,
 )
-from .distill import DistillationLoss, TeacherCache
-from .evaluate import evaluate_task
+from .distill import TeacherCache
+from .evaluate import Predictions, predict_task
+from .losses import DistillationLoss, classification_objective, objective_for
+from .methods import Method, get_method
 from .profiles import Profile
+from .prompted import PromptedModel
 from .prompts import MultitaskPrompt, SoftPrompt, count_trainable
+from .sources import SourceStore
 from .tasks import get_task, load_task_splits
-from .train import TrainConfig, TrainResult, classification_objective, lm_objective, train_prompt
+from .train import TrainConfig, TrainResult, train_prompt
 
 __all__ = [
-    "METHODS",
     "Workspace",
     "adapt_target",
     "distill_shared_prompt",
-    "load_or_train_shared",
-    "load_or_train_teachers",
-    "save_records",
     "select_spot_source",
     "train_teachers",
 ]
-
-# Target-adaptation methods and what they start from.
-METHODS = {
-    "pt": "vanilla prompt tuning from sampled vocabulary embeddings",
-    "spot": "SPoT: start from the source teacher prompt that transfers best (validation)",
-    "decomp": "P* ∘ (u vᵀ) from joint multitask decomposition without distillation (what PEFT's MPT trains)",
-    "mpt": "MPT: P* ∘ (u vᵀ) from the distilled shared prompt, fresh u, v",
-}
 
 
 @dataclass
@@ -64,7 +55,9 @@ class Workspace:
 
     @classmethod
     def from_profile(cls, profile: Profile, backbone: Backbone | None = None) -> Workspace:
-        """Load the profile's backbone (or use the given one)."""
+        """Load the profile's backbone (or use the given one); an unknown task name fails here, before any loading."""
+        for task in (*profile.source_tasks, *profile.target_tasks):
+            get_task(task)
         return cls(profile, backbone or load_backbone(profile.backbone, offline=profile.offline))
 
     def splits(self, task: str) -> datasets.DatasetDict:
@@ -93,35 +86,26 @@ class Workspace:
 
     def train_config(self, steps: int, *, seed: int = 0, desc: str = "training", **changes: Any) -> TrainConfig:
         """The profile's optimisation settings for a run of ``steps`` steps."""
-        settings = {
-            "max_steps": steps,
-            "lr": self.profile.lr,
-            "lr_low_rank": self.profile.lr_low_rank,
-            "eval_every": self.profile.eval_every,
-            "seed": seed,
-            "desc": desc,
-        }
-        return TrainConfig(**{**settings, **changes})
+        return TrainConfig.from_profile(self.profile, steps, seed=seed, desc=desc, **changes)
 
-    def evaluate(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> dict:
-        """The task's metric on one split, with the model's prompt for ``task_id``."""
+    def predict(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> Predictions:
+        """Per-row predictions and references on one split, with the model's prompt for ``task_id``."""
         t = get_task(task)
         data = self.tokenised(task, split, task_id=task_id)
         collator = PromptCollator.for_tasks(self.backbone, [t] * (task_id + 1))
         refs = self.splits(task)[split]["references"] if t.kind == "generation" else None
-        return evaluate_task(
+        return predict_task(
             model, t, data, collator, batch_size=self.profile.eval_batch_size, references=refs,
             tokenizer=self.backbone.tokenizer,
         )
 
+    def evaluate(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> dict:
+        """The task's metric on one split, with the model's prompt for ``task_id``."""
+        return self.predict(model, task, split, task_id=task_id).score(get_task(task).metric)
+
     def headline(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> float:
         """Just the task's headline metric (what best-checkpoint selection maximises)."""
         return self.evaluate(model, task, split, task_id=task_id)[get_task(task).metric]
-
-
-def objective_for(task: str):
-    """The training loss a task needs: label-word cross-entropy, or the LM loss for generation tasks."""
-    return lm_objective if get_task(task).kind == "generation" else classification_objective
 
 
 def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[TrainResult]]:
@@ -137,7 +121,8 @@ def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[Tr
         config = ws.train_config(profile.teacher_steps, seed=seed, desc=f"teacher {task}")
         results.append(
             train_prompt(
-                model, loader, config, objective=objective_for(task), eval_fn=functools.partial(ws.headline, task=task)
+                model, loader, config, objective=objective_for(get_task(task)),
+                eval_fn=functools.partial(ws.headline, task=task),
             )
         )
         prompts.append(prompt.weight.detach()[0])
@@ -163,13 +148,15 @@ def distill_shared_prompt(
     distill: bool = True,
     decompose: bool = True,
     rank: int | None = None,
+    shared_init: str | None = None,
     seed: int = 0,
 ) -> tuple[MultitaskPrompt, TrainResult]:
     """Stage 1b: learn P* and per-task u, v on mixed source batches.
 
     ``distill=True`` is MPT (L_PLM + λ(L_logits + L_hidden) against cached teacher outputs); ``distill=False`` is the
     decomposition alone, trained jointly on the task loss (what PEFT's MPT does). ``decompose=False`` freezes u, v at
-    ones, leaving a single shared prompt (the paper's "no decomposition" ablation).
+    ones, leaving a single shared prompt (the paper's "no decomposition" ablation). ``shared_init`` starts P* at the
+    teachers' mean ("teacher_mean") or at sampled vocabulary ("vocab"); default: the former when teachers are given.
     """
     profile = ws.profile
     generation = [t for t in profile.source_tasks if get_task(t).kind == "generation"]
@@ -178,10 +165,14 @@ def distill_shared_prompt(
             f"source tasks {generation} are generation tasks; mixed multitask batches and label-word distillation "
             "need classification tasks: train generation tasks' prompts with train_teachers/adapt_target instead"
         )
-    if distill and teachers is None:
-        raise ValueError("distillation needs teacher prompts; run train_teachers first or pass distill=False")
+    shared_init = shared_init or ("teacher_mean" if teachers is not None else "vocab")
+    if teachers is None and (distill or shared_init == "teacher_mean"):
+        raise ValueError(
+            "distillation and a teacher-mean P* need teacher prompts; run train_teachers first, or pass "
+            "distill=False with shared_init='vocab'"
+        )
     data, collator = _source_training_data(ws)
-    if teachers is not None:
+    if shared_init == "teacher_mean":
         student = MultitaskPrompt.from_teachers(teachers.task_prompts(), rank or profile.rank, seed=seed)
     else:
         init = SoftPrompt.from_vocab(ws.backbone.embeddings, profile.prompt_tokens, seed=seed).weight[0]
@@ -192,15 +183,11 @@ def distill_shared_prompt(
     if not decompose:
         student.u.requires_grad_(False)
         student.v.requires_grad_(False)
-    objective = None
+    objective = classification_objective
     if distill:
         teacher_model = PromptedModel(ws.backbone, teachers)
         cache = TeacherCache(teacher_model, data, collator, batch_size=profile.eval_batch_size)
-        loss = DistillationLoss(cache, weight=profile.distill_weight, temperature=profile.temperature)
-
-        def objective(model, batch):
-            return loss(model(**batch), batch)
-
+        objective = DistillationLoss(cache, weight=profile.distill_weight, temperature=profile.temperature).objective
     loader = multitask_loader(
         data, collator, batch_size=profile.batch_size, num_batches=profile.distill_steps,
         max_tasks_per_batch=profile.max_tasks_per_batch, seed=seed,
@@ -213,8 +200,7 @@ def distill_shared_prompt(
         desc="distilling" if distill else "joint multitask",
         eval_every=max(profile.eval_every, profile.distill_steps // 2) if profile.eval_every else 0,
     )
-    kwargs = {"objective": objective} if objective else {}
-    result = train_prompt(model, loader, config, eval_fn=functools.partial(_mean_source_score, ws), **kwargs)
+    result = train_prompt(model, loader, config, objective=objective, eval_fn=functools.partial(_mean_source_score, ws))
     return student, result
 
 
@@ -227,60 +213,86 @@ def select_spot_source(ws: Workspace, teachers: SoftPrompt, target: str) -> int:
     return max(range(len(scores)), key=scores.__getitem__)
 
 
+def _target_prompt(
+    ws: Workspace,
+    target: str,
+    method: Method,
+    sources: SourceStore | None,
+    *,
+    seed: int,
+    source_seed: int,
+    rank: int | None,
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The method's starting prompt for a target (its own parts drawn with ``seed``), from its source stage (trained
+    with ``source_seed``); plus what the record notes about that stage."""
+    profile = ws.profile
+    if method.target_init == "vocab":
+        return SoftPrompt.from_vocab(ws.backbone.embeddings, profile.prompt_tokens, seed=seed), {}
+    if sources is None:
+        raise ValueError(
+            f"method {method.name!r} starts from its source stage ({method.source.describe(profile.rank)}); pass "
+            "sources=SourceStore(ws, cache_dir), which loads the stage or trains it"
+        )
+    stage = sources.get(method.source, source_seed)
+    extra = {"source_identity": sources.identity(method.source, source_seed), **method.record_fields()}
+    if method.target_init == "best_teacher":
+        source = select_spot_source(ws, stage, target)
+        extra["spot_source"] = profile.source_tasks[source]
+        return SoftPrompt.from_prompts(stage.task_prompts()[source]), extra
+    prompt = stage.for_new_tasks(1, rank=rank, low_rank_init=profile.target_low_rank_init, seed=seed)
+    return prompt, extra
+
+
 def adapt_target(
     ws: Workspace,
     target: str,
-    method: str,
+    method: str | Method,
     *,
-    shared: MultitaskPrompt | None = None,
-    teachers: SoftPrompt | None = None,
+    sources: SourceStore | None = None,
     k: int | None = None,
     seed: int = 0,
+    source_seed: int | None = None,
     steps: int | None = None,
     rank: int | None = None,
+    ablation: str | None = None,
 ) -> dict[str, Any]:
     """Stage 2: train a prompt for one target task with the ordinary loss; returns one results record.
 
-    ``k`` per class makes it a few-shot run (rows drawn with ``seed``); the test split is always the full one.
+    The method (a name in ``mpt_nb.methods.METHODS`` or a ``Method``) says which source stage it starts from;
+    ``sources`` provides it (trained with ``source_seed``, default ``seed``). ``k`` per class makes it a few-shot run
+    (rows drawn with ``seed``); the test split is always the full one. The record holds every test row's prediction.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    method = method if isinstance(method, Method) else get_method(method, ablation)
     profile = ws.profile
-    extra: dict[str, Any] = {}
-    if method == "pt":
-        prompt: torch.nn.Module = SoftPrompt.from_vocab(ws.backbone.embeddings, profile.prompt_tokens, seed=seed)
-    elif method == "spot":
-        if teachers is None:
-            raise ValueError("method 'spot' needs the source teacher prompts (teachers=...)")
-        source = select_spot_source(ws, teachers, target)
-        extra["spot_source"] = profile.source_tasks[source]
-        prompt = SoftPrompt.from_prompts(teachers.task_prompts()[source])
-    else:
-        if shared is None:
-            raise ValueError(f"method {method!r} needs a trained shared prompt (shared=...)")
-        prompt = shared.for_new_tasks(1, rank=rank, seed=seed)
+    source_seed = seed if source_seed is None else source_seed
+    prompt, extra = _target_prompt(ws, target, method, sources, seed=seed, source_seed=source_seed, rank=rank)
     train = ws.tokenised(target, "train")
     if k is not None:
         train = k_shot(train, k, seed=seed)
     steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
-    config = ws.train_config(steps, seed=seed, desc=f"{method} {target}" + (f" k={k}" if k else ""))
+    config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""))
     start = time.perf_counter()
     result = train_prompt(
-        model, loader, config, objective=objective_for(target), eval_fn=functools.partial(ws.headline, task=target)
+        model, loader, config, objective=objective_for(get_task(target)),
+        eval_fn=functools.partial(ws.headline, task=target),
     )
-    test = ws.evaluate(model, target, "test")
+    predictions = ws.predict(model, target, "test")
     task = get_task(target)
     return {
         "profile": profile.name,
+        "sizing": profile.sizing,
         "backbone": ws.backbone.name,
         "task": target,
-        "method": method,
+        "method": method.name,
+        "ablation": ablation or "none",
         "k": k if k is not None else "full",
         "seed": seed,
+        "source_seed": source_seed if method.source is not None else None,
         "metric": task.metric,
-        "test": test[task.metric],
+        "test": predictions.score(task.metric)[task.metric],
+        "test_rows": len(predictions.references),
         "validation": result.best_metric,
         "trainable_params": count_trainable(prompt),
         "prompt_tokens": profile.prompt_tokens,
@@ -290,69 +302,5 @@ def adapt_target(
         "best_step": result.best_step,
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,
+        "test_predictions": predictions.as_record(),
     }
-
-
-def save_records(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Write result records as JSON Lines, atomically."""
-    import json
-
-    from .checkpoint import atomic_write_text
-
-    return atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-
-
-def _stage_path(ws: Workspace, cache_dir: str | Path, name: str) -> Path:
-    p = ws.profile
-    tag = f"{p.name}-{ws.backbone.name.replace('/', '_')}-l{p.prompt_tokens}-r{p.rank}"
-    return Path(cache_dir) / tag / f"{name}.safetensors"
-
-
-def teachers_stage_path(ws: Workspace, cache_dir: str | Path, *, seed: int = 0) -> Path:
-    """Where ``load_or_train_teachers`` keeps the teachers of ``seed`` under ``cache_dir``."""
-    return _stage_path(ws, cache_dir, f"teachers-seed{seed}")
-
-
-def shared_stage_path(
-    ws: Workspace, cache_dir: str | Path, *, distill: bool = True, decompose: bool = True, rank: int | None = None, seed: int = 0
-) -> Path:
-    """Where ``load_or_train_shared`` keeps a source-trained MPT prompt with these settings under ``cache_dir``."""
-    how = f"{'distill' if distill else 'joint'}-{'decomp' if decompose else 'nodecomp'}"
-    return _stage_path(ws, cache_dir, f"shared-{how}-r{rank or ws.profile.rank}-seed{seed}")
-
-
-def load_or_train_teachers(ws: Workspace, cache_dir: str | Path = "outputs/artefacts", *, seed: int = 0) -> SoftPrompt:
-    """The source teachers from an earlier run (notebook or demo) if saved, else trained now and saved."""
-    from .checkpoint import load_prompt, save_prompt
-
-    path = teachers_stage_path(ws, cache_dir, seed=seed)
-    if path.exists():
-        prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
-        if tuple(info["task_names"]) == tuple(ws.profile.source_tasks):
-            return prompt
-    teachers, _ = train_teachers(ws, seed=seed)
-    save_prompt(path, teachers, model_name=ws.backbone.name, task_names=ws.profile.source_tasks)
-    return teachers
-
-
-def load_or_train_shared(
-    ws: Workspace,
-    teachers: SoftPrompt | None,
-    cache_dir: str | Path = "outputs/artefacts",
-    *,
-    distill: bool = True,
-    decompose: bool = True,
-    rank: int | None = None,
-    seed: int = 0,
-) -> MultitaskPrompt:
-    """The source-trained MPT prompt (P*, u, v) from an earlier run if saved, else trained now and saved."""
-    from .checkpoint import load_prompt, save_prompt
-
-    path = shared_stage_path(ws, cache_dir, distill=distill, decompose=decompose, rank=rank, seed=seed)
-    if path.exists():
-        prompt, info = load_prompt(path, model_name=ws.backbone.name, dim=ws.backbone.dim)
-        if tuple(info["task_names"]) == tuple(ws.profile.source_tasks) and isinstance(prompt, MultitaskPrompt):
-            return prompt
-    shared, _ = distill_shared_prompt(ws, teachers, distill=distill, decompose=decompose, rank=rank, seed=seed)
-    save_prompt(path, shared, model_name=ws.backbone.name, task_names=ws.profile.source_tasks)
-    return shared

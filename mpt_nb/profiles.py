@@ -1,6 +1,10 @@
 """The one switch that decides sizes: ``smoke`` (CI, seconds), ``offline`` (packaged real model and data, minutes on a
 CPU) and ``gpu`` (T5 + GLUE/SuperGLUE from the hub, paper-like). Code never forks per profile; only these numbers and
 names change.
+
+A profile can be asked for in a named *sizing*: ``default`` (its own numbers, what the quality benchmark runs),
+``course`` (what the notebooks run: each fits minutes on its hardware) and ``demo`` (what ``make demo`` runs). The
+sizings are the only other place sizes live; the training loop, the demo and the notebooks read the resulting profile.
 """
 
 from __future__ import annotations
@@ -8,14 +12,17 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import torch
 
 from .backbones import OFFLINE_DEFAULT, HubModelUnavailableError
 
-__all__ = ["PROFILES", "Profile", "describe", "get_profile"]
+__all__ = ["PROFILES", "SIZINGS", "Profile", "describe", "get_profile"]
 
 ENV_VAR = "MPT_NB_PROFILE"
+MIXED_PRECISION = ("no", "fp16", "bf16")
+TARGET_LOW_RANK_INITS = ("ones", "source_mean")
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,25 @@ class Profile:
     eval_every: int = 25
     lr: float = 1e-2  # soft prompts and P* (chosen on validation: 0.1 diverged, 0.01 learnt question_type 0.29→0.56 in 40 steps)
     lr_low_rank: float = 1e-2  # u, v
+    weight_decay: float = 1e-5
+    warmup_ratio: float = 0.1  # linear warm-up over this share of the steps, then linear decay to zero
+    max_grad_norm: float = 1.0
     distill_weight: float = 1.0  # λ
     temperature: float = 2.0  # T
+    # Score the validation split before the first update too, so an initialisation that training only worsens
+    # (a transferred prompt on a tiny k-shot set) can be kept as the best checkpoint.
+    eval_at_start: bool = False
+    # A target's fresh u, v: "ones" (it starts exactly at P*) or "source_mean" (the mean of the source tasks' u, v).
+    target_low_rank_init: str = "ones"
+    mixed_precision: str = "no"  # "fp16" / "bf16": accelerate's autocast (fp16 needs a GPU)
     few_shot_k: tuple[int, ...] = (4, 16, 32)
     seeds: tuple[int, ...] = (0, 1, 2)
+    sizing: str = "default"  # which entry of SIZINGS shaped the numbers above (set by get_profile)
+
+    def __post_init__(self) -> None:
+        for field_name, allowed in (("mixed_precision", MIXED_PRECISION), ("target_low_rank_init", TARGET_LOW_RANK_INITS)):
+            if getattr(self, field_name) not in allowed:
+                raise ValueError(f"{field_name}={getattr(self, field_name)!r} is not one of {list(allowed)}")
 
     def with_overrides(self, **changes: object) -> Profile:
         """A copy with some fields changed (e.g. ``prompt_tokens=10``); unknown names are an error."""
@@ -115,12 +137,61 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str | None = None, **overrides: object) -> Profile:
-    """The named profile, else ``$MPT_NB_PROFILE``, else ``offline``; keyword overrides change single fields."""
+# The demo's budget: `make demo` must finish in about 20 minutes on a 2-core CPU. The smoke profile's own numbers are
+# smaller already, so its demo is the profile itself.
+_DEMO = {
+    "teacher_steps": 40,
+    "distill_steps": 80,
+    "target_steps": 40,
+    "few_shot_steps": 30,
+    "eval_every": 20,
+    "max_input_tokens": 48,
+    "max_eval": 200,
+    "max_validation": 80,
+}
+
+# Named sizings: {sizing: {profile: field changes}}. Only sizes change; model, task kinds and metrics stay the
+# profile's. A profile a sizing does not list runs unchanged in it.
+SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "default": {},
+    "course": {
+        # Smoke gets a second target (so mixed-task batches really mix, with 2 and 3 classes), two seeds and two k
+        # (so spreads and plots are not degenerate).
+        "smoke": {
+            "target_tasks": ("amazon_sentiment", "tweet_sentiment3"),
+            "seeds": (0, 1),
+            "few_shot_k": (4, 8),
+        },
+        # Measured on a 2-core CPU: a SmolLM2 training step (batch 8) takes ~2 s and scoring 100 rows ~5 s, so a
+        # notebook's 8 minutes hold roughly 150-200 steps plus its evaluations.
+        "offline": {
+            "source_tasks": ("movie_sentiment", "question_type", "sms_spam"),
+            "target_tasks": ("amazon_sentiment", "tweet_sentiment3"),
+            "max_validation": 50,
+            "max_eval": 200,
+            "teacher_steps": 32,
+            "distill_steps": 48,
+            "target_steps": 16,
+            "few_shot_steps": 10,
+            "eval_every": 0,  # score the validation split once, at the end of each run
+            "seeds": (0, 1),
+        },
+    },
+    "demo": {"offline": _DEMO, "gpu": _DEMO},
+}
+
+
+def get_profile(name: str | None = None, *, sizing: str | None = None, **overrides: object) -> Profile:
+    """The named profile (else ``$MPT_NB_PROFILE``, else ``offline``) in a named sizing (default: its own numbers);
+    keyword overrides then change single fields."""
     name = name or os.environ.get(ENV_VAR) or "offline"
     if name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} (argument or ${ENV_VAR})")
-    profile = PROFILES[name].with_overrides(**overrides) if overrides else PROFILES[name]
+    sizing = sizing or "default"
+    if sizing not in SIZINGS:
+        raise KeyError(f"unknown sizing {sizing!r}; choose one of {sorted(SIZINGS)}")
+    changes = {**SIZINGS[sizing].get(name, {}), **overrides}
+    profile = PROFILES[name].with_overrides(sizing=sizing, **changes)
     if profile.offline and "/" in profile.backbone and not os.path.isdir(profile.backbone):
         raise HubModelUnavailableError(
             f"profile {profile.name!r} is offline but its backbone {profile.backbone!r} is a hub name; use the "
@@ -135,7 +206,7 @@ def describe(profile: Profile) -> str:
 
     device = "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return (
-        f"profile={profile.name} backbone={profile.backbone} device={device} threads={torch.get_num_threads()}\n"
+        f"profile={profile.name} sizing={profile.sizing} backbone={profile.backbone} device={device} threads={torch.get_num_threads()}\n"
         f"sources={list(profile.source_tasks)} targets={list(profile.target_tasks)} "
         f"l={profile.prompt_tokens} r={profile.rank} κ={profile.max_tasks_per_batch}\n"
         f"python={platform.python_version()} torch={torch.__version__} transformers={transformers.__version__}"

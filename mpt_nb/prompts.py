@@ -205,16 +205,28 @@ class MultitaskPrompt(nn.Module):
     def for_new_tasks(
         self, num_tasks: int = 1, *, rank: int | None = None, low_rank_init: str = "ones", seed: int = 0
     ) -> MultitaskPrompt:
-        """Target-adaptation init: a copy of this trained P* with fresh u, v for ``num_tasks`` new tasks."""
-        return MultitaskPrompt(
+        """Target-adaptation init: a copy of this trained P* with fresh u, v for ``num_tasks`` new tasks.
+
+        ``low_rank_init``: "ones" (each new task starts at P*), "normal" (PEFT's N(0, 0.02)) or "source_mean" (the
+        mean of this prompt's per-task u and v: a new task starts where the source tasks are on average).
+        """
+        rank = rank or self.rank
+        if low_rank_init == "source_mean" and rank != self.rank:
+            raise ValueError(f"u, v from the source average need the source rank r={self.rank}, not r={rank}")
+        prompt = MultitaskPrompt(
             self.num_tokens,
             self.dim,
             num_tasks,
-            rank or self.rank,
+            rank,
             shared_init=self.shared.detach()[0],
-            low_rank_init=low_rank_init,
+            low_rank_init="ones" if low_rank_init == "source_mean" else low_rank_init,
             seed=seed,
         )
+        if low_rank_init == "source_mean":
+            with torch.no_grad():
+                prompt.u.copy_(self.u.detach().mean(0, keepdim=True).expand_as(prompt.u))
+                prompt.v.copy_(self.v.detach().mean(0, keepdim=True).expand_as(prompt.v))
+        return prompt
 
 
 def count_trainable(module: nn.Module) -> int:

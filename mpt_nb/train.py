@@ -1,8 +1,11 @@
 """One training loop for every stage (teachers, distillation, joint decomposition, target adaptation).
 
-Built on ``accelerate`` so ``accelerate launch`` runs it on several GPUs unchanged: AdamW, linear warm-up and decay,
-gradient accumulation, gradient clipping, periodic evaluation with best-checkpoint selection, resumable state, and a
-stop with a clear message when the loss stops being finite.
+Built on ``accelerate`` so ``accelerate launch`` (or ``torchrun``) runs it on several processes unchanged: AdamW, linear
+warm-up and decay, gradient accumulation, gradient clipping, periodic evaluation with best-checkpoint selection,
+resumable state, and a stop with a clear message when the loss stops being finite.
+
+One optimiser step consumes one global batch (the loader's ``batch_size`` rows), split by position across the N
+processes, so N processes train the same prompt as one, step for step.
 """
 
 from __future__ import annotations
@@ -16,59 +19,65 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DataLoaderConfiguration, PartialState
 from accelerate.data_loader import skip_first_batches
+from accelerate.utils import broadcast_object_list
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from .backbones import PromptedModel
 from .checkpoint import load_training_state, save_training_state
-from .distill import classification_loss
+from .losses import Objective, classification_objective
+from .profiles import Profile
+from .progress import progress_bar
+from .prompted import PromptedModel
 
 __all__ = [
     "NonFiniteLossError",
     "TrainConfig",
     "TrainResult",
-    "classification_objective",
-    "lm_objective",
     "train_prompt",
 ]
-
-Objective = Callable[[PromptedModel, dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]]
-
 
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the last good prompt was kept."""
 
 
-def classification_objective(model: PromptedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    """Cross-entropy over each row's label words (L_PLM)."""
-    loss = classification_loss(model(**batch), batch["labels"])
-    return loss, {"loss_plm": loss.item()}
-
-
-def lm_objective(model: PromptedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    """Full-vocabulary cross-entropy of the target text, for generation tasks."""
-    loss = model(**batch, objective="lm")
-    return loss, {"loss_plm": loss.item()}
-
-
 @dataclass
 class TrainConfig:
-    """Optimisation settings; ``lr_low_rank`` is the learning rate of MPT's u, v (defaults to ``lr``)."""
+    """Optimisation settings; ``lr_low_rank`` is the learning rate of MPT's u, v (None: ``lr``).
+
+    Defaults are the profiles' defaults (one home for each number); ``from_profile`` reads a given profile.
+    """
 
     max_steps: int
-    lr: float = 3e-2
+    lr: float = Profile.lr
     lr_low_rank: float | None = None
-    weight_decay: float = 1e-5
-    warmup_ratio: float = 0.1
+    weight_decay: float = Profile.weight_decay
+    warmup_ratio: float = Profile.warmup_ratio
     grad_accum: int = 1
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = Profile.max_grad_norm
     eval_every: int = 0  # 0: evaluate once, at the end
+    eval_at_start: bool = False  # also score the initial prompt (step 0); it can win best-checkpoint selection
     seed: int = 0
     progress: bool = True
     desc: str = "training"
+    mixed_precision: str = "no"  # "fp16" / "bf16": accelerate's autocast
+
+    @classmethod
+    def from_profile(cls, profile: Profile, steps: int, **changes: Any) -> TrainConfig:
+        """The profile's optimisation settings for a run of ``steps`` steps; ``changes`` set single fields."""
+        settings = {
+            "max_steps": steps,
+            "lr": profile.lr,
+            "lr_low_rank": profile.lr_low_rank,
+            "weight_decay": profile.weight_decay,
+            "warmup_ratio": profile.warmup_ratio,
+            "max_grad_norm": profile.max_grad_norm,
+            "eval_every": profile.eval_every,
+            "eval_at_start": profile.eval_at_start,
+            "mixed_precision": profile.mixed_precision,
+        }
+        return cls(**{**settings, **changes})
 
 
 @dataclass
@@ -96,6 +105,37 @@ def _param_groups(model: PromptedModel, config: TrainConfig) -> list[dict[str, A
     return groups
 
 
+def _loader_batch_size(loader: DataLoader) -> int | None:
+    """Rows per batch of ``loader`` (our loaders set it on their batch sampler), or None when it does not say."""
+    if loader.batch_size is not None:
+        return loader.batch_size
+    return getattr(loader.batch_sampler, "batch_size", None)
+
+
+def _check_global_batches(loader: DataLoader, accelerator: Accelerator) -> None:
+    """Refuse a run whose global batches cannot be split evenly over the processes."""
+    n = accelerator.num_processes
+    if n == 1:
+        return
+    if not accelerator.split_batches:
+        # Without split_batches each process would take every N-th whole batch: N times fewer steps per process than
+        # max_steps (the loop would run out of batches), and a schedule that steps N times per step.
+        raise ValueError(
+            f"the accelerator given to train_prompt shards whole batches over its {n} processes; build it with "
+            "Accelerator(dataloader_config=DataLoaderConfiguration(split_batches=True)) so one step is one global batch"
+        )
+    batch_size = _loader_batch_size(loader)
+    if batch_size is None:
+        raise ValueError(
+            f"cannot split the loader's batches over {n} processes: it has no batch_size (nor does its batch sampler)"
+        )
+    if batch_size % n:
+        raise ValueError(
+            f"batch_size {batch_size} cannot be split over {n} processes; use a multiple of {n} "
+            f"(or launch a number of processes that divides {batch_size})"
+        )
+
+
 def train_prompt(
     model: PromptedModel,
     loader: DataLoader,
@@ -108,7 +148,13 @@ def train_prompt(
 ) -> TrainResult:
     """Train ``model.prompt`` for ``config.max_steps`` optimiser steps; returns with the best prompt loaded.
 
-    ``eval_fn(model) -> float`` (higher is better) picks the best step; without it the last step is kept.
+    ``eval_fn(model) -> float`` (higher is better) picks the best step; without it the last step is kept. It runs on
+    the main process only and its score is broadcast, so every process keeps the same best step.
+    ``config.eval_at_start`` also scores the initial prompt (step 0), so an initialisation that training only makes worse
+    is kept.
+    Under several processes each step takes one batch of the loader and splits its rows evenly over the processes
+    (``batch_size`` must be a multiple of their number); the gradients DDP averages are then those of the whole batch
+    for losses that are means over rows, so the run matches a single-process one.
     ``state_path`` (a ``.safetensors`` file) makes the run resumable: it is rewritten atomically after every
     evaluation, and an interrupted run restarted with the same config continues from its step (a changed config,
     e.g. a larger ``max_steps``, is refused: the schedule would differ).
@@ -118,7 +164,14 @@ def train_prompt(
             f"the loader yields {len(loader)} batches but {config.max_steps} steps x {config.grad_accum} accumulation "
             "need more; build it with num_batches=max_steps*grad_accum"
         )
-    accelerator = accelerator or Accelerator(gradient_accumulation_steps=config.grad_accum)
+    accelerator = accelerator or Accelerator(
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_steps=config.grad_accum,
+        # One process needs no splitting (and a loader without a batch size, like the benchmarks' one-batch loaders,
+        # could not be split anyway).
+        dataloader_config=DataLoaderConfiguration(split_batches=PartialState().num_processes > 1),
+    )
+    _check_global_batches(loader, accelerator)
     torch.manual_seed(config.seed)
     optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(
@@ -129,7 +182,8 @@ def train_prompt(
 
     step, best_metric, best_step, history, evals = 0, None, 0, [], []
     best_state = copy.deepcopy(inner.prompt.state_dict())
-    if state_path is not None and Path(state_path).exists():
+    resumed = state_path is not None and Path(state_path).exists()
+    if resumed:
         step, extra, best_state = load_training_state(
             state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler
         )
@@ -145,10 +199,16 @@ def train_prompt(
         best_metric, best_step, history, evals = extra["best_metric"], extra["best_step"], extra["history"], extra["evals"]
         loader = skip_first_batches(loader, step * config.grad_accum)
 
+    def score_prompt() -> float:
+        # Scoring the validation split is the slow part of a checkpoint: the main process does it once and tells the
+        # others, rather than N processes each scoring everything (and perhaps disagreeing on the best step).
+        result = [float(eval_fn(inner)) if accelerator.is_main_process else None]
+        return broadcast_object_list(result, from_process=0)[0]
+
     def checkpoint() -> None:
         nonlocal best_metric, best_step, best_state
         if eval_fn is not None:
-            score = float(eval_fn(inner))
+            score = score_prompt()
             evals.append({"step": step, "metric": score})
             if best_metric is None or score > best_metric:
                 best_metric, best_step = score, step
@@ -163,7 +223,9 @@ def train_prompt(
 
     start = time.perf_counter()
     prepared.train()
-    bar = tqdm(total=config.max_steps, initial=step, desc=config.desc, disable=not config.progress, leave=False)
+    if config.eval_at_start and eval_fn is not None and not resumed:
+        checkpoint()  # step 0: the initial prompt is a candidate too (a resumed run has this evaluation already)
+    bar = progress_bar(total=config.max_steps, initial=step, desc=config.desc, disable=not config.progress)
     batches = iter(loader)
     while step < config.max_steps:
         terms_sum: dict[str, float] = {"loss": 0.0}
@@ -171,9 +233,16 @@ def train_prompt(
             batch = next(batches)
             with accelerator.accumulate(prepared):
                 loss, terms = objective(prepared, batch)
-                if not torch.isfinite(loss):
+                # Each process holds an equal share of the global batch, so the mean of their row-mean losses is the
+                # global batch's; logging it (not this shard's) makes the history match a single process, and deciding
+                # on it makes every process stop together rather than one raising while the others wait.
+                means = accelerator.reduce(
+                    torch.tensor([loss.item(), *terms.values()], dtype=torch.float32, device=loss.device), "mean"
+                ).tolist()
+                logged = {"loss": means[0], **dict(zip(terms, means[1:], strict=True))}
+                if not math.isfinite(logged["loss"]):
                     message = (
-                        f"loss became {loss.item()} at step {step + 1} of {config.desc!r}; the prompt was left at its "
+                        f"loss became {logged['loss']} at step {step + 1} of {config.desc!r}; the prompt was left at its "
                         f"best state (step {best_step}). Lower the learning rate (now {config.lr}) or check the inputs."
                     )
                     inner.prompt.load_state_dict(best_state)
@@ -185,7 +254,7 @@ def train_prompt(
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-            for k, v in {"loss": loss.item(), **terms}.items():
+            for k, v in logged.items():
                 terms_sum[k] = terms_sum.get(k, 0.0) + v / config.grad_accum
         step += 1
         history.append({"step": step, **terms_sum, "lr": scheduler.get_last_lr()[0]})

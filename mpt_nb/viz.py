@@ -1,115 +1,31 @@
-"""Results tables and plots. Builders return the figure (or widget) so tests can make them headless."""
+"""Figures and the explorer widget. Builders return the figure (or widget) so tests can make them headless.
+
+Records, statistics and tables live in ``mpt_nb.results``; the paper's numbers in ``mpt_nb.paper``.
+"""
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import matplotlib.pyplot as plt
 
+from . import paper
+from .methods import method_label
+from .prompts import expected_trainable
+from .results import summarise
+
 __all__ = [
     "BACKBONE_PRESETS",
-    "METHOD_LABELS",
-    "PAPER_REFERENCE",
     "explorer_counts",
-    "k_sort_key",
-    "load_records",
     "measured_points",
-    "paired_differences",
     "param_count_explorer",
     "params_vs_accuracy_figure",
-    "results_table",
     "static_explorer_figure",
-    "summarise",
+    "tidy_axis",
 ]
-
-METHOD_LABELS = {
-    "pt": "PT",
-    "spot": "SPoT",
-    "decomp": "Decomposition (no distillation)",
-    "mpt": "MPT",
-    "zero_shot": "Zero-shot (hand-written prompt)",
-}
-
-
-def load_records(path: str | Path) -> list[dict[str, Any]]:
-    """Read a JSON Lines results file (one run per line)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no results at {path}; run `python -m mpt_nb demo` or the benchmark that writes it")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def summarise(records: Iterable[dict[str, Any]], keys: Sequence[str] = ("task", "k", "method")) -> list[dict[str, Any]]:
-    """Mean and standard deviation of the test metric over seeds, one row per ``keys`` combination."""
-    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        groups[tuple(r[k] for k in keys)].append(r)
-    rows = []
-    for key, runs in groups.items():
-        scores = [r["test"] for r in runs]
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                "metric": runs[0]["metric"],
-                "mean": statistics.fmean(scores),
-                "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-                "runs": len(runs),
-                "trainable_params": runs[0]["trainable_params"],
-            }
-        )
-    return rows
-
-
-def k_sort_key(k: str | int) -> tuple[int, int]:
-    """Order shot counts numerically with full data last: 4, 16, 32, full (not the string order 16, 32, 4)."""
-    text = str(k)
-    return (0, int(text)) if text.isdigit() else (1, 0)
-
-
-def paired_differences(
-    records: Iterable[dict[str, Any]], method: str, baseline: str, *, keys: Sequence[str] = ("task", "k")
-) -> dict[tuple, list[float]]:
-    """``method`` − ``baseline`` test score per ``keys`` group, paired by seed (only seeds both methods ran).
-
-    Paired because both methods of a seed share its k-shot draw and data order: the difference removes that luck.
-    Ablation runs are left out. Returns ``{group: [difference for each shared seed, in seed order]}``.
-    """
-    scores: dict[tuple, dict[str, dict[Any, float]]] = defaultdict(lambda: defaultdict(dict))
-    for r in records:
-        if r.get("ablation", "none") not in ("none", None) or r["method"] not in (method, baseline):
-            continue
-        group = tuple(r[k] for k in keys)
-        if r["seed"] in scores[group][r["method"]]:
-            raise ValueError(f"two {r['method']!r} runs for {dict(zip(keys, group, strict=True))} seed {r['seed']}: "
-                             "pass records of one grid (one profile and settings) at a time")
-        scores[group][r["method"]][r["seed"]] = r["test"]
-    out = {}
-    for group, by_method in scores.items():
-        seeds = sorted(set(by_method[method]) & set(by_method[baseline]))
-        if seeds:
-            out[group] = [by_method[method][s] - by_method[baseline][s] for s in seeds]
-    return out
-
-
-def results_table(records: Iterable[dict[str, Any]], *, backbone_params: int | None = None) -> str:
-    """A Markdown table: task, k, method, test metric (mean ± std over seeds), trainable parameters."""
-    rows = summarise(records)
-    rows.sort(key=lambda r: (r["task"], k_sort_key(r["k"]), list(METHOD_LABELS).index(r["method"]) if r["method"] in METHOD_LABELS else 99))
-    header = "| task | k | method | test metric | seeds | trainable params |" + (" % of backbone |" if backbone_params else "")
-    lines = [header, "|" + "---|" * (header.count("|") - 1)]
-    for r in rows:
-        cell = f"{r['metric']} {100 * r['mean']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["runs"] > 1 else "")
-        line = f"| {r['task']} | {r['k']} | {METHOD_LABELS.get(r['method'], r['method'])} | {cell} | {r['runs']} | {r['trainable_params']:,} |"
-        if backbone_params:
-            line += f" {100 * r['trainable_params'] / backbone_params:.3f}% |"
-        lines.append(line)
-    return "\n".join(lines)
-
 
 def params_vs_accuracy_figure(
     records: Iterable[dict[str, Any]],
@@ -129,7 +45,7 @@ def params_vs_accuracy_figure(
     for method, rows in per_method.items():
         x = statistics.fmean(r["trainable_params"] for r in rows)
         y = 100 * statistics.fmean(r["mean"] for r in rows)
-        ax.scatter([x], [y], s=60, label=f"{METHOD_LABELS.get(method, method)} (this repo)")
+        ax.scatter([x], [y], s=60, label=f"{method_label(method)} (this repo)")
         ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
     for name, (x, y) in (reference or {}).items():
         ax.scatter([x], [y], marker="x", s=60, label=name)
@@ -144,26 +60,6 @@ def params_vs_accuracy_figure(
 
 
 # --------------------------------------------------------------------------------------------------- explorer
-
-# The paper's Figure 1 (Wang et al., ICLR 2023): average score over GLUE and SuperGLUE against trainable parameters
-# per task, T5-Base. Scores are READ OFF THE FIGURE ("≈": approximate). Parameter counts are the paper's Table 1
-# "param/task" column as commonly quoted; they could not be checked against the paper's text from this environment.
-# MPT's 77.6K is l·d + (l + d)·r = 100·768 + 868 = 77,668 with l = 100, d = 768, r = 1.
-PAPER_REFERENCE: dict[str, Any] = {
-    "source": "Wang et al. (2023), arXiv 2303.02861, Figure 1 (scores read off the figure) and Table 1 (param/task)",
-    "backbone": "T5-Base",
-    "backbone_params": 220_000_000,
-    "prompt_tokens": 100,
-    "dim": 768,
-    "methods": {
-        # method: (trainable params per task, GLUE avg, SuperGLUE avg, scores approximate?)
-        "FT": (220_000_000, 84.9, 73.9, False),
-        "PT": (76_800, 72.2, 57.8, False),
-        "SPoT": (76_800, 82.3, 62.9, True),
-        "ATTEMPT": (232_000, 83.4, 70.5, True),
-        "MPT": (77_600, 85.6, 74.1, True),
-    },
-}
 
 # Model widths (d) for the explorer's slider, with nominal parameter counts for the "% of the backbone" readout.
 BACKBONE_PRESETS: dict[str, tuple[int, int]] = {
@@ -182,13 +78,14 @@ def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | N
     """
     if min(l, d, r, tasks) < 1:
         raise ValueError(f"l, d, r and tasks must be >= 1, got l={l}, d={d}, r={r}, tasks={tasks}")
+    mpt_total = expected_trainable("mpt", l, d, rank=r, num_tasks=tasks)
     counts: dict[str, float] = {
-        "pt_per_task": l * d,
-        "pt_total": l * d * tasks,
-        "mpt_task_specific": (l + d) * r,
-        "mpt_per_task": (l * d + (l + d) * r * tasks) / tasks,
-        "mpt_total": l * d + (l + d) * r * tasks,
-        "mpt_target": l * d + (l + d) * r,
+        "pt_per_task": expected_trainable("pt", l, d),
+        "pt_total": expected_trainable("pt", l, d, num_tasks=tasks),
+        "mpt_task_specific": expected_trainable("mpt", l, d, rank=r) - expected_trainable("shared", l, d),
+        "mpt_per_task": mpt_total / tasks,
+        "mpt_total": mpt_total,
+        "mpt_target": expected_trainable("mpt", l, d, rank=r),
     }
     if backbone_params:
         for key in list(counts):
@@ -217,8 +114,8 @@ def _counts_text(counts: dict[str, float], l: int, d: int, r: int, tasks: int, b
     return [
         f"l = {l}, d = {d}, r = {r}, τ = {tasks} tasks",
         f"PT:  {counts['pt_per_task']:,.0f} per task; {counts['pt_total']:,.0f} in total{pct('pt_total')}",
-        f"MPT: {counts['mpt_task_specific']:,.0f} task-specific + {l * d:,} shared = {counts['mpt_per_task']:,.0f} "
-        f"per task; {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
+        f"MPT: {counts['mpt_task_specific']:,.0f} task-specific + {l * d:,} shared / {tasks} = "
+        f"{counts['mpt_per_task']:,.0f} per task; {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
         f"MPT, one target adapted alone: {counts['mpt_target']:,.0f}{pct('mpt_target')}",
     ]
 
@@ -231,7 +128,6 @@ def static_explorer_figure(
     d: int = 768,
     tasks: int = 8,
     backbone: str | None = None,
-    paper: dict[str, Any] = PAPER_REFERENCE,
     k: str | int = "full",
 ):
     """The explorer as a matplotlib figure (for when widgets are unavailable): accuracy vs parameters, and the counts.
@@ -246,19 +142,21 @@ def static_explorer_figure(
 
     markers = {"FT": "s", "PT": "o", "SPoT": "D", "ATTEMPT": "^", "MPT": "*"}
     for suite, column, color in (("GLUE", 1, "tab:blue"), ("SuperGLUE", 2, "tab:orange")):
-        for method, values in paper["methods"].items():
-            x, y, approx = values[0], values[column], values[3]
-            ax.scatter([x], [y], marker=markers.get(method, "o"), s=90 if method == "MPT" else 45, color=color,
+        for method, row in paper.TABLE1.items():
+            x, y = row.params_per_task, (row.glue, row.superglue)[column - 1]
+            mpt = method.startswith("MPT")
+            ax.scatter([x], [y], marker=markers.get(method, "*" if mpt else "o"), s=90 if mpt else 45, color=color,
                        edgecolor="black", linewidth=0.5, zorder=3)
-            ax.annotate(f"{method} {'≈' if approx else ''}{y:.1f}", (x, y), textcoords="offset points",
+            name = "MPT (T+M)" if method != "MPT" and mpt else method
+            ax.annotate(f"{name} {y:.1f}{'' if row.scores_verified else ' (unverified)'}", (x, y), textcoords="offset points",
                         xytext=(6, -3 if column == 1 else 3), fontsize=7, color=color)
-        ax.scatter([], [], color=color, label=f"paper, {paper['backbone']}, {suite} avg (read off Fig. 1)")
+        ax.scatter([], [], color=color, label=f"paper, {paper.BACKBONE}, {suite} avg (Table 1)")
     measured = measured_points(records, k=k)
     for i, (method, (x, y)) in enumerate(sorted(measured.items(), key=lambda item: item[1][1])):
         ax.scatter([x], [y], marker="P", s=70, color="tab:green", edgecolor="black", linewidth=0.5, zorder=4)
         # Methods of equal size and score would print on top of each other: stagger the labels.
         # A short name keeps the label clear of the paper's points to its right.
-        short = {"decomp": "Decomp."}.get(method, METHOD_LABELS.get(method, method).split(" (")[0])
+        short = method_label(method, short=True)
         ax.annotate(f"{short} {y:.1f}", (x, y), textcoords="offset points",
                     xytext=(7, -8 + 9 * (i % 4)), fontsize=7, color="tab:green")
     if measured:
@@ -269,8 +167,8 @@ def static_explorer_figure(
     ax.axvline(counts["mpt_target"], color="tab:red", linestyle=":", linewidth=1.2,
                label=f"MPT per target at the sliders: l·d + (l+d)·r = {counts['mpt_target']:,.0f}")
     ax.set_xscale("log")
-    ax.set_xlim(right=max(v[0] for v in paper["methods"].values()) * 12)  # room for the FT labels
-    scores = [v[c] for v in paper["methods"].values() for c in (1, 2)] + [y for _, y in measured.values()]
+    ax.set_xlim(right=max(row.params_per_task for row in paper.TABLE1.values()) * 12)  # room for the FT labels
+    scores = [s for row in paper.TABLE1.values() for s in (row.glue, row.superglue)] + [y for _, y in measured.values()]
     ax.set_ylim(min(scores) - 3, max(scores) + 4)  # room for the staggered labels above the highest point
     ax.set_xlabel("trainable parameters per task (log scale)")
     ax.set_ylabel("average score (%)")
@@ -297,7 +195,7 @@ def static_explorer_figure(
 
 
 def param_count_explorer(
-    records: Iterable[dict[str, Any]] | None = None, *, paper: dict[str, Any] = PAPER_REFERENCE, k: str | int = "full"
+    records: Iterable[dict[str, Any]] | None = None, *, k: str | int = "full"
 ):
     """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and τ update the counts.
 
@@ -311,7 +209,7 @@ def param_count_explorer(
     records = list(records or [])
     presets = sorted(BACKBONE_PRESETS.items(), key=lambda item: item[1][0])
     sliders = {
-        "l": widgets.IntSlider(value=paper.get("prompt_tokens", 100), min=1, max=300, step=1, description="l (tokens)"),
+        "l": widgets.IntSlider(value=paper.PROMPT_TOKENS, min=1, max=300, step=1, description="l (tokens)"),
         "r": widgets.IntSlider(value=1, min=1, max=32, step=1, description="r (rank)"),
         "d": widgets.SelectionSlider(
             options=[(f"{w} ({name})", name) for name, (w, _) in presets], value="t5-base", description="d (width)"
@@ -328,7 +226,7 @@ def param_count_explorer(
         counts = explorer_counts(l, width, r, tasks, size)
         lines = _counts_text(counts, l, width, r, tasks, d)
         summary.value = "<pre style='line-height:1.3'>" + html.escape("\n".join(lines)) + "</pre>"
-        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, paper=paper, k=k)
+        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, k=k)
         plt.show()
         plt.close(fig)
 
@@ -337,3 +235,25 @@ def param_count_explorer(
     box = widgets.VBox([widgets.HBox([widgets.VBox(list(controls)), summary]), output])
     box.sliders, box.summary, box.interactive = sliders, summary, ui
     return box
+
+
+def tidy_axis(fig) -> None:
+    """Readable x axis for points that span less than a decade: ticks at the points' own parameter counts."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    ax = fig.axes[0]
+    xs = sorted({float(x) for c in ax.collections for x, _ in c.get_offsets()})
+    if not xs:
+        return
+    ticks = [xs[0]]
+    for x in xs[1:]:
+        if x > ticks[-1] * 1.08:  # labels closer than that would overlap
+            ticks.append(x)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.set_xlim(xs[0] / 1.3, xs[-1] * 1.3)
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_fontsize(8)
+    fig.tight_layout()

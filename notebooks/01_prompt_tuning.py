@@ -66,12 +66,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from mpt_nb.course import course_overrides
 from mpt_nb.profiles import describe, get_profile
 
-# The one place that decides sizes: MPT_NB_PROFILE=smoke|offline|gpu (default offline). On offline the course
-# shrinks step counts and evaluation sets so every notebook fits about 8 minutes on a 2-core CPU.
-profile = get_profile(**course_overrides())
+# The one place that decides sizes: MPT_NB_PROFILE=smoke|offline|gpu (default offline), in the profiles' "course"
+# sizing: on offline it shrinks step counts and evaluation sets so every notebook fits about 8 minutes on 2 CPU cores.
+profile = get_profile(sizing="course")
 print(describe(profile))
 
 # %% [markdown]
@@ -273,7 +272,7 @@ for tasks in (1, 10, 100):
 # what we built, with our trained prompt:
 
 # %%
-from mpt_nb.backbones import PromptedModel
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import SoftPrompt, count_trainable, expected_trainable, percent_of
 
 packaged = PromptedModel(ws.backbone, SoftPrompt(l, d, init=prompt.detach()))

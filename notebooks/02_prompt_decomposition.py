@@ -64,10 +64,9 @@ import itertools
 import matplotlib.pyplot as plt
 import torch
 
-from mpt_nb.course import course_overrides
 from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
 print(describe(profile))
 
 # %% [markdown]
@@ -277,11 +276,11 @@ plt.show()
 # P* (from every row) and into u_k, v_k (only from rows of task k). First one batch, by hand, to check exactly that.
 
 # %%
-from mpt_nb.backbones import PromptedModel
 from mpt_nb.data import build_multitask_dataset, multitask_loader
+from mpt_nb.losses import classification_objective
 from mpt_nb.pipeline import Workspace
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import SoftPrompt
-from mpt_nb.train import classification_objective
 
 ws = Workspace.from_profile(profile)
 sources = list(profile.source_tasks)
@@ -308,20 +307,25 @@ assert all(p.grad is None for p in ws.backbone.model.parameters())
 
 # %% [markdown]
 # Now the real run, with `mpt_nb.pipeline.distill_shared_prompt(ws, None, distill=False)`: P* starts from sampled
-# vocabulary embeddings, every u_k v_k = 1, and `profile.distill_steps` mixed batches train everything. We save the
-# result where `load_or_train_shared(..., distill=False)` will find it, so notebook 04 reuses it as the
-# "decomposition without distillation" baseline.
+# vocabulary embeddings, every u_k v_k = 1, and `profile.distill_steps` mixed batches train everything. This is the
+# source stage of the method table's "decomp" entry (`mpt_nb.methods.METHODS["decomp"].source`); we keep it in a
+# `SourceStore`, which names the file by every setting that shaped it, so notebook 04 finds it for that baseline.
 
 # %%
-from mpt_nb.course import artefact_dir, save_shared_stage
+from mpt_nb.course import artefact_dir
+from mpt_nb.methods import METHODS
 from mpt_nb.pipeline import distill_shared_prompt
+from mpt_nb.sources import SourceStore
 
-joint, joint_run = distill_shared_prompt(ws, None, distill=False, seed=0)
-save_shared_stage(ws, joint, distill=False, seed=0)
+joint_stage = METHODS["decomp"].source
+joint, joint_run = distill_shared_prompt(
+    ws, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init, seed=0
+)
+saved = SourceStore(ws, artefact_dir()).put(joint_stage, 0, joint, validation=joint_run.best_metric)
 losses = [h["loss"] for h in joint_run.history]
 third = max(1, len(losses) // 3)
 print(f"{joint_run.steps} steps in {joint_run.wall_time_s:.0f} s; mean loss first third {sum(losses[:third]) / third:.3f}, "
-      f"last third {sum(losses[-third:]) / third:.3f}; saved under {artefact_dir()}")
+      f"last third {sum(losses[-third:]) / third:.3f}; saved as {saved.name}")
 assert count_trainable(joint) == expected_trainable("mpt", l, d, rank=profile.rank, num_tasks=tau)
 
 # %% [markdown]

@@ -64,11 +64,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mpt_nb.course import artefact_dir, course_overrides
+from mpt_nb.course import artefact_dir
 from mpt_nb.pipeline import Workspace
 from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
 print(describe(profile))
 ws = Workspace.from_profile(profile)
 sources = list(profile.source_tasks)
@@ -79,15 +79,16 @@ print(f"λ = {profile.distill_weight}, T = {profile.temperature}, κ = {profile.
 # ## 1. Teachers: one ordinary prompt per source task
 #
 # A teacher is exactly notebook 01's prompt tuning, once per source task: `mpt_nb.pipeline.train_teachers`.
-# `load_or_train_teachers` loads them if an earlier run saved them (under `outputs/notebooks/artefacts`), else
-# trains and saves them. They come back as one `SoftPrompt` holding τ prompts, (τ, l, d).
+# `SourceStore(ws, folder).teachers(seed)` loads them if an earlier run saved them with the same settings (under
+# `outputs/notebooks/artefacts`, named by a hash of every setting), else trains and saves them. They come back as one `SoftPrompt` holding τ prompts, (τ, l, d).
 
 # %%
-from mpt_nb.backbones import PromptedModel
-from mpt_nb.pipeline import load_or_train_teachers
+from mpt_nb.prompted import PromptedModel
+from mpt_nb.sources import SourceStore
 
 t_start = time.perf_counter()
-teachers = load_or_train_teachers(ws, artefact_dir(), seed=0)
+stages = SourceStore(ws, artefact_dir())
+teachers = stages.teachers(0)
 teacher_model = PromptedModel(ws.backbone, teachers)  # row i uses teacher task_ids[i]
 print(f"teachers {tuple(teachers.weight.shape)} ready in {time.perf_counter() - t_start:.0f} s "
       "(how well each does on its task: section 5)")
@@ -127,7 +128,7 @@ for T in (1.0, 2.0, 4.0):
 # **Checks.** KL is never negative, is zero when student and teacher agree, and `mpt_nb.distill` computes the same.
 
 # %%
-from mpt_nb.distill import distillation_kl, hidden_mse
+from mpt_nb.losses import distillation_kl, hidden_mse
 
 gen = torch.Generator().manual_seed(0)
 a, b = torch.randn(16, 4, generator=gen), torch.randn(16, 4, generator=gen)
@@ -145,7 +146,8 @@ print(f"KL(b ∥ a) at T=2: {float(kl_teacher_student(a, b, 2.0)):.4f} ≥ 0; KL
 
 # %%
 from mpt_nb.data import build_multitask_dataset, multitask_loader
-from mpt_nb.distill import DistillationLoss, TeacherCache
+from mpt_nb.distill import TeacherCache
+from mpt_nb.losses import DistillationLoss
 from mpt_nb.prompts import MultitaskPrompt
 
 data = build_multitask_dataset([ws.tokenised(t, "train", task_id=k) for k, t in enumerate(sources)])
@@ -173,7 +175,7 @@ packaged = DistillationLoss(TeacherCache(teacher_model, data, collator), weight=
 pkg_total, pkg_terms = packaged(s_out, batch)
 assert torch.isclose(pkg_total, total, rtol=1e-4), (pkg_total, total)
 assert l_logits >= 0 and l_hidden >= 0
-print(f"mpt_nb.distill.DistillationLoss: L = {pkg_total:.4f} (same), terms {({k: round(v, 4) for k, v in pkg_terms.items()})}")
+print(f"mpt_nb.losses.DistillationLoss: L = {pkg_total:.4f} (same), terms {({k: round(v, 4) for k, v in pkg_terms.items()})}")
 
 # %% [markdown]
 # ## 3. Which tasks go in a batch: K ∈ [2, κ]
@@ -220,15 +222,16 @@ plt.show()
 #
 # `mpt_nb.pipeline.distill_shared_prompt(ws, teachers)` puts the pieces together: student initialised from the
 # teachers, mixed batches with K ∈ [2, κ], the loss above (teacher outputs from the cache), `profile.distill_steps`
-# steps, and the step with the best mean validation score across source tasks kept. We save the result where
-# `load_or_train_shared` finds it: notebooks 04-06 start every target task from this P*.
+# steps, and the step with the best mean validation score across source tasks kept. This is MPT's source stage in the
+# method table (`mpt_nb.methods.METHODS["mpt"].source`); we put it in the store, where notebooks 04-06 find it.
 
 # %%
-from mpt_nb.course import save_shared_stage
+from mpt_nb.methods import METHODS
 from mpt_nb.pipeline import distill_shared_prompt
 
-shared, run = distill_shared_prompt(ws, teachers, distill=True, seed=0)
-save_shared_stage(ws, shared, distill=True, seed=0)
+mpt_stage = METHODS["mpt"].source
+shared, run = distill_shared_prompt(ws, teachers, distill=mpt_stage.distill, shared_init=mpt_stage.shared_init, seed=0)
+stages.put(mpt_stage, 0, shared, validation=run.best_metric)
 history = run.history
 print(f"{run.steps} steps in {run.wall_time_s:.0f} s; best mean source validation {run.best_metric:.3f} at step {run.best_step}")
 

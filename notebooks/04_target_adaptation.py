@@ -62,11 +62,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from mpt_nb.course import artefact_dir, course_overrides
+from mpt_nb.course import artefact_dir
 from mpt_nb.pipeline import Workspace
 from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
 print(describe(profile))
 ws = Workspace.from_profile(profile)
 sources, targets = list(profile.source_tasks), list(profile.target_tasks)
@@ -77,12 +77,14 @@ l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (th
 # trained here with the same settings.
 
 # %%
-from mpt_nb.pipeline import load_or_train_shared, load_or_train_teachers
+from mpt_nb.methods import METHODS
+from mpt_nb.sources import SourceStore
 
 t_start = time.perf_counter()
-teachers = load_or_train_teachers(ws, artefact_dir(), seed=0)  # notebook 03: one prompt per source task
-shared = load_or_train_shared(ws, teachers, artefact_dir(), distill=True, seed=0)  # notebook 03: distilled P*
-joint = load_or_train_shared(ws, None, artefact_dir(), distill=False, seed=0)  # notebook 02: no distillation
+stages = SourceStore(ws, artefact_dir())
+teachers = stages.teachers(0)  # notebook 03: one prompt per source task
+shared = stages.get(METHODS["mpt"].source, 0)  # notebook 03: distilled P*
+joint = stages.get(METHODS["decomp"].source, 0)  # notebook 02: no distillation
 print(f"teachers {tuple(teachers.weight.shape)}, distilled P* {tuple(shared.shared.shape)}, "
       f"joint P* {tuple(joint.shared.shape)}: ready in {time.perf_counter() - t_start:.0f} s")
 
@@ -117,14 +119,16 @@ print("shared.for_new_tasks(1): same start, same", f"{count_trainable(target_pro
 # %% [markdown]
 # ## 2. Four starting points on the target tasks
 #
-# `adapt_target(ws, target, method)` trains one prompt on one target with the task loss for `profile.target_steps`
-# steps, keeps the step with the best validation score, scores the test split once, and returns a record:
+# `adapt_target(ws, target, method, sources=stages)` trains one prompt on one target with the task loss for
+# `profile.target_steps` steps, keeps the step with the best validation score, scores the test split once, and
+# returns a record. Each method names its own source stage in the method table (`mpt_nb.methods.METHODS`), and
+# `adapt_target` fetches that stage from the store, so MPT always starts from the distilled P* and "decomp" from
+# the jointly trained one:
 
 # %%
-from mpt_nb.pipeline import METHODS
-
-for method, what in METHODS.items():
-    print(f"{method:>6}: {what}")
+for name, method in METHODS.items():
+    start = method.source.describe(profile.rank) if method.source else "no source stage"
+    print(f"{name:>6}: {method.description}\n        source stage: {start}")
 
 # %%
 from mpt_nb.pipeline import adapt_target
@@ -132,7 +136,7 @@ from mpt_nb.pipeline import adapt_target
 records = []
 for target in targets:
     for method in METHODS:
-        record = adapt_target(ws, target, method, shared=shared if method == "mpt" else joint, teachers=teachers, seed=0)
+        record = adapt_target(ws, target, method, sources=stages, seed=0)
         records.append(record)
         extra = f" (from {record['spot_source']})" if method == "spot" else ""
         print(f"{target:<18} {method:>6}{extra}: test {record['metric']} {record['test']:.3f}, "
@@ -144,7 +148,7 @@ for target in targets:
 
 # %%
 from mpt_nb.course import records_path
-from mpt_nb.pipeline import save_records
+from mpt_nb.results import save_records
 
 formula = {"pt": l * d, "spot": l * d, "decomp": l * d + (l + d) * r, "mpt": l * d + (l + d) * r}
 for rec in records:
@@ -154,7 +158,8 @@ for rec in records:
 print("saved", save_records(records, records_path("04_target_adaptation")))
 
 # %%
-from mpt_nb.viz import METHOD_LABELS, results_table
+from mpt_nb.methods import method_label
+from mpt_nb.results import results_table
 
 print(results_table(records, backbone_params=ws.backbone.num_parameters()))
 
@@ -166,7 +171,7 @@ width = 0.8 / len(methods)
 for i, method in enumerate(methods):
     scores = [next(rec["test"] for rec in records if rec["task"] == t and rec["method"] == method) for t in targets]
     bars = ax.bar(x + (i - (len(methods) - 1) / 2) * width, scores, width,
-                  label=f"{METHOD_LABELS[method]} ({formula[method]:,} params)")
+                  label=f"{method_label(method)} ({formula[method]:,} params)")
     ax.bar_label(bars, fmt="%.2f", fontsize=7)
 ax.set_xticks(x, [f"{t}\n({next(rec['metric'] for rec in records if rec['task'] == t)})" for t in targets])
 ax.set_ylabel("test metric")
@@ -195,8 +200,8 @@ print("mean over targets:", ", ".join(f"{m} {s:.3f}" for m, s in mean.items()))
 # sources). Serving τ targets then stores l·d + (l + d)·r·τ numbers.
 
 # %%
-from mpt_nb.backbones import PromptedModel
 from mpt_nb.data import build_multitask_dataset, multitask_loader
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.train import train_prompt
 
 serving = shared.for_new_tasks(len(targets), seed=0)

@@ -58,11 +58,11 @@ T0 = time.perf_counter()  # wall time from here; the last cell prints it
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mpt_nb.course import artefact_dir, course_overrides
+from mpt_nb.course import artefact_dir
 from mpt_nb.pipeline import Workspace
 from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
 print(describe(profile))
 print(f"k per class {profile.few_shot_k}, seeds {profile.seeds}, {profile.few_shot_steps} steps per run")
 ws = Workspace.from_profile(profile)
@@ -70,11 +70,12 @@ target = profile.target_tasks[0]
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
 # %%
-from mpt_nb.pipeline import load_or_train_shared, load_or_train_teachers
+from mpt_nb.methods import METHODS
+from mpt_nb.sources import SourceStore
 
 t_start = time.perf_counter()
-teachers = load_or_train_teachers(ws, artefact_dir(), seed=0)  # saved by notebook 03, else trained now
-shared = load_or_train_shared(ws, teachers, artefact_dir(), distill=True, seed=0)
+stages = SourceStore(ws, artefact_dir())  # notebook 03's teachers and distilled P* if it ran, else trained now
+shared = stages.get(METHODS["mpt"].source, 0)
 print(f"distilled P* {tuple(shared.shared.shape)} ready in {time.perf_counter() - t_start:.0f} s; target: {target}")
 
 # %% [markdown]
@@ -114,14 +115,14 @@ records = []
 for k in profile.few_shot_k:
     for seed in profile.seeds:
         for method in methods:
-            rec = adapt_target(ws, target, method, shared=shared, k=k, seed=seed)
+            rec = adapt_target(ws, target, method, sources=stages, k=k, seed=seed, source_seed=0)
             records.append(rec)
             print(f"k={k:>2} seed={seed} {method:>3}: test {rec['metric']} {rec['test']:.3f} ({rec['wall_time_s']:.0f} s)")
 
 # %%
 from mpt_nb.course import records_path
-from mpt_nb.pipeline import save_records
 from mpt_nb.prompts import expected_trainable
+from mpt_nb.results import save_records
 
 for rec in records:
     assert 0.0 <= rec["test"] <= 1.0 and rec["k"] in profile.few_shot_k
@@ -131,12 +132,12 @@ print("saved", save_records(records, records_path("05_few_shot")))
 # %% [markdown]
 # ## 3. Mean ± spread, and the paired difference
 #
-# `mpt_nb.viz.summarise` groups runs by (task, k, method) and reports the mean and the standard deviation over seeds.
+# `mpt_nb.results.summarise` groups runs by (task, k, method) and reports the mean and the standard deviation over seeds.
 # Because PT and MPT ran on the *same* k-shot draws, the fairer comparison is paired: the MPT − PT difference seed
 # by seed, then its mean.
 
 # %%
-from mpt_nb.viz import results_table, summarise
+from mpt_nb.results import results_table, summarise
 
 print(results_table(records))
 rows = {(row["k"], row["method"]): row for row in summarise(records)}
@@ -186,12 +187,13 @@ plt.show()
 # experiment on every target of the offline suite, with SPoT and the decomposition without distillation beside PT and
 # MPT, 3 seeds each; its records are committed in `results/quality_offline.jsonl`. Reading them takes no training.
 #
-# Section 3's `paired_gain` is in the package as `mpt_nb.viz.paired_differences(records, method, baseline)`: one
+# Section 3's `paired_gain` is in the package as `mpt_nb.results.paired_differences(records, method, baseline)`: one
 # list of seed-paired differences per (task, k). First a check that it gives the same numbers on this notebook's runs.
 
 # %%
 from mpt_nb.course import benchmark_results_path
-from mpt_nb.viz import METHOD_LABELS, k_sort_key, load_records, paired_differences
+from mpt_nb.methods import method_label
+from mpt_nb.results import k_sort_key, load_records, paired_differences
 
 for k in profile.few_shot_k:
     assert np.allclose(paired_differences(records, "mpt", "pt")[(target, k)], gains[k])
@@ -239,7 +241,7 @@ if grid:
             g = [100 * np.asarray(diffs[pair][(task, k)]) for k in task_ks]
             xs = np.arange(len(task_ks)) + (i - 1) * 0.15
             ax.errorbar(xs, [v.mean() for v in g], yerr=[v.std(ddof=1) for v in g], marker="o", capsize=3,
-                        linestyle="none", label=f"{METHOD_LABELS[pair[0]]} − PT")
+                        linestyle="none", label=f"{method_label(pair[0])} − PT")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(task_ks)), [f"k={k}" for k in task_ks])
         ax.set_title(task)
@@ -316,7 +318,7 @@ print("exercise 1: ok")
 
 # %% [markdown]
 # **Exercise 2 (mean ± spread).** Write `mean_std(scores)`: the mean and the *sample* standard deviation (n − 1 in
-# the denominator; 0.0 for a single score), as `mpt_nb.viz.summarise` reports them.
+# the denominator; 0.0 for a single score), as `mpt_nb.results.summarise` reports them.
 
 # %% tags=["solution"]
 def mean_std(scores):
@@ -331,7 +333,7 @@ _m, _s = mean_std([0.6, 0.8])
 assert abs(_m - 0.7) < 1e-12 and abs(_s - 0.1414213562) < 1e-9
 for (_k, _method), _row in rows.items():
     _scores = [rec["test"] for rec in records if rec["k"] == _k and rec["method"] == _method]
-    assert np.allclose(mean_std(_scores), (_row["mean"], _row["std"])), "should match mpt_nb.viz.summarise"
+    assert np.allclose(mean_std(_scores), (_row["mean"], _row["std"])), "should match mpt_nb.results.summarise"
 print("exercise 2: ok")
 
 # %% [markdown]

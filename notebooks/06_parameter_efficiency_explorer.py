@@ -59,10 +59,10 @@ T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
 import matplotlib.pyplot as plt
 
-from mpt_nb.course import benchmark_results_path, course_overrides, records_path, repo_root
+from mpt_nb.course import benchmark_results_path, records_path, repo_root
 from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(**course_overrides())  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
 print(describe(profile))
 
 # %% [markdown]
@@ -78,7 +78,7 @@ print(describe(profile))
 # test, trainable_params, ... Runs from different sources are never averaged together (their step counts differ).
 
 # %%
-from mpt_nb.viz import load_records
+from mpt_nb.results import load_records
 
 
 def measured_records(profile):
@@ -103,23 +103,20 @@ print(f"{len(records)} records of profile {profile.name!r} from {sources_read or
 # %%
 if not records:  # nothing measured yet on this profile: compute a small set now
     from mpt_nb.course import artefact_dir
-    from mpt_nb.pipeline import (
-        Workspace,
-        adapt_target,
-        load_or_train_shared,
-        load_or_train_teachers,
-        save_records,
-    )
+    from mpt_nb.pipeline import Workspace, adapt_target
+    from mpt_nb.results import save_records
+    from mpt_nb.sources import SourceStore
 
     ws = Workspace.from_profile(profile)
-    teachers = load_or_train_teachers(ws, artefact_dir(), seed=0)
-    shared = load_or_train_shared(ws, teachers, artefact_dir(), distill=True, seed=0)
-    records = [adapt_target(ws, profile.target_tasks[0], m, shared=shared, seed=0) for m in ("pt", "mpt")]
+    stages = SourceStore(ws, artefact_dir())  # notebook 03's source stages if it ran, else trained now
+    records = [adapt_target(ws, profile.target_tasks[0], m, sources=stages, seed=0) for m in ("pt", "mpt")]
     save_records(records, records_path("06_computed"))
     print(f"computed {len(records)} records now")
 
 # %%
-from mpt_nb.viz import METHOD_LABELS, k_sort_key, measured_points, summarise
+from mpt_nb.methods import method_label, method_order
+from mpt_nb.results import k_sort_key, summarise
+from mpt_nb.viz import measured_points
 
 assert records and all({"task", "method", "k", "seed", "test", "trainable_params"} <= rec.keys() for rec in records)
 main = [rec for rec in records if rec.get("ablation", "none") in ("none", None)]
@@ -132,29 +129,30 @@ for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", k_s
     by_method = {}
     for row in summarise(rec for rec in main if str(rec["k"]) == k):
         by_method.setdefault(row["method"], []).append(row)
-    for method, rows in sorted(by_method.items(), key=lambda item: list(METHOD_LABELS).index(item[0])):
+    for method, rows in sorted(by_method.items(), key=lambda item: method_order(item[0])):
         mean = sum(r_["mean"] for r_ in rows) / len(rows)
-        print(f"{METHOD_LABELS[method]:<34} {k:>5} {len(rows):>8} {sum(r_['runs'] for r_ in rows):>5} "
+        print(f"{method_label(method):<34} {k:>5} {len(rows):>8} {sum(r_['runs'] for r_ in rows):>5} "
               f"{100 * mean:>9.1f}% {rows[0]['trainable_params']:>15,}")
 
 # %% [markdown]
 # ## 2. What the paper reports
 #
-# `mpt_nb.viz.PAPER_REFERENCE` holds the averages of the paper's Figure 1 (T5-Base; GLUE and SuperGLUE), **read off
-# the figure** (≈ marks values that are approximate), with the parameters per task of its Table 1. MPT's 77.6K is
-# our formula l·d + (l + d)·r with l = 100, d = 768, r = 1 (= 77,668).
+# `mpt_nb.paper` holds the paper's Table 1 (T5-Base; GLUE and SuperGLUE averages) with the parameters per task. The
+# averages were checked against the paper, except PT's (marked unverified). MPT's 77.6K is our formula
+# l·d + (l + d)·r with l = 100, d = 768, r = 1 (= 77,668); "transfer + multitask" shares one P* over the 8 GLUE
+# targets, so each target adds only its own u, v and a share of P* (10.5K).
 
 # %%
 # NBVAL_CHECK_OUTPUT
+from mpt_nb import paper
 from mpt_nb.prompts import expected_trainable
-from mpt_nb.viz import PAPER_REFERENCE
 
-print(PAPER_REFERENCE["source"])
-print(f"{'method':<8} {'params/task':>12} {'GLUE':>6} {'SuperGLUE':>10}")
-for method, (params, glue, superglue, approx) in PAPER_REFERENCE["methods"].items():
-    mark = "≈" if approx else " "
-    print(f"{method:<8} {params:>12,} {mark}{glue:>5.1f} {mark}{superglue:>9.1f}")
-assert abs(expected_trainable("mpt", 100, 768, rank=1) - PAPER_REFERENCE["methods"]["MPT"][0]) < 100
+print(paper.SOURCE)
+print(f"{'method':<27} {'params/task':>12} {'GLUE':>6} {'SuperGLUE':>10}")
+for method, row in paper.TABLE1.items():
+    mark = "" if row.scores_verified else "  (unverified)"
+    print(f"{method:<27} {row.params_per_task:>12,} {row.glue:>6.1f} {row.superglue:>10.1f}{mark}")
+assert abs(expected_trainable("mpt", paper.PROMPT_TOKENS, paper.DIM, rank=1) - paper.TABLE1["MPT"].params_per_task) < 100
 
 # %% [markdown]
 # ## 3. The counts, as a tiny widget you could write yourself
@@ -309,7 +307,7 @@ elapsed = time.perf_counter() - T0
 points = measured_points(records, k=plot_k)
 print(f"profile {profile.name}: {len(records)} measured records from {sources_read or 'this notebook'}")
 for method, (params, score) in points.items():
-    print(f"  {METHOD_LABELS[method]:<34} {params:>10,.0f} params/task, mean test {score:.1f}% (k = {plot_k})")
+    print(f"  {method_label(method):<34} {params:>10,.0f} params/task, mean test {score:.1f}% (k = {plot_k})")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]

@@ -8,14 +8,12 @@ import torch.nn.functional as F
 
 from mpt_nb import backbones
 from mpt_nb.backbones import (
-    MASKED_LOGIT,
     OFFLINE_DEFAULT,
     HubModelUnavailableError,
-    PromptedModel,
-    PromptOutput,
     label_token_ids,
     load_backbone,
 )
+from mpt_nb.prompted import MASKED_LOGIT, PromptedModel, PromptOutput
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 
 TEXTS = ["Review: a fine film.\nSentiment:", "Hi\nA:", "Question: what is the capital of France?\nAnswer:"]

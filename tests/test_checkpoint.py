@@ -11,12 +11,12 @@ from mpt_nb import checkpoint
 from mpt_nb.checkpoint import (
     CheckpointError,
     CheckpointMismatchError,
-    atomic_write_text,
     load_prompt,
     load_training_state,
     save_prompt,
     save_training_state,
 )
+from mpt_nb.files import atomic_write_text
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mpt_nb.backbones import MASKED_LOGIT, PromptedModel, PromptOutput
 from mpt_nb.data import PromptCollator, build_multitask_dataset, tokenize_task
-from mpt_nb.distill import DistillationLoss, TeacherCache, classification_loss, distillation_kl, hidden_mse
+from mpt_nb.distill import TeacherCache
+from mpt_nb.losses import DistillationLoss, classification_loss, distillation_kl, hidden_mse
+from mpt_nb.prompted import MASKED_LOGIT, PromptedModel, PromptOutput
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.tasks import Task
 

@@ -4,10 +4,10 @@ import datasets
 import pytest
 import torch
 
-from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, objective_for
+from mpt_nb.losses import lm_objective, objective_for
+from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt
 from mpt_nb.profiles import get_profile
 from mpt_nb.tasks import Task, register_task
-from mpt_nb.train import lm_objective
 
 ROWS = [{"q": f"what is {i} plus one", "answers": {"text": [str(i + 1)]}} for i in range(40)]
 
@@ -21,9 +21,9 @@ def _loader(split_seed: int = 0) -> datasets.DatasetDict:
 
 @pytest.fixture
 def toy_qa(monkeypatch):
-    from mpt_nb import tasks
+    from mpt_nb.tasks import base
 
-    monkeypatch.setattr(tasks, "_REGISTRY", dict(tasks._REGISTRY))  # registration stays inside this test
+    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))  # registration stays inside this test
     return register_task(
         Task(
             name="toy_qa",
@@ -50,7 +50,7 @@ def test_generation_task_trains_with_lm_loss_and_evaluates_by_generation(toy_qa,
 
 def test_lm_loss_is_cross_entropy_of_the_target_tokens(toy_qa):
     ws = Workspace.from_profile(get_profile("smoke", target_tasks=("toy_qa",)))
-    from mpt_nb.backbones import PromptedModel
+    from mpt_nb.prompted import PromptedModel
     from mpt_nb.prompts import SoftPrompt
 
     model = PromptedModel(ws.backbone, SoftPrompt.from_vocab(ws.backbone.embeddings, 4, seed=0))

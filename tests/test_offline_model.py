@@ -10,7 +10,8 @@ import importlib.util
 import pytest
 import torch
 
-from mpt_nb.backbones import OFFLINE_DEFAULT, PromptedModel, label_token_ids, load_offline_default
+from mpt_nb.backbones import OFFLINE_DEFAULT, label_token_ids, load_offline_default
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import SoftPrompt
 
 pytestmark = pytest.mark.offline_model

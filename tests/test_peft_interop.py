@@ -8,8 +8,9 @@ import pytest
 import torch
 from peft import PeftModel, PromptTuningConfig, TaskType, get_peft_model
 
-from mpt_nb.backbones import PromptedModel, label_token_ids
+from mpt_nb.backbones import label_token_ids
 from mpt_nb.peft_interop import export_to_peft, import_from_peft
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 
 TEXTS = ["Review: lovely.\nSentiment:", "Ok\nA:", "Question: where is it?\nAnswer:", "Hm:"]

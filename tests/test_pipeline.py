@@ -9,8 +9,10 @@ import torch
 
 from mpt_nb import profiles
 from mpt_nb.__main__ import main
-from mpt_nb.pipeline import METHODS, Workspace, adapt_target, distill_shared_prompt, train_teachers
+from mpt_nb.methods import METHODS, get_method
+from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, train_teachers
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt, expected_trainable
+from mpt_nb.sources import TEACHERS, SourceStore
 
 SHRUNK = {
     "source_tasks": ("movie_sentiment", "question_type"),
@@ -29,8 +31,9 @@ SHRUNK = {
     "few_shot_k": (2,),
 }
 RECORD_KEYS = {
-    "profile", "backbone", "task", "method", "k", "seed", "metric", "test", "validation", "trainable_params",
-    "prompt_tokens", "rank", "steps", "best_step", "wall_time_s",
+    "profile", "sizing", "backbone", "task", "method", "ablation", "k", "seed", "source_seed", "metric", "test",
+    "test_rows", "validation", "trainable_params", "prompt_tokens", "rank", "steps", "best_step", "wall_time_s",
+    "test_predictions",
 }  # fmt: skip
 TARGET = "amazon_sentiment"
 
@@ -58,6 +61,16 @@ def distilled(ws, teachers):
 @pytest.fixture(scope="module")
 def joint(ws):
     return distill_shared_prompt(ws, None, distill=False, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sources(ws, teachers, distilled, joint):
+    """A store holding the stages trained above, so adapt_target does not train them again."""
+    store = SourceStore(ws)
+    store.put(TEACHERS, 0, teachers[0])
+    store.put(get_method("mpt").source, 0, distilled[0])
+    store.put(get_method("decomp").source, 0, joint[0])
+    return store
 
 
 def test_workspace_uses_the_profile(ws, profile):
@@ -106,9 +119,8 @@ def test_no_decomposition_keeps_u_v_at_ones(ws, teachers):
 
 
 @pytest.mark.parametrize("method", ["pt", "spot", "decomp", "mpt"])
-def test_adapt_target_records(method, ws, profile, teachers, distilled, joint):
-    shared = {"decomp": joint[0], "mpt": distilled[0]}.get(method)
-    record = adapt_target(ws, TARGET, method, shared=shared, teachers=teachers[0], seed=0)
+def test_adapt_target_records(method, ws, profile, sources, distilled, joint):
+    record = adapt_target(ws, TARGET, method, sources=sources, seed=0)
     assert set(record) >= RECORD_KEYS | ({"spot_source"} if method == "spot" else set())
     assert record.get("lr", profile.lr) == profile.lr
     tokens, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank
@@ -126,29 +138,80 @@ def test_adapt_target_records(method, ws, profile, teachers, distilled, joint):
     assert record["rank"] == (0 if method in ("pt", "spot") else r)
     if method == "spot":
         assert record["spot_source"] in profile.source_tasks
+    predictions = record["test_predictions"]
+    assert predictions["row"] == list(range(record["test_rows"])) == list(range(len(ws.splits(TARGET)["test"])))
+    assert predictions["gold"] == ws.splits(TARGET)["test"]["label"]
+    accuracy = sum(p == g for p, g in zip(predictions["pred"], predictions["gold"], strict=True)) / record["test_rows"]
+    assert accuracy == pytest.approx(record["test"])
+    assert (record["source_seed"] is None) == (method == "pt")
     json.dumps(record)  # records are written as JSON Lines
 
 
-def test_adapt_target_k_shot(ws, profile, distilled):
-    record = adapt_target(ws, TARGET, "mpt", shared=distilled[0], k=2, seed=1)
+def test_each_method_starts_from_its_own_source_stage(ws, sources, teachers, distilled, joint):
+    """The method table decides which shared prompt a target starts from: MPT's is the distilled one."""
+    starts = {}
+    for method in ("decomp", "mpt"):
+        # 0 steps of training would still pick the best checkpoint; read the starting prompt instead.
+        from mpt_nb.pipeline import _target_prompt
+
+        prompt, extra = _target_prompt(ws, TARGET, get_method(method), sources, seed=0, source_seed=0, rank=None)
+        starts[method] = prompt.shared.detach()[0]
+        assert extra["source_distill"] == (method == "mpt")
+        assert extra["source_identity"] == sources.identity(get_method(method).source, 0)
+    assert torch.equal(starts["mpt"], distilled[0].shared.detach()[0])
+    assert torch.equal(starts["decomp"], joint[0].shared.detach()[0])
+
+
+def test_adapt_target_k_shot(ws, profile, sources):
+    record = adapt_target(ws, TARGET, "mpt", sources=sources, k=2, seed=1, source_seed=0)
     assert record["k"] == 2 and record["seed"] == 1 and record["steps"] == profile.few_shot_steps
+    assert record["source_seed"] == 0
     assert record["trainable_params"] == expected_trainable("mpt", profile.prompt_tokens, ws.backbone.dim)
 
 
 def test_adapt_target_argument_errors(ws):
     with pytest.raises(ValueError, match="unknown method"):
         adapt_target(ws, TARGET, "lora")
-    with pytest.raises(ValueError, match="teachers"):
+    with pytest.raises(ValueError, match=r"teachers.*sources="):
         adapt_target(ws, TARGET, "spot")
-    with pytest.raises(ValueError, match="shared"):
+    with pytest.raises(ValueError, match=r"distillation ✓.*sources="):
         adapt_target(ws, TARGET, "mpt")
     assert set(METHODS) == {"pt", "spot", "decomp", "mpt"}
+
+
+def test_target_u_v_can_start_from_the_source_average(ws, distilled):
+    prompt, _ = distilled
+    fresh = prompt.for_new_tasks(1, low_rank_init="source_mean")
+    assert torch.allclose(fresh.u[0], prompt.u.detach().mean(0)) and torch.allclose(fresh.v[0], prompt.v.detach().mean(0))
+    assert torch.equal(fresh.shared, prompt.shared.detach())
+
+
+def test_shared_prompt_init_is_selectable_for_every_recipe(ws, teachers):
+    mean = teachers[0].task_prompts().detach().mean(0)
+    for distill in (True, False):
+        for init in ("teacher_mean", "vocab"):
+            ws_profile = ws.profile.with_overrides(distill_steps=1, eval_every=0)
+            ws_small = Workspace(ws_profile, ws.backbone)
+            prompt, result = distill_shared_prompt(ws_small, teachers[0], distill=distill, shared_init=init, seed=0)
+            assert result.steps == 1
+            # One small step from the start: still far closer to its own start than to the other one.
+            vocab = SoftPrompt.from_vocab(ws.backbone.embeddings, ws_profile.prompt_tokens, seed=0).weight[0]
+            start, other = (mean, vocab) if init == "teacher_mean" else (vocab, mean)
+            assert (prompt.shared[0] - start).norm() < (prompt.shared[0] - other).norm()
 
 
 def test_demo_command_writes_results_table_and_plot(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(profiles.PROFILES, "smoke", profiles.PROFILES["smoke"].with_overrides(**SHRUNK))
     out = tmp_path / "demo"
     assert main(["demo", "--profile", "smoke", "--out", str(out)]) == 0
+    saved = sorted(p.name for p in (out / "sources").iterdir())
+    assert len(saved) == 2 and saved[0].startswith("shared-distill-decomp-teacher_mean-r1-seed0-")
+    assert saved[1].startswith("teachers-seed0-")
+    assert "(training)" in capsys.readouterr().out
+    # A second demo with the same settings loads the source stages instead of training them.
+    assert main(["demo", "--profile", "smoke", "--out", str(out)]) == 0
+    second = capsys.readouterr().out
+    assert "(loading)" in second and "(training)" not in second
     assert {"results.jsonl", "results.md", "params_vs_accuracy.png"} <= {p.name for p in out.iterdir()}
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [(r["method"], r["k"]) for r in records] == [
@@ -161,4 +224,29 @@ def test_demo_command_writes_results_table_and_plot(tmp_path, monkeypatch, capsy
     table = (out / "results.md").read_text()
     assert table.startswith("| task |") and "MPT" in table and "PT" in table
     assert (out / "params_vs_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "wall time" in capsys.readouterr().out
+    assert "wall time" in second
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo", "--profile", "laptop"], "invalid choice: 'laptop'"),
+        (["demo", "--sizing", "huge"], "invalid choice: 'huge'"),
+    ],
+)
+def test_demo_bad_arguments_print_one_line_and_no_traceback(argv, expected, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+def test_demo_errors_inside_the_run_print_one_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(
+        profiles.PROFILES, "smoke", profiles.PROFILES["smoke"].with_overrides(target_tasks=("no_such_task",))
+    )
+    assert main(["demo", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m mpt_nb demo: error:") and "no_such_task" in err
+    assert "\n" not in err and "Traceback" not in err

@@ -7,14 +7,16 @@ import dataclasses
 import pytest
 
 from mpt_nb.backbones import OFFLINE_DEFAULT, HubModelUnavailableError
-from mpt_nb.profiles import ENV_VAR, PROFILES, describe, get_profile
+from mpt_nb.pipeline import Workspace
+from mpt_nb.profiles import ENV_VAR, PROFILES, SIZINGS, describe, get_profile
+from mpt_nb.train import TrainConfig
 
 
 @pytest.mark.parametrize("name", ["smoke", "offline", "gpu"])
 def test_get_profile_by_name(name, monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     profile = get_profile(name)
-    assert profile.name == name and profile == PROFILES[name]
+    assert profile.name == name and profile == PROFILES[name] and profile.sizing == "default"
 
 
 def test_profile_backbones():
@@ -77,3 +79,36 @@ def test_describe_names_profile_backbone_and_sizes():
     text = describe(get_profile("smoke"))
     assert "profile=smoke" in text and "backbone=tiny-llama" in text and "l=4" in text
     assert "movie_sentiment" in text and "torch=" in text
+
+
+def test_sizings_are_the_one_place_for_course_and_demo_sizes():
+    assert set(SIZINGS) == {"default", "course", "demo"}
+    demo = get_profile("offline", sizing="demo")
+    assert demo.sizing == "demo" and demo.teacher_steps == 40 and demo.max_eval == 200
+    assert get_profile("smoke", sizing="demo") == get_profile("smoke").with_overrides(sizing="demo")
+    # Overrides apply on top of the sizing.
+    assert get_profile("offline", sizing="course", teacher_steps=3).teacher_steps == 3
+    with pytest.raises(KeyError, match="unknown sizing 'huge'"):
+        get_profile("offline", sizing="huge")
+
+
+def test_train_config_takes_every_optimisation_setting_from_the_profile():
+    profile = get_profile("smoke", lr=0.05, lr_low_rank=0.002, weight_decay=0.1, warmup_ratio=0.2, max_grad_norm=0.5,
+                          eval_every=3, eval_at_start=True, mixed_precision="bf16")
+    config = TrainConfig.from_profile(profile, 7, seed=2)
+    assert (config.max_steps, config.seed, config.lr, config.lr_low_rank) == (7, 2, 0.05, 0.002)
+    assert (config.weight_decay, config.warmup_ratio, config.max_grad_norm) == (0.1, 0.2, 0.5)
+    assert (config.eval_every, config.eval_at_start, config.mixed_precision) == (3, True, "bf16")
+    # TrainConfig's own defaults are the profiles' defaults, so a hand-built config agrees with them.
+    default = PROFILES["offline"]
+    assert (TrainConfig(1).lr, TrainConfig(1).weight_decay, TrainConfig(1).warmup_ratio) == (
+        default.lr, default.weight_decay, default.warmup_ratio
+    )
+    ws = Workspace(profile, backbone=None)
+    assert ws.train_config(7, seed=2) == config
+
+
+@pytest.mark.parametrize(("field", "value"), [("mixed_precision", "fp8"), ("target_low_rank_init", "zeros")])
+def test_enumerated_settings_are_checked(field, value):
+    with pytest.raises(ValueError, match=field):
+        get_profile("smoke", **{field: value})

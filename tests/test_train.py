@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import copy
 import math
+import types
 
 import datasets
 import pytest
 import torch
 
-from mpt_nb.backbones import PromptedModel
 from mpt_nb.data import PromptCollator, tokenize_task, train_loader
-from mpt_nb.distill import classification_loss
+from mpt_nb.losses import classification_loss, classification_objective
+from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.tasks import load_task_splits, task_from_dataset
-from mpt_nb.train import NonFiniteLossError, TrainConfig, classification_objective, train_prompt
+from mpt_nb.train import NonFiniteLossError, TrainConfig, train_prompt
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,32 @@ def test_best_checkpoint_selection_returns_best_eval_steps_weights(lively_llama,
     for name, tensor in prompt.state_dict().items():
         assert torch.equal(tensor, best[name]), name
         assert not torch.equal(tensor, last[name]), "the prompt must be the best step's, not the last step's"
+
+
+def test_eval_at_start_keeps_an_initial_prompt_that_training_only_worsens(lively_llama, separable):
+    prompt = _mpt(lively_llama)
+    initial = copy.deepcopy(prompt.state_dict())
+    model = PromptedModel(lively_llama, prompt)
+    evaluate = _ScriptedEval([0.9, 0.2, 0.4, 0.5])
+    result = train_prompt(model, _loader(separable, 3), _config(3, eval_at_start=True), eval_fn=evaluate)
+    assert result.best_step == 0 and result.best_metric == 0.9 and result.steps == 3
+    assert [e["step"] for e in result.evals] == [0, 1, 2, 3]
+    for name, tensor in prompt.state_dict().items():
+        assert torch.equal(evaluate.snapshots[0][name], initial[name]), "step 0 must score the initial prompt"
+        assert torch.equal(tensor, initial[name]), "the prompt must be back at its initial values"
+        assert not torch.equal(evaluate.snapshots[3][name], initial[name]), f"prompt tensor {name} did not train"
+
+
+def test_batches_that_cannot_be_split_over_the_processes_are_refused(lively_llama, separable):
+    # Only the process count and batch-splitting mode are read before the refusal, so a stand-in for a
+    # 3-process Accelerator is enough; batch_size 8 (the loader's) cannot give 3 processes equal shares.
+    model = PromptedModel(lively_llama, _mpt(lively_llama))
+    three = types.SimpleNamespace(num_processes=3, split_batches=True)
+    with pytest.raises(ValueError, match="batch_size 8 cannot be split over 3 processes; use a multiple of 3"):
+        train_prompt(model, _loader(separable, 2), _config(2), accelerator=three)
+    whole_batches = types.SimpleNamespace(num_processes=2, split_batches=False)
+    with pytest.raises(ValueError, match=r"split_batches=True"):
+        train_prompt(model, _loader(separable, 2), _config(2), accelerator=whole_batches)
 
 
 def test_without_eval_fn_the_last_step_is_kept(lively_llama, separable):

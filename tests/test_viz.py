@@ -12,20 +12,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
+from mpt_nb import paper
 from mpt_nb.prompts import expected_trainable
+from mpt_nb.results import k_sort_key, load_records, paired_differences, results_table, summarise
 from mpt_nb.viz import (
     BACKBONE_PRESETS,
-    PAPER_REFERENCE,
     explorer_counts,
-    k_sort_key,
-    load_records,
     measured_points,
-    paired_differences,
     param_count_explorer,
     params_vs_accuracy_figure,
-    results_table,
     static_explorer_figure,
-    summarise,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,15 +93,26 @@ def test_explorer_counts_are_the_formulas():
         explorer_counts(0, 768, 1, 1)
 
 
-def test_paper_reference_is_marked_and_consistent():
-    methods = PAPER_REFERENCE["methods"]
-    assert set(methods) == {"FT", "PT", "SPoT", "ATTEMPT", "MPT"}
-    assert "read off" in PAPER_REFERENCE["source"]
-    assert methods["MPT"][1:3] == (85.6, 74.1) and methods["PT"][1:3] == (72.2, 57.8)
-    assert methods["SPoT"][3] and methods["ATTEMPT"][3] and methods["MPT"][3]  # approximate values flagged
+def test_paper_numbers_are_table_1_with_pt_marked_unverified():
+    rows = paper.TABLE1
+    assert {m: (r.glue, r.superglue) for m, r in rows.items()} == {
+        "FT": (84.9, 73.9), "PT": (72.2, 57.8), "SPoT": (82.3, 62.9), "ATTEMPT": (83.4, 70.5), "MPT": (85.6, 74.1),
+        "MPT (transfer + multitask)": (85.8, 76.1),
+    }
+    assert [m for m, r in rows.items() if not r.scores_verified] == ["PT"]
+    assert rows["MPT"].params_per_task == 77_600 and rows["MPT (transfer + multitask)"].params_per_task == 10_500
     # MPT's reported 77.6K per task is l·d + (l + d)·r at T5-Base sizes (l=100, d=768, r=1).
-    assert abs(expected_trainable("mpt", 100, 768, rank=1) - methods["MPT"][0]) < 100
-    assert methods["PT"][0] == expected_trainable("pt", 100, 768)
+    assert abs(expected_trainable("mpt", paper.PROMPT_TOKENS, paper.DIM, rank=1) - rows["MPT"].params_per_task) < 100
+    assert rows["PT"].params_per_task == expected_trainable("pt", paper.PROMPT_TOKENS, paper.DIM)
+
+
+def test_paper_per_task_scores_average_to_the_table_averages():
+    glue = [v for k, v in paper.MPT_PER_TASK.items() if k.startswith("glue/")]
+    superglue = [v for k, v in paper.MPT_PER_TASK.items() if k.startswith("superglue/")]
+    assert (len(glue), len(superglue)) == (8, 5)
+    # The table rounds to one decimal: 684.4 / 8 = 85.55 is printed 85.6.
+    assert sum(glue) / 8 == pytest.approx(paper.TABLE1["MPT"].glue, abs=0.05 + 1e-9)
+    assert sum(superglue) / 5 == pytest.approx(paper.TABLE1["MPT"].superglue, abs=0.05 + 1e-9)
 
 
 def test_measured_points_use_main_runs_of_one_k():

@@ -1,0 +1,139 @@
+"""The method table: what each method trains on the source tasks, and how its target prompt starts.
+
+One entry per method; the pipeline, the demo, the benchmarks, the tables' labels and the notebooks read it. A method
+names its own source stage, so ``adapt_target(ws, target, "mpt", sources=...)`` fetches the distilled decomposition
+itself: the wrong shared prompt cannot be passed. Adding a baseline is one entry here (plus its test).
+
+Ablations are variants of a method that change its source stage (e.g. decomposition off); they are listed in
+``ABLATIONS`` and resolved by ``get_method(name, ablation)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .sources import TEACHERS, SourceStage
+
+__all__ = [
+    "ABLATIONS",
+    "METHODS",
+    "TARGET_INITS",
+    "Ablation",
+    "Method",
+    "get_method",
+    "method_label",
+    "method_order",
+]
+
+# How a target prompt starts: sampled vocabulary embeddings; a copy of the source teacher that scores best on the
+# target's validation split; or the source stage's P* with fresh u, v.
+TARGET_INITS = ("vocab", "best_teacher", "shared_prompt")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A target-adaptation method: its source stage (None: needs none) and how the target prompt starts."""
+
+    name: str
+    label: str  # in tables and legends
+    short_label: str  # where space is tight (figure annotations)
+    description: str
+    source: SourceStage | None
+    target_init: str
+
+    def __post_init__(self) -> None:
+        if self.target_init not in TARGET_INITS:
+            raise ValueError(f"target_init {self.target_init!r} is not one of {list(TARGET_INITS)}")
+        if (self.source is None) != (self.target_init == "vocab"):
+            raise ValueError(f"method {self.name!r}: only a method that starts from vocabulary needs no source stage")
+        if self.target_init == "best_teacher" and self.source != TEACHERS:
+            raise ValueError(f"method {self.name!r} starts from a teacher, so its source stage must be the teachers")
+        if self.target_init == "shared_prompt" and (self.source is None or self.source.kind != "shared"):
+            raise ValueError(f"method {self.name!r} starts from a shared prompt, so its source stage must train one")
+
+    def record_fields(self) -> dict[str, Any]:
+        """What a results record says about the method's source stage (None where it has none)."""
+        shared = self.source if self.source is not None and self.source.kind == "shared" else None
+        return {
+            "source_distill": shared.distill if shared else None,
+            "source_decompose": shared.decompose if shared else None,
+            "source_shared_init": shared.shared_init if shared else None,
+        }
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "pt", "PT", "PT", "vanilla prompt tuning from sampled vocabulary embeddings",
+            source=None, target_init="vocab",
+        ),
+        Method(
+            "spot", "SPoT", "SPoT", "SPoT: start from the source teacher prompt that transfers best (validation)",
+            source=TEACHERS, target_init="best_teacher",
+        ),
+        Method(
+            "decomp", "Decomposition (no distillation)", "Decomp.",
+            "P* ∘ (u vᵀ) trained jointly on the source tasks' loss, P* from sampled vocabulary (what PEFT's "
+            "MultitaskPromptTuning trains); the target gets P* and fresh u, v",
+            source=SourceStage("shared", distill=False, decompose=True, shared_init="vocab"),
+            target_init="shared_prompt",
+        ),
+        Method(
+            "mpt", "MPT", "MPT",
+            "MPT: P* ∘ (u vᵀ) distilled from the teachers (P* from their mean); the target gets P* and fresh u, v",
+            source=SourceStage("shared", distill=True, decompose=True, shared_init="teacher_mean"),
+            target_init="shared_prompt",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """A method with some of its source stage's settings changed."""
+
+    name: str
+    method: str
+    source_changes: dict[str, Any]
+
+
+ABLATIONS: dict[str, Ablation] = {
+    a.name: a
+    for a in (
+        Ablation("no_decomp", "mpt", {"decompose": False}),
+        Ablation("no_decomp_no_distill", "decomp", {"decompose": False}),
+        Ablation("rank4", "mpt", {"rank": 4}),
+    )
+}
+
+
+def get_method(name: str, ablation: str | None = None) -> Method:
+    """The method of that name, with an ablation's source-stage changes applied (``None``/"none": as is)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+    method = METHODS[name]
+    if ablation in (None, "none"):
+        return method
+    if ablation not in ABLATIONS:
+        raise ValueError(f"unknown ablation {ablation!r}; choose one of {sorted(ABLATIONS)} or 'none'")
+    variant = ABLATIONS[ablation]
+    if variant.method != name:
+        raise ValueError(f"ablation {ablation!r} changes method {variant.method!r}, not {name!r}")
+    return replace(method, source=replace(method.source, **variant.source_changes))
+
+
+def method_label(name: str, *, short: bool = False) -> str:
+    """The table label of a method name; names outside the table (e.g. "zero_shot") are returned as they are."""
+    if name == "zero_shot":
+        return "Zero-shot (hand-written prompt)"
+    method = METHODS.get(name)
+    if method is None:
+        return name
+    return method.short_label if short else method.label
+
+
+def method_order(name: str) -> int:
+    """Where a method sorts in tables: the table's order, names outside it (e.g. "zero_shot") last."""
+    return list(METHODS).index(name) if name in METHODS else len(METHODS)

@@ -1,0 +1,308 @@
+"""Source stages as named records: what a method trains on the source tasks, keyed by every setting that shapes it.
+
+A source stage is either the teachers (one vanilla prompt per source task) or a shared prompt (P* and per-task u, v,
+trained jointly or distilled from the teachers). Its *identity* is a hash of everything that shapes it: backbone,
+source tasks and their templates, l, r, steps, learning rates, schedule, λ, T, κ, the initialisation of P*, the data
+caps, the seed and the package version (for a shared prompt distilled from teachers, the teachers' own settings
+too). The file name carries the identity, so a run under other settings never finds a stale file; a file loaded
+under other settings is refused with the settings that differ.
+
+``SourceStore`` is what notebooks, the demo and the benchmarks use: ``store.get(stage, seed)`` returns the stage
+from memory, else from disk (checked), else trains and saves it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the pipeline imports this module; the store calls back into it lazily
+    from .pipeline import Workspace
+    from .prompts import MultitaskPrompt, SoftPrompt
+
+__all__ = [
+    "SHARED_INITS",
+    "TEACHERS",
+    "SourceStage",
+    "SourceStore",
+    "StaleArtefactError",
+    "code_hash",
+    "load_stage",
+    "stage_identity",
+    "stage_settings",
+]
+
+SHARED_INITS = ("teacher_mean", "vocab")
+
+
+class StaleArtefactError(ValueError):
+    """A saved source stage was made under other settings than the run asks for."""
+
+
+@dataclass(frozen=True)
+class SourceStage:
+    """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u vᵀ) and how.
+
+    ``distill``: the student loss L_PLM + λ(L_logits + L_hidden) against the teachers (else the task loss alone);
+    ``decompose``: u, v are trained (else frozen at ones: one shared prompt); ``shared_init``: P* starts at the
+    teachers' mean or at sampled vocabulary; ``rank``: r (None: the profile's).
+    """
+
+    kind: str
+    distill: bool = False
+    decompose: bool = True
+    shared_init: str = "teacher_mean"
+    rank: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("teachers", "shared"):
+            raise ValueError(f"a source stage is 'teachers' or 'shared', got {self.kind!r}")
+        if self.shared_init not in SHARED_INITS:
+            raise ValueError(f"shared_init {self.shared_init!r} is not one of {list(SHARED_INITS)}")
+        if self.kind == "teachers" and (self.distill, self.decompose, self.shared_init, self.rank) != (
+            False, True, "teacher_mean", None
+        ):
+            raise ValueError("the teachers stage takes no settings; use mpt_nb.sources.TEACHERS")
+
+    @property
+    def needs_teachers(self) -> bool:
+        """Whether training this stage reads the teachers (distillation or a teacher-mean P*)."""
+        return self.kind == "shared" and (self.distill or self.shared_init == "teacher_mean")
+
+    def describe(self, default_rank: int | None = None) -> str:
+        """A one-line label: "teachers", or "distillation ✓, decomposition ✓, P* from teacher mean, r=1"."""
+        if self.kind == "teachers":
+            return "teachers"
+        rank = self.rank or default_rank
+        return (
+            f"distillation {'✓' if self.distill else '✗'}, decomposition {'✓' if self.decompose else '✗'}, "
+            f"P* from {self.shared_init.replace('_', ' ')}" + (f", r={rank}" if rank else "")
+        )
+
+    def slug(self, default_rank: int) -> str:
+        """A readable file-name part: "teachers" or "shared-distill-decomp-teacher_mean-r1"."""
+        if self.kind == "teachers":
+            return "teachers"
+        return (
+            f"shared-{'distill' if self.distill else 'joint'}-{'decomp' if self.decompose else 'nodecomp'}-"
+            f"{self.shared_init}-r{self.rank or default_rank}"
+        )
+
+
+TEACHERS = SourceStage("teachers")
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """A short hash of the package's source files: recorded with every artefact, to say which code made it."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def _common_settings(profile: Any) -> dict[str, Any]:
+    from . import __version__
+    from .tasks import get_task
+
+    return {
+        "backbone": profile.backbone,
+        "source_tasks": [
+            {"name": t, "template": get_task(t).template, "label_words": list(get_task(t).label_words)}
+            for t in profile.source_tasks
+        ],
+        "prompt_tokens": profile.prompt_tokens,
+        "max_input_tokens": profile.max_input_tokens,
+        "max_train": profile.max_train,
+        "max_eval": profile.max_eval,  # caps validation too, so it shapes checkpoint selection
+        "max_validation": profile.max_validation,
+        "batch_size": profile.batch_size,
+        "eval_every": profile.eval_every,
+        "eval_at_start": profile.eval_at_start,
+        "lr": profile.lr,
+        "weight_decay": profile.weight_decay,
+        "warmup_ratio": profile.warmup_ratio,
+        "max_grad_norm": profile.max_grad_norm,
+        "mixed_precision": profile.mixed_precision,
+        "package_version": __version__,
+    }
+
+
+def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any]:
+    """Every setting that shapes ``stage`` trained under ``profile`` with ``seed`` (what its identity hashes)."""
+    settings = {"stage": stage.kind, **_common_settings(profile), "seed": seed}
+    if stage.kind == "teachers":
+        settings["teacher_steps"] = profile.teacher_steps
+        return settings
+    settings.update(
+        {
+            "distill": stage.distill,
+            "decompose": stage.decompose,
+            "shared_init": stage.shared_init,
+            "rank": stage.rank or profile.rank,
+            "distill_steps": profile.distill_steps,
+            "lr_low_rank": profile.lr_low_rank,
+            "max_tasks_per_batch": profile.max_tasks_per_batch,
+        }
+    )
+    if stage.distill:
+        settings.update({"distill_weight": profile.distill_weight, "temperature": profile.temperature})
+    if stage.needs_teachers:
+        settings["teachers"] = stage_settings(profile, TEACHERS, seed)
+    return settings
+
+
+def stage_identity(settings: dict[str, Any]) -> str:
+    """A short, stable hash of a stage's settings."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _flatten(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def settings_diff(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{setting: (saved value, wanted value)} for every setting that differs (nested ones as "teachers.lr")."""
+    a, b = _flatten(saved), _flatten(wanted)
+    return {k: (a.get(k, "<absent>"), b.get(k, "<absent>")) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def load_stage(
+    path: str | Path, settings: dict[str, Any], *, model_name: str | None = None, dim: int | None = None
+) -> tuple[SoftPrompt | MultitaskPrompt, dict[str, Any]]:
+    """Load a saved source stage, refusing one made under other settings (the message names each difference)."""
+    from .checkpoint import load_prompt
+
+    prompt, info = load_prompt(path, model_name=model_name, dim=dim)
+    saved = info["extra"].get("source_stage")
+    if saved is None:
+        raise StaleArtefactError(
+            f"{path} records no source-stage settings (an older mpt_nb made it); delete it to retrain the stage"
+        )
+    diff = settings_diff(saved, settings)
+    if diff:
+        shown = "; ".join(f"{k}: saved {a!r}, wanted {b!r}" for k, (a, b) in list(diff.items())[:8])
+        raise StaleArtefactError(
+            f"{path} was trained under other settings ({shown}); delete it, or retrain the stage "
+            "(SourceStore(..., retrain=True))"
+        )
+    if info["extra"].get("code_hash") != code_hash():
+        warnings.warn(
+            f"{Path(path).name} was made by mpt_nb code {info['extra'].get('code_hash')} and this is code "
+            f"{code_hash()} (same settings and package version); reusing it. Retrain it if the training code changed.",
+            stacklevel=2,
+        )
+    return prompt, info
+
+
+@dataclass
+class SourceStore:
+    """Source stages of one workspace: in memory, on disk under ``cache_dir`` (None: memory only), trained on demand.
+
+    ``retrain=True`` trains every stage asked for once in this store, overwriting what is on disk.
+    """
+
+    ws: Workspace
+    cache_dir: Path | None = None
+    retrain: bool = False
+
+    def __post_init__(self) -> None:
+        self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
+        self._memory: dict[str, Any] = {}
+        self.validation: dict[str, Any] = {}  # identity -> the validation score(s) of the training run
+
+    def settings(self, stage: SourceStage, seed: int) -> dict[str, Any]:
+        """Every setting that shapes the stage in this workspace."""
+        return stage_settings(self.ws.profile, stage, seed)
+
+    def identity(self, stage: SourceStage, seed: int) -> str:
+        return stage_identity(self.settings(stage, seed))
+
+    def path(self, stage: SourceStage, seed: int) -> Path | None:
+        """Where the stage is saved: ``<cache_dir>/<slug>-seed<seed>-<identity>.safetensors``."""
+        if self.cache_dir is None:
+            return None
+        name = f"{stage.slug(self.ws.profile.rank)}-seed{seed}-{self.identity(stage, seed)}.safetensors"
+        return self.cache_dir / name
+
+    def is_saved(self, stage: SourceStage, seed: int) -> bool:
+        """Whether the stage is on disk already (so getting it takes a second, not minutes)."""
+        path = self.path(stage, seed)
+        return path is not None and path.exists() and not self.retrain
+
+    def is_loaded(self, stage: SourceStage, seed: int) -> bool:
+        """Whether the stage is in this store's memory already."""
+        return self.identity(stage, seed) in self._memory
+
+    def teachers(self, seed: int = 0) -> SoftPrompt:
+        """The teachers (one prompt per source task), stacked (tasks, l, d)."""
+        return self.get(TEACHERS, seed)
+
+    def get(self, stage: SourceStage, seed: int = 0) -> SoftPrompt | MultitaskPrompt:
+        """The stage from memory, else from disk (refused if stale), else trained now and saved."""
+        identity = self.identity(stage, seed)
+        if identity in self._memory:
+            return self._memory[identity]
+        path = self.path(stage, seed)
+        if self.is_saved(stage, seed):
+            backbone = self.ws.backbone
+            prompt, info = load_stage(path, self.settings(stage, seed), model_name=backbone.name, dim=backbone.dim)
+            self.validation[identity] = info["extra"].get("validation")
+        else:
+            prompt, validation = self._train(stage, seed)
+            self.put(stage, seed, prompt, validation=validation)
+        self._memory[identity] = prompt
+        return prompt
+
+    def put(
+        self, stage: SourceStage, seed: int, prompt: SoftPrompt | MultitaskPrompt, *, validation: Any = None
+    ) -> Path | None:
+        """Keep a stage trained elsewhere (a notebook that shows its losses) where ``get`` will find it."""
+        from accelerate import PartialState
+
+        from .checkpoint import save_prompt
+
+        identity = self.identity(stage, seed)
+        self._memory[identity] = prompt
+        self.validation[identity] = validation
+        path = self.path(stage, seed)
+        if path is None:
+            return None
+        state = PartialState()
+        if state.is_main_process:  # several processes train the same stage; one writes it
+            extra = {
+                "source_stage": self.settings(stage, seed),
+                "identity": identity,
+                "code_hash": code_hash(),
+                "validation": validation,
+            }
+            save_prompt(
+                path, prompt, model_name=self.ws.backbone.name, task_names=self.ws.profile.source_tasks, extra=extra
+            )
+        state.wait_for_everyone()
+        return path
+
+    def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any]:
+        from .pipeline import distill_shared_prompt, train_teachers
+
+        if stage.kind == "teachers":
+            prompt, runs = train_teachers(self.ws, seed=seed)
+            return prompt, {t: r.best_metric for t, r in zip(self.ws.profile.source_tasks, runs, strict=True)}
+        teachers = self.teachers(seed) if stage.needs_teachers else None
+        prompt, run = distill_shared_prompt(
+            self.ws, teachers, distill=stage.distill, decompose=stage.decompose, rank=stage.rank,
+            shared_init=stage.shared_init, seed=seed,
+        )
+        return prompt, run.best_metric

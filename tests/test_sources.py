@@ -1,0 +1,198 @@
+"""Source stages as named records: every setting changes the identity, a stale file is refused by name, and the
+store loads what it saved instead of training again."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+
+import pytest
+import torch
+
+from mpt_nb.methods import ABLATIONS, METHODS, get_method
+from mpt_nb.pipeline import Workspace
+from mpt_nb.profiles import get_profile
+from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
+from mpt_nb.sources import (
+    TEACHERS,
+    SourceStage,
+    SourceStore,
+    StaleArtefactError,
+    load_stage,
+    stage_identity,
+    stage_settings,
+)
+
+MPT = get_method("mpt").source
+# One change per setting that shapes a source stage, applied to the profile (or to the stage itself).
+PROFILE_CHANGES = {
+    "teacher_steps": 5,
+    "distill_steps": 7,
+    "lr": 0.02,
+    "lr_low_rank": 0.02,
+    "distill_weight": 0.5,
+    "temperature": 4.0,
+    "max_tasks_per_batch": 3,
+    "prompt_tokens": 5,
+    "rank": 2,
+    "batch_size": 4,
+    "max_train": 32,
+    "eval_every": 3,
+    "eval_at_start": True,
+    "warmup_ratio": 0.0,
+    "backbone": "tiny-t5",
+    "source_tasks": ("movie_sentiment", "sms_spam"),
+}
+STAGE_CHANGES = {"distill": False, "decompose": False, "shared_init": "vocab", "rank": 3}
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return get_profile("smoke")
+
+
+@pytest.mark.parametrize("field", sorted(PROFILE_CHANGES))
+def test_changing_any_profile_setting_changes_the_distilled_stage_identity(profile, field):
+    before = stage_identity(stage_settings(profile, MPT, 0))
+    after = stage_identity(stage_settings(profile.with_overrides(**{field: PROFILE_CHANGES[field]}), MPT, 0))
+    assert before != after, f"{field} shapes the distilled prompt but does not change its identity"
+
+
+@pytest.mark.parametrize("field", sorted(STAGE_CHANGES))
+def test_changing_the_recipe_changes_the_identity(profile, field):
+    changed = dataclasses.replace(MPT, **{field: STAGE_CHANGES[field]})
+    assert stage_identity(stage_settings(profile, MPT, 0)) != stage_identity(stage_settings(profile, changed, 0))
+
+
+def test_seed_and_teacher_settings_change_identity_and_unrelated_ones_do_not(profile):
+    ident = lambda p, stage=MPT, seed=0: stage_identity(stage_settings(p, stage, seed))  # noqa: E731
+    assert ident(profile) != ident(profile, seed=1)
+    # Teachers do not depend on distillation settings, a vocab-initialised joint stage not on the teachers' ones.
+    joint = get_method("decomp").source
+    assert ident(profile, TEACHERS) == ident(profile.with_overrides(distill_steps=99), TEACHERS)
+    assert ident(profile, joint) == ident(profile.with_overrides(teacher_steps=99), joint)
+    assert ident(profile, joint) == ident(profile.with_overrides(temperature=9.0), joint)
+    # Evaluation batch size and the number of targets shape nothing of the source stage.
+    assert ident(profile) == ident(profile.with_overrides(eval_batch_size=7, target_tasks=("nyt_sentiment",)))
+
+
+def test_every_method_and_ablation_has_a_valid_source_stage():
+    for name in METHODS:
+        method = get_method(name)
+        assert (method.source is None) == (name == "pt")
+    for name, ablation in ABLATIONS.items():
+        variant = get_method(ablation.method, name)
+        assert variant.source != get_method(ablation.method).source
+    with pytest.raises(ValueError, match="changes method"):
+        get_method("pt", "rank4")
+    with pytest.raises(ValueError, match="teachers stage takes no settings"):
+        SourceStage("teachers", distill=True)
+
+
+def _store(tmp_path, **changes):
+    ws = Workspace.from_profile(get_profile("smoke", **changes))
+    return SourceStore(ws, tmp_path)
+
+
+def _prompt(ws, kind):
+    p = ws.profile
+    if kind == "teachers":
+        return SoftPrompt(p.prompt_tokens, ws.backbone.dim, num_tasks=len(p.source_tasks))
+    return MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank, low_rank_init="normal", seed=3)
+
+
+def test_a_saved_stage_is_loaded_not_retrained(tmp_path, monkeypatch):
+    store = _store(tmp_path)
+    prompt = _prompt(store.ws, "shared")
+    path = store.put(MPT, 0, prompt, validation=0.75)
+    assert path.name.startswith("shared-distill-decomp-teacher_mean-r1-seed0-") and store.identity(MPT, 0) in path.name
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the store retrained a stage it had saved")
+
+    monkeypatch.setattr("mpt_nb.pipeline.distill_shared_prompt", refuse)
+    fresh = SourceStore(store.ws, tmp_path)  # a new session: nothing in memory
+    loaded = fresh.get(MPT, 0)
+    assert torch.equal(loaded.shared, prompt.shared) and torch.equal(loaded.u, prompt.u)
+    assert fresh.validation[fresh.identity(MPT, 0)] == 0.75
+
+
+def test_a_changed_setting_trains_anew_instead_of_reusing(tmp_path):
+    store = _store(tmp_path)
+    store.put(TEACHERS, 0, _prompt(store.ws, "teachers"))
+    changed = _store(tmp_path, teacher_steps=2)
+    assert not changed.is_saved(TEACHERS, 0)
+    assert changed.path(TEACHERS, 0) != store.path(TEACHERS, 0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("teacher_steps", 2, "teacher_steps"),
+        ("distill_steps", 2, "distill_steps"),
+        ("lr", 0.05, "lr"),
+        ("distill_weight", 0.3, "distill_weight"),
+        ("temperature", 3.0, "temperature"),
+        ("max_tasks_per_batch", 3, "max_tasks_per_batch"),
+    ],
+)
+def test_a_stale_artefact_is_refused_naming_the_setting(tmp_path, field, value, named):
+    store = _store(tmp_path)
+    path = store.put(MPT, 0, _prompt(store.ws, "shared"))
+    wanted = stage_settings(store.ws.profile.with_overrides(**{field: value}), MPT, 0)
+    with pytest.raises(StaleArtefactError, match=named) as info:
+        load_stage(path, wanted)
+    assert "saved" in str(info.value) and "wanted" in str(info.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("shared_init", "vocab"), ("distill", False), ("decompose", False)])
+def test_a_stale_recipe_is_refused_naming_it(tmp_path, field, value):
+    store = _store(tmp_path)
+    path = store.put(MPT, 0, _prompt(store.ws, "shared"))
+    with pytest.raises(StaleArtefactError, match=field):
+        load_stage(path, stage_settings(store.ws.profile, dataclasses.replace(MPT, **{field: value}), 0))
+
+
+def test_seed_mismatch_is_refused(tmp_path):
+    store = _store(tmp_path)
+    path = store.put(TEACHERS, 0, _prompt(store.ws, "teachers"))
+    with pytest.raises(StaleArtefactError, match="seed: saved 0, wanted 1"):
+        load_stage(path, stage_settings(store.ws.profile, TEACHERS, 1))
+
+
+def test_a_file_renamed_over_another_identity_is_refused(tmp_path):
+    """Even a file copied to the name another setting expects is checked against its own recorded settings."""
+    store = _store(tmp_path)
+    path = store.put(TEACHERS, 0, _prompt(store.ws, "teachers"))
+    other = _store(tmp_path, lr=0.03)
+    path.rename(other.path(TEACHERS, 0))
+    with pytest.raises(StaleArtefactError, match=r"lr: saved 0\.01, wanted 0\.03"):
+        other.get(TEACHERS, 0)
+
+
+def test_metadata_records_settings_code_and_validation(tmp_path):
+    from safetensors import safe_open
+
+    store = _store(tmp_path)
+    path = store.put(TEACHERS, 0, _prompt(store.ws, "teachers"), validation={"movie_sentiment": 0.5})
+    with safe_open(str(path), framework="pt") as f:
+        extra = json.loads(f.metadata()["extra"])
+    assert extra["identity"] == store.identity(TEACHERS, 0)
+    assert extra["source_stage"]["teacher_steps"] == store.ws.profile.teacher_steps
+    assert extra["source_stage"]["package_version"] and len(extra["code_hash"]) == 10
+    assert extra["validation"] == {"movie_sentiment": 0.5}
+
+
+def test_retrain_trains_even_when_saved(tmp_path, monkeypatch):
+    store = _store(tmp_path, teacher_steps=1)
+    store.put(TEACHERS, 0, _prompt(store.ws, "teachers"))
+    calls = []
+
+    def fake_train_teachers(ws, seed=0):
+        calls.append(seed)
+        return _prompt(ws, "teachers"), [types.SimpleNamespace(best_metric=0.5) for _ in ws.profile.source_tasks]
+
+    monkeypatch.setattr("mpt_nb.pipeline.train_teachers", fake_train_teachers)
+    SourceStore(store.ws, tmp_path, retrain=True).teachers(0)
+    assert calls == [0]
