@@ -89,11 +89,18 @@ def run_demo(
     return records
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the error names the fix) rather than the whole usage block."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES, SIZINGS
 
-    parser = argparse.ArgumentParser(prog="python -m mpt_nb", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _OneLineParser(prog="python -m mpt_nb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
     demo = sub.add_parser("demo", help="run MPT end to end on a profile and print the results table")
     demo.add_argument("--profile", default=None, choices=sorted(PROFILES),
                       help="default: $MPT_NB_PROFILE, else offline")
@@ -110,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m mpt_nb`` and the ``mpt-nb`` script: bad input prints one line and exits 2."""
-    args = _parser().parse_args(argv)  # argparse itself prints one usage line and exits 2 on unknown choices
+    args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             sizing = "default" if args.full_budget else args.sizing

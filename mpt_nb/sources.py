@@ -252,9 +252,12 @@ class SourceStore:
 
     def get(self, stage: SourceStage, seed: int = 0) -> SoftPrompt | MultitaskPrompt:
         """The stage from memory, else from disk (refused if stale), else trained now and saved."""
+        from accelerate import PartialState
+
         identity = self.identity(stage, seed)
         if identity in self._memory:
             return self._memory[identity]
+        PartialState().wait_for_everyone()  # several processes: all see the same files before choosing load or train
         path = self.path(stage, seed)
         if self.is_saved(stage, seed):
             backbone = self.ws.backbone

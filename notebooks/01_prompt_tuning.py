@@ -64,9 +64,9 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from mpt_nb.profiles import describe, get_profile
+from mpt_nb.progress import progress_bar
 
 # The one place that decides sizes: MPT_NB_PROFILE=smoke|offline|gpu (default offline), in the profiles' "course"
 # sizing: on offline it shrinks step counts and evaluation sets so every notebook fits about 8 minutes on 2 CPU cores.
@@ -210,7 +210,7 @@ def train_inline(prompt, batches, lr):
     """Plain AdamW steps on ``prompt`` only; returns the loss of every step."""
     optimizer = torch.optim.AdamW([prompt], lr=lr)
     losses = []
-    for batch in tqdm(batches, desc="plain-torch prompt tuning", leave=False):
+    for batch in progress_bar(batches, desc="plain-torch prompt tuning"):  # tqdm, behind mpt_nb's progress switch
         batch = {k: v.to(device) for k, v in batch.items()}
         logits = answer_logits(model, batch["input_ids"], batch["attention_mask"], label_ids, prompt)
         loss = F.cross_entropy(logits, batch["labels"])

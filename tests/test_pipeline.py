@@ -240,6 +240,7 @@ def test_demo_bad_arguments_print_one_line_and_no_traceback(argv, expected, caps
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_demo_errors_inside_the_run_print_one_line(monkeypatch, capsys, tmp_path):

@@ -17,27 +17,9 @@ PROFILE=${MPT_NB_PROFILE:-offline}
 PY=${PY:-.venv/bin/python}
 LOCK=${LOCK:-/tmp/mpt_heavy.lock}
 TIMES=${TIMES:-outputs/notebooks/run_times_${PROFILE}.txt}
-# No progress bars in the saved run: a kernel-startup file (in a throwaway IPYTHONDIR) makes tqdm.auto's bars
-# silent, and the dataset library's bars are switched off, so the committed files carry results rather than dozens
-# of finished progress widgets. Interactive runs keep their bars.
-IPYTHONDIR=$(mktemp -d)
-trap 'rm -rf "$IPYTHONDIR"' EXIT
-mkdir -p "$IPYTHONDIR/profile_default/startup"
-cat > "$IPYTHONDIR/profile_default/startup/00-quiet-progress.py" <<'PY'
-import tqdm.auto
-import tqdm.autonotebook
-import tqdm.std
-
-
-class QuietTqdm(tqdm.std.tqdm):
-    def __init__(self, *args, **kwargs):
-        kwargs["disable"] = True
-        super().__init__(*args, **kwargs)
-
-
-tqdm.auto.tqdm = tqdm.autonotebook.tqdm = QuietTqdm
-PY
-export IPYTHONDIR HF_DATASETS_DISABLE_PROGRESS_BARS=1
+# No progress bars in the saved run (mpt_nb's one switch, which also silences the datasets and transformers bars),
+# so the committed files carry results rather than dozens of finished progress widgets. Interactive runs keep them.
+export MPT_NB_PROGRESS=0 HF_DATASETS_DISABLE_PROGRESS_BARS=1
 if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=(notebooks/[0-9][0-9]_*.ipynb); fi
 mkdir -p "$(dirname "$TIMES")"
 # Executes with nbclient (what `jupytext --execute` would do, without needing nbconvert), in a fresh kernel whose
