@@ -28,6 +28,7 @@ def run_demo(
     settings loads them; ``retrain_sources`` trains them again.
     """
     import torch
+    from accelerate import PartialState
 
     from .files import atomic_write_text
     from .methods import get_method
@@ -79,6 +80,8 @@ def run_demo(
     wall = time.perf_counter() - start
     for r in records:
         r["demo_wall_time_s"] = round(wall, 1)
+    if not PartialState().is_main_process:  # under `accelerate launch`, one process writes the results
+        return records
     save_records(records, out / "results.jsonl")
     table = results_table(records, backbone_params=ws.backbone.num_parameters())
     atomic_write_text(out / "results.md", table + f"\n\nprofile {profile.name}, backbone {ws.backbone.name}, wall time {wall:.0f} s\n")

@@ -147,9 +147,11 @@ def static_explorer_figure(
             mpt = method.startswith("MPT")
             ax.scatter([x], [y], marker=markers.get(method, "*" if mpt else "o"), s=90 if mpt else 45, color=color,
                        edgecolor="black", linewidth=0.5, zorder=3)
-            name = "MPT (T+M)" if method != "MPT" and mpt else method
+            shared_by_targets = mpt and method != "MPT"  # the transfer + multitask variant, left of this repo's points
+            name = "MPT (transfer+multitask)" if shared_by_targets else method
             ax.annotate(f"{name} {y:.1f}{'' if row.scores_verified else ' (unverified)'}", (x, y), textcoords="offset points",
-                        xytext=(6, -3 if column == 1 else 3), fontsize=7, color=color)
+                        xytext=(-7 if shared_by_targets else 6, -3 if column == 1 else 3), fontsize=7, color=color,
+                        ha="right" if shared_by_targets else "left")
         ax.scatter([], [], color=color, label=f"paper, {paper.BACKBONE}, {suite} avg (Table 1)")
     measured = measured_points(records, k=k)
     for i, (method, (x, y)) in enumerate(sorted(measured.items(), key=lambda item: item[1][1])):
@@ -167,9 +169,10 @@ def static_explorer_figure(
     ax.axvline(counts["mpt_target"], color="tab:red", linestyle=":", linewidth=1.2,
                label=f"MPT per target at the sliders: l·d + (l+d)·r = {counts['mpt_target']:,.0f}")
     ax.set_xscale("log")
-    ax.set_xlim(right=max(row.params_per_task for row in paper.TABLE1.values()) * 12)  # room for the FT labels
+    sizes = [row.params_per_task for row in paper.TABLE1.values()]
+    ax.set_xlim(min(sizes) / 60, max(sizes) * 12)  # room for the labels left of the smallest and right of FT
     scores = [s for row in paper.TABLE1.values() for s in (row.glue, row.superglue)] + [y for _, y in measured.values()]
-    ax.set_ylim(min(scores) - 3, max(scores) + 4)  # room for the staggered labels above the highest point
+    ax.set_ylim(min(scores) - 12, max(scores) + 4)  # room for the legend below the lowest point, labels above
     ax.set_xlabel("trainable parameters per task (log scale)")
     ax.set_ylabel("average score (%)")
     ax.set_title("Accuracy vs trainable parameters", fontsize=10)
