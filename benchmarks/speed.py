@@ -504,7 +504,7 @@ def bench_distill(backbone, args, results: dict) -> None:
 
 
 def bench_eval(backbone, args, results: dict) -> None:
-    from mpt_nb.backbones import label_token_ids
+    from mpt_nb.backbones import task_label_token_ids
     from mpt_nb.evaluate import evaluate_by_generation, evaluate_task, predict_text
     from mpt_nb.pipeline import Workspace
     from mpt_nb.profiles import get_profile
@@ -540,7 +540,7 @@ def bench_eval(backbone, args, results: dict) -> None:
     causal = not backbone.is_seq2seq
     new_tokens = max(len(backbone.tokenizer.encode((" " + w) if causal else w, add_special_tokens=False))
                      for w in task.label_words)
-    label_token_ids(backbone.tokenizer, task.label_words, causal=causal)
+    task_label_token_ids(backbone.tokenizer, task, causal=causal)
     acc: dict[str, float] = {}
 
     def rank() -> None:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["DEMO_METHODS", "main", "run_demo"]
+__all__ = ["DEMO_METHODS", "main", "needed_stages", "run_demo", "train_sources"]
 
 # The demo compares MPT with the baseline every reader knows; the benchmark runs every method of the table.
 DEMO_METHODS = ("pt", "mpt")
@@ -24,8 +24,9 @@ def run_demo(
 ) -> list[dict]:
     """Teachers → distilled shared prompt → target adaptation (PT beside MPT) → one few-shot point; returns records.
 
-    Source stages are kept under ``<out_dir>/sources`` by their settings identity, so a second demo with the same
-    settings loads them; ``retrain_sources`` trains them again.
+    The source stages come from the converged ones shipped in ``sources/<profile>/`` when every stage the demo needs
+    is there; ``retrain_sources`` (or a missing shipped stage) trains them instead, in the demo's sizing, under
+    ``<out_dir>/sources`` (a second demo with the same settings loads those).
     """
     import torch
     from accelerate import PartialState
@@ -35,7 +36,7 @@ def run_demo(
     from .pipeline import Workspace, adapt_target
     from .profiles import describe, get_profile
     from .results import results_table, save_records
-    from .sources import TEACHERS, SourceStore
+    from .sources import TEACHERS, SourceStore, shipped_store
     from .viz import params_vs_accuracy_figure
 
     start = time.perf_counter()
@@ -46,23 +47,28 @@ def run_demo(
     print(describe(profile), flush=True)
     ws = Workspace.from_profile(profile)
     print(f"backbone loaded: {ws.backbone.name}, {ws.backbone.num_parameters():,} parameters (all frozen)", flush=True)
-    sources = SourceStore(ws, out / "sources", retrain=retrain_sources)
+    needed = [s for m in DEMO_METHODS if (s := get_method(m).source) is not None]
+    needed = [TEACHERS, *needed] if any(s.needs_teachers for s in needed) else needed
+    sources = shipped_store(ws)
+    if retrain_sources or not all(sources.is_shipped(s, seed) for s in needed):
+        why = "--retrain-sources" if retrain_sources else f"no shipped stages in {sources.shipped} match these settings"
+        print(f"source stages: training them in the {profile.sizing} sizing ({why})", flush=True)
+        sources = SourceStore(ws, out / "sources", retrain=retrain_sources)
+    else:
+        print(f"source stages: the converged ones shipped in {sources.shipped.parent.name}/{sources.shipped.name}/ "
+              "(--retrain-sources trains them instead)", flush=True)
 
     def stage(name: str) -> None:
         print(f"[{time.perf_counter() - start:6.0f}s] {name}", flush=True)
 
-    for method_name in DEMO_METHODS:
-        source = get_method(method_name).source
-        if source is None:
-            continue
-        if source.needs_teachers:
-            how = "loading" if sources.is_saved(TEACHERS, seed) else "training"
-            stage(f"1a. teachers ({how}): vanilla prompt tuning on {len(profile.source_tasks)} source tasks")
-            sources.teachers(seed)
+    for source in needed:
         how = "loading" if sources.is_saved(source, seed) else "training"
-        stage(f"1b. source stage for {method_name} ({how}): {source.describe(profile.rank)}")
+        what = (f"1a. teachers ({how}): vanilla prompt tuning on {len(profile.source_tasks)} source tasks"
+                if source == TEACHERS else f"1b. source stage ({how}): {source.describe(profile.rank)}")
+        stage(what)
         sources.get(source, seed)
-        print(f"     saved as {sources.path(source, seed)}")
+        found = sources.shipped / sources.file_name(source, seed) if sources.is_shipped(source, seed) else sources.path(source, seed)
+        print(f"     {found.parent.name}/{found.name}, validation {sources.validation.get(sources.identity(source, seed))}")
 
     records = []
     for target in profile.target_tasks:
@@ -92,6 +98,49 @@ def run_demo(
     return records
 
 
+def needed_stages(*, ablations: bool = True) -> list:
+    """Every source stage the methods (and their ablations) start from, teachers first, each once."""
+    from .methods import ABLATIONS, METHODS, get_method
+    from .sources import TEACHERS
+
+    stages = [TEACHERS]
+    names = [(m, None) for m in METHODS] + ([(a.method, a.name) for a in ABLATIONS.values()] if ablations else [])
+    for method, ablation in names:
+        source = get_method(method, ablation).source
+        if source is not None and source not in stages:
+            stages.append(source)
+    return stages
+
+
+def train_sources(
+    profile_name: str = "offline", seeds: list[int] | tuple[int, ...] = (0,), *, out: str | Path | None = None,
+    ablations: bool = True, time_budget: float | None = None,
+) -> list[Path]:
+    """Train every source stage the methods need, for each seed, into ``out`` (default: the profile's shipped folder
+    ``sources/<profile>/``); stages already there are kept, so an interrupted run continues where it stopped."""
+    from .pipeline import Workspace
+    from .profiles import get_profile
+    from .sources import SourceStore, shipped_dir
+
+    profile = get_profile(profile_name)
+    folder = Path(out) if out is not None else shipped_dir(profile.name)
+    store = SourceStore(Workspace.from_profile(profile), folder)
+    start, written = time.perf_counter(), []
+    for seed in seeds:
+        for stage in needed_stages(ablations=ablations):
+            if store.is_saved(stage, seed):
+                continue
+            if time_budget is not None and time.perf_counter() - start > time_budget:
+                print(f"time budget spent; run the same command again to continue ({len(written)} stage(s) written)")
+                return written
+            began = time.perf_counter()
+            store.get(stage, seed)
+            written.append(store.path(stage, seed))
+            print(f"seed {seed} {stage.describe(profile.rank)}: validation {store.validation[store.identity(stage, seed)]} "
+                  f"({time.perf_counter() - began:.0f} s) -> {written[-1].name}", flush=True)
+    return written
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the error names the fix) rather than the whole usage block."""
 
@@ -115,6 +164,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--retrain-sources", action="store_true",
                       help="train the source stages even if saved ones with the same settings exist")
     sub.add_parser("profiles", help="list the profiles and their settings")
+    train = sub.add_parser("train-sources", help="train the source stages every method needs, per seed (resumable)")
+    train.add_argument("--profile", default="offline", choices=sorted(PROFILES))
+    train.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    train.add_argument("--out", default=None, help="default: the shipped folder sources/<profile>/")
+    train.add_argument("--no-ablations", action="store_true", help="only the stages of the main methods")
+    train.add_argument("--time-budget", type=float, default=None, help="seconds; no new stage starts after it")
+    fetch = sub.add_parser("fetch-data", help="download the BIG-bench task files the offline suite reads (once)")
+    fetch.add_argument("--dest", default=None, help="default: $MPT_NB_DATA, else ~/.cache/mpt_nb")
     return parser
 
 
@@ -125,6 +182,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             sizing = "default" if args.full_budget else args.sizing
             run_demo(args.profile, args.out, seed=args.seed, sizing=sizing, retrain_sources=args.retrain_sources)
+        elif args.command == "train-sources":
+            train_sources(args.profile, args.seeds, out=args.out, ablations=not args.no_ablations,
+                          time_budget=args.time_budget)
+        elif args.command == "fetch-data":
+            from .tasks.bigbench import fetch_bigbench, missing_bigbench_files
+
+            root = Path(args.dest) if args.dest else None
+            missing = len(missing_bigbench_files(root))
+            folder = fetch_bigbench(root, quiet=True)
+            print(f"BIG-bench task files in {folder}" + (f" ({missing} fetched)" if missing else " (already there)"))
         elif args.command == "profiles":
             from dataclasses import asdict
 

@@ -31,10 +31,12 @@ __all__ = [
     "OFFLINE_DEFAULT",
     "Backbone",
     "HubModelUnavailableError",
+    "first_tokens_collide",
     "freeze",
     "label_token_ids",
     "load_backbone",
     "load_offline_default",
+    "task_label_token_ids",
     "tiny_llama",
     "tiny_t5",
 ]
@@ -186,11 +188,7 @@ def tiny_llama(seed: int = 0, hidden_size: int = 32) -> Backbone:
     return Backbone(freeze(LlamaForCausalLM(config)), tokenizer, "tiny-llama")
 
 
-def label_token_ids(tokenizer, label_words, *, causal: bool) -> list[int]:
-    """The first token of each label word as it follows the template (after a space for causal LMs).
-
-    Rank classification scores one token per class, so those tokens must differ between classes.
-    """
+def _first_token_ids(tokenizer, label_words, *, causal: bool) -> list[int]:
     ids = []
     for word in label_words:
         tokens = tokenizer.encode((" " + word) if causal else word, add_special_tokens=False)
@@ -199,6 +197,28 @@ def label_token_ids(tokenizer, label_words, *, causal: bool) -> list[int]:
         if not tokens:
             raise ValueError(f"label word {word!r} tokenises to nothing")
         ids.append(tokens[0])
+    return ids
+
+
+def first_tokens_collide(tokenizer, label_words, *, causal: bool) -> bool:
+    """Whether two label words share their first token under this tokenizer."""
+    ids = _first_token_ids(tokenizer, label_words, causal=causal)
+    return len(set(ids)) != len(ids)
+
+
+def task_label_token_ids(tokenizer, task, *, causal: bool) -> list[int]:
+    """The scored first tokens of a task's label words: its natural words, or its ``byte_label_words`` where the
+    natural words' first tokens collide under this tokenizer (the first letter, under a byte tokenizer)."""
+    words = task.scoring_words(lambda ws: first_tokens_collide(tokenizer, ws, causal=causal))
+    return label_token_ids(tokenizer, words, causal=causal)
+
+
+def label_token_ids(tokenizer, label_words, *, causal: bool) -> list[int]:
+    """The first token of each label word as it follows the template (after a space for causal LMs).
+
+    Rank classification scores one token per class, so those tokens must differ between classes.
+    """
+    ids = _first_token_ids(tokenizer, label_words, causal=causal)
     if len(set(ids)) != len(ids):
         first = {w: tokenizer.decode([i]) for w, i in zip(label_words, ids, strict=True)}
         raise ValueError(

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from .backbones import Backbone, label_token_ids
+from .backbones import Backbone, task_label_token_ids
 from .tasks import Task
 
 __all__ = [
@@ -123,9 +123,7 @@ class PromptCollator:
     def for_tasks(cls, backbone: Backbone, tasks: Sequence[Task]) -> PromptCollator:
         """Collator whose task ids index ``tasks``."""
         causal = not backbone.is_seq2seq
-        cands = [
-            label_token_ids(backbone.tokenizer, t.label_words, causal=causal) if t.label_words else [] for t in tasks
-        ]
+        cands = [task_label_token_ids(backbone.tokenizer, t, causal=causal) if t.label_words else [] for t in tasks]
         return cls(backbone.tokenizer.pad_token_id, cands)
 
     def __call__(self, rows: Sequence[dict]) -> dict[str, torch.Tensor]:

@@ -81,12 +81,17 @@ class DistillationLoss:
     cache: TeacherCache
     weight: float = 1.0  # λ
     temperature: float = 2.0  # T
+    use_logits: bool = True  # the ablations switch either term off
     use_hidden: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.use_logits or self.use_hidden):
+            raise ValueError("a distillation loss needs L_logits or L_hidden; with neither, train with distill=False")
 
     def __call__(self, output: PromptOutput, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         teacher_logits, teacher_hidden = self.cache.lookup(batch["example_ids"].to(output.label_logits.device))
         plm = classification_loss(output, batch["labels"])
-        kl = distillation_kl(output.label_logits, teacher_logits, self.temperature)
+        kl = distillation_kl(output.label_logits, teacher_logits, self.temperature) if self.use_logits else plm.new_zeros(())
         mse = hidden_mse(output.hidden, teacher_hidden) if self.use_hidden else plm.new_zeros(())
         total = plm + self.weight * (kl + mse)
         return total, {"loss_plm": plm.item(), "loss_logits": kl.item(), "loss_hidden": mse.item()}

@@ -10,7 +10,7 @@ Ablations are variants of a method that change its source stage (e.g. decomposit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .sources import TEACHERS, SourceStage
@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 # How a target prompt starts: sampled vocabulary embeddings; a copy of the source teacher that scores best on the
-# target's validation split; or the source stage's P* with fresh u, v.
-TARGET_INITS = ("vocab", "best_teacher", "shared_prompt")
+# target's validation split; the source stage's P* with fresh u, v; or a single prompt trained on the source mixture,
+# used as a vanilla prompt (generic SPoT).
+TARGET_INITS = ("vocab", "best_teacher", "shared_prompt", "shared_as_prompt")
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,25 @@ class Method:
     description: str
     source: SourceStage | None
     target_init: str
+    # A shared-prompt target's fresh u, v: "ones" (it starts exactly at P*), "source_mean" (the source tasks' mean
+    # u, v), or None: the profile's ``target_low_rank_init``.
+    target_low_rank_init: str | None = None
 
     def __post_init__(self) -> None:
         if self.target_init not in TARGET_INITS:
             raise ValueError(f"target_init {self.target_init!r} is not one of {list(TARGET_INITS)}")
+        if self.target_low_rank_init is not None and self.target_init != "shared_prompt":
+            raise ValueError(f"method {self.name!r}: only a shared-prompt target has u, v to initialise")
         if (self.source is None) != (self.target_init == "vocab"):
             raise ValueError(f"method {self.name!r}: only a method that starts from vocabulary needs no source stage")
         if self.target_init == "best_teacher" and self.source != TEACHERS:
             raise ValueError(f"method {self.name!r} starts from a teacher, so its source stage must be the teachers")
-        if self.target_init == "shared_prompt" and (self.source is None or self.source.kind != "shared"):
+        if self.target_init in ("shared_prompt", "shared_as_prompt") and (
+            self.source is None or self.source.kind != "shared"
+        ):
             raise ValueError(f"method {self.name!r} starts from a shared prompt, so its source stage must train one")
+        if self.target_init == "shared_as_prompt" and self.source.decompose:
+            raise ValueError(f"method {self.name!r} uses one prompt for every source task: its stage needs decompose=False")
 
     def record_fields(self) -> dict[str, Any]:
         """What a results record says about the method's source stage (None where it has none)."""
@@ -59,6 +69,7 @@ class Method:
             "source_distill": shared.distill if shared else None,
             "source_decompose": shared.decompose if shared else None,
             "source_shared_init": shared.shared_init if shared else None,
+            "source_distill_terms": shared.distill_terms if shared and shared.distill else None,
         }
 
 
@@ -72,6 +83,12 @@ METHODS: dict[str, Method] = {
         Method(
             "spot", "SPoT", "SPoT", "SPoT: start from the source teacher prompt that transfers best (validation)",
             source=TEACHERS, target_init="best_teacher",
+        ),
+        Method(
+            "spot_generic", "SPoT (generic)", "SPoT gen.",
+            "generic SPoT: one prompt trained on the mixture of all source tasks, used as the target's starting prompt",
+            source=SourceStage("shared", distill=False, decompose=False, shared_init="vocab"),
+            target_init="shared_as_prompt",
         ),
         Method(
             "decomp", "Decomposition (no distillation)", "Decomp.",
@@ -92,19 +109,28 @@ METHODS: dict[str, Method] = {
 
 @dataclass(frozen=True)
 class Ablation:
-    """A method with some of its source stage's settings changed."""
+    """A method with some of its source stage's settings (and perhaps its own) changed, and what it isolates."""
 
     name: str
     method: str
     source_changes: dict[str, Any]
+    question: str = ""
+    method_changes: dict[str, Any] = field(default_factory=dict)
 
 
+# Each isolates one cause of MPT's result; MPT itself is (teacher-mean P*, λ > 0, both terms, decomposition, r = 1).
 ABLATIONS: dict[str, Ablation] = {
     a.name: a
     for a in (
-        Ablation("no_decomp", "mpt", {"decompose": False}),
-        Ablation("no_decomp_no_distill", "decomp", {"decompose": False}),
-        Ablation("rank4", "mpt", {"rank": 4}),
+        Ablation("no_distill", "mpt", {"distill": False}, "λ = 0 with P* from the teachers' mean: what distillation adds"),
+        Ablation("vocab_init", "mpt", {"shared_init": "vocab"}, "λ > 0 with P* from vocabulary: what the teacher-mean start adds"),
+        Ablation("kl_only", "mpt", {"distill_terms": "logits"}, "distillation by L_logits (KL) alone"),
+        Ablation("hidden_only", "mpt", {"distill_terms": "hidden"}, "distillation by L_hidden (MSE) alone"),
+        Ablation("no_decomp", "mpt", {"decompose": False}, "u, v frozen at ones: one shared prompt, distilled"),
+        Ablation("no_decomp_no_distill", "decomp", {"decompose": False}, "one shared prompt, trained jointly"),
+        Ablation("rank4", "mpt", {"rank": 4}, "r = 4 instead of 1"),
+        Ablation("target_source_mean", "mpt", {}, "the target's u, v start at the source tasks' mean, not at ones",
+                 {"target_low_rank_init": "source_mean"}),
     )
 }
 
@@ -121,7 +147,7 @@ def get_method(name: str, ablation: str | None = None) -> Method:
     variant = ABLATIONS[ablation]
     if variant.method != name:
         raise ValueError(f"ablation {ablation!r} changes method {variant.method!r}, not {name!r}")
-    return replace(method, source=replace(method.source, **variant.source_changes))
+    return replace(method, source=replace(method.source, **variant.source_changes), **variant.method_changes)
 
 
 def method_label(name: str, *, short: bool = False) -> str:

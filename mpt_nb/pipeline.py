@@ -88,10 +88,14 @@ class Workspace:
         """The profile's optimisation settings for a run of ``steps`` steps."""
         return TrainConfig.from_profile(self.profile, steps, seed=seed, desc=desc, **changes)
 
-    def predict(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> Predictions:
-        """Per-row predictions and references on one split, with the model's prompt for ``task_id``."""
+    def predict(
+        self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0,
+        rows: datasets.Dataset | None = None,
+    ) -> Predictions:
+        """Per-row predictions and references on one split (or on ``rows``, a subset of its tokenised rows), with the
+        model's prompt for ``task_id``."""
         t = get_task(task)
-        data = self.tokenised(task, split, task_id=task_id)
+        data = self.tokenised(task, split, task_id=task_id) if rows is None else rows
         collator = PromptCollator.for_tasks(self.backbone, [t] * (task_id + 1))
         refs = self.splits(task)[split]["references"] if t.kind == "generation" else None
         return predict_task(
@@ -103,9 +107,13 @@ class Workspace:
         """The task's metric on one split, with the model's prompt for ``task_id``."""
         return self.predict(model, task, split, task_id=task_id).score(get_task(task).metric)
 
-    def headline(self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0) -> float:
+    def headline(
+        self, model: PromptedModel, task: str, split: str = "validation", *, task_id: int = 0,
+        rows: datasets.Dataset | None = None,
+    ) -> float:
         """Just the task's headline metric (what best-checkpoint selection maximises)."""
-        return self.evaluate(model, task, split, task_id=task_id)[get_task(task).metric]
+        metric = get_task(task).metric
+        return self.predict(model, task, split, task_id=task_id, rows=rows).score(metric)[metric]
 
 
 def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[TrainResult]]:
@@ -149,6 +157,7 @@ def distill_shared_prompt(
     decompose: bool = True,
     rank: int | None = None,
     shared_init: str | None = None,
+    distill_terms: str = "both",
     seed: int = 0,
 ) -> tuple[MultitaskPrompt, TrainResult]:
     """Stage 1b: learn P* and per-task u, v on mixed source batches.
@@ -157,6 +166,7 @@ def distill_shared_prompt(
     decomposition alone, trained jointly on the task loss (what PEFT's MPT does). ``decompose=False`` freezes u, v at
     ones, leaving a single shared prompt (the paper's "no decomposition" ablation). ``shared_init`` starts P* at the
     teachers' mean ("teacher_mean") or at sampled vocabulary ("vocab"); default: the former when teachers are given.
+    ``distill_terms`` keeps both distillation terms, or only "logits" (KL) or "hidden" (MSE).
     """
     profile = ws.profile
     generation = [t for t in profile.source_tasks if get_task(t).kind == "generation"]
@@ -187,7 +197,10 @@ def distill_shared_prompt(
     if distill:
         teacher_model = PromptedModel(ws.backbone, teachers)
         cache = TeacherCache(teacher_model, data, collator, batch_size=profile.eval_batch_size)
-        objective = DistillationLoss(cache, weight=profile.distill_weight, temperature=profile.temperature).objective
+        objective = DistillationLoss(
+            cache, weight=profile.distill_weight, temperature=profile.temperature,
+            use_logits=distill_terms in ("both", "logits"), use_hidden=distill_terms in ("both", "hidden"),
+        ).objective
     loader = multitask_loader(
         data, collator, batch_size=profile.batch_size, num_batches=profile.distill_steps,
         max_tasks_per_batch=profile.max_tasks_per_batch, seed=seed,
@@ -239,7 +252,11 @@ def _target_prompt(
         source = select_spot_source(ws, stage, target)
         extra["spot_source"] = profile.source_tasks[source]
         return SoftPrompt.from_prompts(stage.task_prompts()[source]), extra
-    prompt = stage.for_new_tasks(1, rank=rank, low_rank_init=profile.target_low_rank_init, seed=seed)
+    if method.target_init == "shared_as_prompt":  # u, v frozen at ones in the source stage: P* is the prompt
+        return SoftPrompt.from_prompts(stage.shared.detach()[0]), extra
+    low_rank_init = method.target_low_rank_init or profile.target_low_rank_init
+    extra["target_low_rank_init"] = low_rank_init
+    prompt = stage.for_new_tasks(1, rank=rank, low_rank_init=low_rank_init, seed=seed)
     return prompt, extra
 
 
@@ -255,12 +272,15 @@ def adapt_target(
     steps: int | None = None,
     rank: int | None = None,
     ablation: str | None = None,
+    validation_k: int | None = None,
 ) -> dict[str, Any]:
     """Stage 2: train a prompt for one target task with the ordinary loss; returns one results record.
 
     The method (a name in ``mpt_nb.methods.METHODS`` or a ``Method``) says which source stage it starts from;
     ``sources`` provides it (trained with ``source_seed``, default ``seed``). ``k`` per class makes it a few-shot run
-    (rows drawn with ``seed``); the test split is always the full one. The record holds every test row's prediction.
+    (rows drawn with ``seed``); the test split is always the full one. Checkpoints are chosen on the validation split
+    (capped by the profile), or with ``validation_k`` on only that many validation rows per class ("true few-shot":
+    no more labelled rows for selection than for training). The record holds every test row's prediction.
     """
     method = method if isinstance(method, Method) else get_method(method, ablation)
     profile = ws.profile
@@ -270,13 +290,18 @@ def adapt_target(
     if k is not None:
         train = k_shot(train, k, seed=seed)
     steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
+    validation = ws.tokenised(target, "validation")
+    if validation_k is not None:
+        validation = k_shot(validation, validation_k, seed=seed)
+        # Predictions are placed by example_id: number the subset's rows afresh.
+        validation = validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
     config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""))
     start = time.perf_counter()
     result = train_prompt(
         model, loader, config, objective=objective_for(get_task(target)),
-        eval_fn=functools.partial(ws.headline, task=target),
+        eval_fn=functools.partial(ws.headline, task=target, rows=validation),
     )
     predictions = ws.predict(model, target, "test")
     task = get_task(target)
@@ -294,6 +319,8 @@ def adapt_target(
         "test": predictions.score(task.metric)[task.metric],
         "test_rows": len(predictions.references),
         "validation": result.best_metric,
+        "validation_rows": len(validation),
+        "validation_k": validation_k,
         "trainable_params": count_trainable(prompt),
         "prompt_tokens": profile.prompt_tokens,
         "rank": getattr(prompt, "rank", 0),

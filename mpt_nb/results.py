@@ -73,9 +73,12 @@ def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str, str, int, str]:
-    """What identifies a run within one grid: (task, method, k, seed, ablation)."""
-    return (record["task"], record["method"], str(record["k"]), int(record["seed"]), record.get("ablation", "none"))
+def record_key(record: dict[str, Any]) -> tuple[str, str, str, int, str, int | None, int | None]:
+    """What identifies a run within one grid: (task, method, k, seed, ablation, source seed, validation k)."""
+    return (
+        record["task"], record["method"], str(record["k"]), int(record["seed"]), record.get("ablation", "none"),
+        record.get("source_seed"), record.get("validation_k"),
+    )
 
 
 def summarise(records: Iterable[dict[str, Any]], keys: Sequence[str] = ("task", "k", "method")) -> list[dict[str, Any]]:

@@ -8,7 +8,12 @@ too). The file name carries the identity, so a run under other settings never fi
 under other settings is refused with the settings that differ.
 
 ``SourceStore`` is what notebooks, the demo and the benchmarks use: ``store.get(stage, seed)`` returns the stage
-from memory, else from disk (checked), else trains and saves it.
+from memory, else from the shipped folder (the converged stages committed under ``sources/<profile>/``, read only),
+else from its own folder (checked), else trains and saves it. ``shipped_store(ws)`` is the store that starts from the
+shipped stages; ``python -m mpt_nb train-sources`` produces them.
+
+Each saved stage records its settings, identity, code hash, validation score(s), its training curve, and a *check*:
+its headline score on the first ``CHECK_ROWS`` validation rows of every source task, which a test recomputes.
 """
 
 from __future__ import annotations
@@ -33,11 +38,15 @@ __all__ = [
     "StaleArtefactError",
     "code_hash",
     "load_stage",
+    "shipped_dir",
+    "shipped_store",
     "stage_identity",
     "stage_settings",
 ]
 
 SHARED_INITS = ("teacher_mean", "vocab")
+CHECK_ROWS = 16  # validation rows per source task that a saved stage's check score covers
+DISTILL_TERMS = ("both", "logits", "hidden")  # which of L_logits, L_hidden the student loss keeps
 
 
 class StaleArtefactError(ValueError):
@@ -49,6 +58,7 @@ class SourceStage:
     """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u vᵀ) and how.
 
     ``distill``: the student loss L_PLM + λ(L_logits + L_hidden) against the teachers (else the task loss alone);
+    ``distill_terms``: which distillation terms it keeps ("both", "logits": KL only, "hidden": MSE only);
     ``decompose``: u, v are trained (else frozen at ones: one shared prompt); ``shared_init``: P* starts at the
     teachers' mean or at sampled vocabulary; ``rank``: r (None: the profile's).
     """
@@ -58,12 +68,17 @@ class SourceStage:
     decompose: bool = True
     shared_init: str = "teacher_mean"
     rank: int | None = None
+    distill_terms: str = "both"
 
     def __post_init__(self) -> None:
         if self.kind not in ("teachers", "shared"):
             raise ValueError(f"a source stage is 'teachers' or 'shared', got {self.kind!r}")
         if self.shared_init not in SHARED_INITS:
             raise ValueError(f"shared_init {self.shared_init!r} is not one of {list(SHARED_INITS)}")
+        if self.distill_terms not in DISTILL_TERMS:
+            raise ValueError(f"distill_terms {self.distill_terms!r} is not one of {list(DISTILL_TERMS)}")
+        if not self.distill and self.distill_terms != "both":
+            raise ValueError("distill_terms chooses distillation terms; it needs distill=True")
         if self.kind == "teachers" and (self.distill, self.decompose, self.shared_init, self.rank) != (
             False, True, "teacher_mean", None
         ):
@@ -79,8 +94,9 @@ class SourceStage:
         if self.kind == "teachers":
             return "teachers"
         rank = self.rank or default_rank
+        terms = {"both": "", "logits": " (KL only)", "hidden": " (hidden MSE only)"}[self.distill_terms]
         return (
-            f"distillation {'✓' if self.distill else '✗'}, decomposition {'✓' if self.decompose else '✗'}, "
+            f"distillation {'✓' if self.distill else '✗'}{terms}, decomposition {'✓' if self.decompose else '✗'}, "
             f"P* from {self.shared_init.replace('_', ' ')}" + (f", r={rank}" if rank else "")
         )
 
@@ -88,8 +104,9 @@ class SourceStage:
         """A readable file-name part: "teachers" or "shared-distill-decomp-teacher_mean-r1"."""
         if self.kind == "teachers":
             return "teachers"
+        distill = "joint" if not self.distill else "distill" if self.distill_terms == "both" else f"distill_{self.distill_terms}"
         return (
-            f"shared-{'distill' if self.distill else 'joint'}-{'decomp' if self.decompose else 'nodecomp'}-"
+            f"shared-{distill}-{'decomp' if self.decompose else 'nodecomp'}-"
             f"{self.shared_init}-r{self.rank or default_rank}"
         )
 
@@ -152,7 +169,10 @@ def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any
         }
     )
     if stage.distill:
-        settings.update({"distill_weight": profile.distill_weight, "temperature": profile.temperature})
+        settings.update(
+            {"distill_weight": profile.distill_weight, "temperature": profile.temperature,
+             "distill_terms": stage.distill_terms}
+        )
     if stage.needs_teachers:
         settings["teachers"] = stage_settings(profile, TEACHERS, seed)
     return settings
@@ -211,36 +231,61 @@ def load_stage(
 class SourceStore:
     """Source stages of one workspace: in memory, on disk under ``cache_dir`` (None: memory only), trained on demand.
 
-    ``retrain=True`` trains every stage asked for once in this store, overwriting what is on disk.
+    ``profile`` (default: the workspace's) is the profile whose settings shape, key and train the stages: a notebook
+    in the small ``course`` sizing passes the default-sizing profile so it finds the converged stages shipped in
+    ``shipped`` (a read-only folder searched before ``cache_dir``). ``retrain=True`` trains every stage asked for once
+    in this store, overwriting what is in ``cache_dir``.
     """
 
     ws: Workspace
     cache_dir: Path | None = None
     retrain: bool = False
+    profile: Any = None
+    shipped: Path | None = None
 
     def __post_init__(self) -> None:
+        from .pipeline import Workspace
+
         self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
+        self.shipped = Path(self.shipped) if self.shipped is not None else None
+        self.profile = self.profile or self.ws.profile
+        # Stages train in a workspace of their own profile (its data caps and schedule), sharing the backbone.
+        self.source_ws = self.ws if self.profile == self.ws.profile else Workspace(self.profile, self.ws.backbone)
         self._memory: dict[str, Any] = {}
         self.validation: dict[str, Any] = {}  # identity -> the validation score(s) of the training run
+        self.info: dict[str, dict[str, Any]] = {}  # identity -> the saved metadata (curves, check), once loaded or saved
 
     def settings(self, stage: SourceStage, seed: int) -> dict[str, Any]:
-        """Every setting that shapes the stage in this workspace."""
-        return stage_settings(self.ws.profile, stage, seed)
+        """Every setting that shapes the stage under this store's profile."""
+        return stage_settings(self.profile, stage, seed)
 
     def identity(self, stage: SourceStage, seed: int) -> str:
         return stage_identity(self.settings(stage, seed))
 
+    def file_name(self, stage: SourceStage, seed: int) -> str:
+        """``<slug>-seed<seed>-<identity>.safetensors``."""
+        return f"{stage.slug(self.profile.rank)}-seed{seed}-{self.identity(stage, seed)}.safetensors"
+
     def path(self, stage: SourceStage, seed: int) -> Path | None:
-        """Where the stage is saved: ``<cache_dir>/<slug>-seed<seed>-<identity>.safetensors``."""
-        if self.cache_dir is None:
+        """Where the stage is saved in ``cache_dir`` (None: memory only)."""
+        return None if self.cache_dir is None else self.cache_dir / self.file_name(stage, seed)
+
+    def _found(self, stage: SourceStage, seed: int) -> Path | None:
+        if self.retrain:
             return None
-        name = f"{stage.slug(self.ws.profile.rank)}-seed{seed}-{self.identity(stage, seed)}.safetensors"
-        return self.cache_dir / name
+        for folder in (self.shipped, self.cache_dir):
+            if folder is not None and (folder / self.file_name(stage, seed)).exists():
+                return folder / self.file_name(stage, seed)
+        return None
 
     def is_saved(self, stage: SourceStage, seed: int) -> bool:
-        """Whether the stage is on disk already (so getting it takes a second, not minutes)."""
-        path = self.path(stage, seed)
-        return path is not None and path.exists() and not self.retrain
+        """Whether the stage is on disk already, shipped or saved (so getting it takes a second, not minutes)."""
+        return self._found(stage, seed) is not None
+
+    def is_shipped(self, stage: SourceStage, seed: int) -> bool:
+        """Whether the stage comes from the shipped folder."""
+        found = self._found(stage, seed)
+        return found is not None and self.shipped is not None and found.parent == self.shipped
 
     def is_loaded(self, stage: SourceStage, seed: int) -> bool:
         """Whether the stage is in this store's memory already."""
@@ -258,19 +303,35 @@ class SourceStore:
         if identity in self._memory:
             return self._memory[identity]
         PartialState().wait_for_everyone()  # several processes: all see the same files before choosing load or train
-        path = self.path(stage, seed)
-        if self.is_saved(stage, seed):
+        found = self._found(stage, seed)
+        if found is not None:
             backbone = self.ws.backbone
-            prompt, info = load_stage(path, self.settings(stage, seed), model_name=backbone.name, dim=backbone.dim)
+            prompt, info = load_stage(found, self.settings(stage, seed), model_name=backbone.name, dim=backbone.dim)
             self.validation[identity] = info["extra"].get("validation")
+            self.info[identity] = info["extra"]
+            if stage.kind == "shared" and not stage.decompose:  # saved tensors do not say that u, v stay frozen
+                prompt.u.requires_grad_(False)
+                prompt.v.requires_grad_(False)
         else:
-            prompt, validation = self._train(stage, seed)
-            self.put(stage, seed, prompt, validation=validation)
+            prompt, validation, curves = self._train(stage, seed)
+            self.put(stage, seed, prompt, validation=validation, curves=curves)
         self._memory[identity] = prompt
         return prompt
 
+    def check_scores(self, prompt: SoftPrompt | MultitaskPrompt) -> dict[str, float]:
+        """The stage's headline score on the first ``CHECK_ROWS`` validation rows of each source task (its check)."""
+        from .prompted import PromptedModel
+
+        ws, model = self.source_ws, PromptedModel(self.ws.backbone, prompt)
+        scores = {}
+        for i, task in enumerate(self.profile.source_tasks):
+            rows = ws.tokenised(task, "validation", task_id=i)
+            scores[task] = ws.headline(model, task, task_id=i, rows=rows.select(range(min(CHECK_ROWS, len(rows)))))
+        return scores
+
     def put(
-        self, stage: SourceStage, seed: int, prompt: SoftPrompt | MultitaskPrompt, *, validation: Any = None
+        self, stage: SourceStage, seed: int, prompt: SoftPrompt | MultitaskPrompt, *, validation: Any = None,
+        curves: Any = None,
     ) -> Path | None:
         """Keep a stage trained elsewhere (a notebook that shows its losses) where ``get`` will find it."""
         from accelerate import PartialState
@@ -290,22 +351,57 @@ class SourceStore:
                 "identity": identity,
                 "code_hash": code_hash(),
                 "validation": validation,
+                "curves": curves,
+                "check": {"rows": CHECK_ROWS, "scores": self.check_scores(prompt)},
             }
+            self.info[identity] = extra
             save_prompt(
-                path, prompt, model_name=self.ws.backbone.name, task_names=self.ws.profile.source_tasks, extra=extra
+                path, prompt, model_name=self.ws.backbone.name, task_names=self.profile.source_tasks, extra=extra
             )
         state.wait_for_everyone()
         return path
 
-    def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any]:
+    def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any, Any]:
         from .pipeline import distill_shared_prompt, train_teachers
 
+        ws = self.source_ws
         if stage.kind == "teachers":
-            prompt, runs = train_teachers(self.ws, seed=seed)
-            return prompt, {t: r.best_metric for t, r in zip(self.ws.profile.source_tasks, runs, strict=True)}
+            prompt, runs = train_teachers(ws, seed=seed)
+            tasks = self.profile.source_tasks
+            return (
+                prompt,
+                {t: r.best_metric for t, r in zip(tasks, runs, strict=True)},
+                {t: _curve(r) for t, r in zip(tasks, runs, strict=True)},
+            )
         teachers = self.teachers(seed) if stage.needs_teachers else None
         prompt, run = distill_shared_prompt(
-            self.ws, teachers, distill=stage.distill, decompose=stage.decompose, rank=stage.rank,
-            shared_init=stage.shared_init, seed=seed,
+            ws, teachers, distill=stage.distill, decompose=stage.decompose, rank=stage.rank,
+            shared_init=stage.shared_init, distill_terms=stage.distill_terms, seed=seed,
         )
-        return prompt, run.best_metric
+        return prompt, run.best_metric, _curve(run)
+
+
+def _curve(run: Any, points: int = 50) -> dict[str, Any]:
+    """A training run's validation scores and (at most ``points``) logged losses, small enough for metadata."""
+    every = max(1, len(run.history) // points)
+    return {
+        "evals": run.evals,
+        "best_step": run.best_step,
+        "history": [{k: round(v, 5) for k, v in h.items()} for h in run.history[every - 1 :: every]],
+    }
+
+
+def shipped_dir(profile_name: str) -> Path:
+    """The repository folder that holds the shipped (converged, committed) source stages of a profile: ``sources/``
+    beside the package (a clone, or an editable install of one)."""
+    return Path(__file__).resolve().parent.parent / "sources" / profile_name
+
+
+def shipped_store(ws: Workspace, cache_dir: str | Path | None = None, *, retrain: bool = False) -> SourceStore:
+    """A store that starts from the stages shipped for the workspace's profile (its default sizing, whose budgets
+    trained them), and trains into ``cache_dir`` what is not shipped (or everything, with ``retrain``)."""
+    from .profiles import get_profile
+
+    return SourceStore(
+        ws, cache_dir, retrain=retrain, profile=get_profile(ws.profile.name), shipped=shipped_dir(ws.profile.name)
+    )

@@ -5,12 +5,16 @@ Records, statistics and tables live in ``mpt_nb.results``; the paper's numbers i
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 from . import paper
 from .methods import method_label
@@ -19,10 +23,15 @@ from .results import summarise
 
 __all__ = [
     "BACKBONE_PRESETS",
+    "delta_heatmap",
     "explorer_counts",
+    "integer_ticks",
+    "log_ticks",
     "measured_points",
     "param_count_explorer",
     "params_vs_accuracy_figure",
+    "prompt_heatmap",
+    "smooth",
     "static_explorer_figure",
     "tidy_axis",
 ]
@@ -242,8 +251,6 @@ def param_count_explorer(
 
 def tidy_axis(fig) -> None:
     """Readable x axis for points that span less than a decade: ticks at the points' own parameter counts."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
     ax = fig.axes[0]
     xs = sorted({float(x) for c in ax.collections for x, _ in c.get_offsets()})
     if not xs:
@@ -260,3 +267,144 @@ def tidy_axis(fig) -> None:
         label.set_rotation(30)
         label.set_fontsize(8)
     fig.tight_layout()
+
+
+# --------------------------------------------------------------------------------------------------- small helpers
+
+def smooth(values: Sequence[float], window: int = 5) -> list[float]:
+    """Trailing moving average over ``window`` values (shorter at the start), as long as ``values``."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1:
+        raise ValueError(f"smooth takes one sequence of numbers, got shape {x.shape}")
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    ends = np.arange(1, len(x) + 1)
+    starts = np.maximum(0, ends - window)
+    return ((sums[ends] - sums[starts]) / (ends - starts)).tolist()
+
+
+def _axis(ax: Axes, axis: str):
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    return ax.xaxis if axis == "x" else ax.yaxis
+
+
+def integer_ticks(ax: Axes, axis: str = "x") -> None:
+    """Ticks at whole numbers only (steps, epochs, counts): no 2.5-step ticks on a short loss curve."""
+    _axis(ax, axis).set_major_locator(MaxNLocator(integer=True))
+
+
+def _compact(value: float) -> str:
+    """2048 → 2,048, 76800 → 76.8K, 2e6 → 2M, 0.05 → 0.05: short labels for a log axis."""
+    if 1 <= abs(value) < 10_000 and float(value).is_integer():
+        return f"{value:,.0f}"
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def log_ticks(ax: Axes, axis: str = "y", ticks: Sequence[float] | None = None) -> None:
+    """Readable ticks on a log axis: decades (or 1-2-5 steps on short ranges) as 1K / 10K / 1M, unlabelled minors.
+
+    Call it after plotting (it reads the axis limits), or pass ``ticks`` (e.g. the model widths) to label exactly those.
+    """
+    which = _axis(ax, axis)
+    if which.get_scale() != "log":
+        raise ValueError(f"the {axis} axis is {which.get_scale()!r}; call ax.set_{axis}scale('log') before log_ticks")
+    if ticks is None:
+        low, high = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+        decades = math.log10(high / low)
+        if decades < 1:
+            steps: tuple[float, ...] = (1, 1.5, 2, 3, 5, 7)
+        elif decades < 2:
+            steps = (1, 2, 3, 5)
+        else:
+            steps = (1, 2, 5) if decades <= 3 else (1,)
+        every = max(1, math.ceil(decades / 7))  # at most about 8 labels on a very long range
+        exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        ticks = [s * 10.0**e for e in exponents if e % every == 0 for s in steps if low <= s * 10.0**e <= high]
+    which.set_major_locator(FixedLocator(list(ticks)))
+    which.set_major_formatter(FuncFormatter(lambda value, _: _compact(value)))
+    which.set_minor_formatter(NullFormatter())
+
+
+def _as_matrix(matrix: Any, name: str) -> np.ndarray:
+    """A 2-D float array from a tensor (any device, with or without grad) or an array-like."""
+    if hasattr(matrix, "detach"):
+        matrix = matrix.detach().float().cpu().numpy()
+    array = np.asarray(matrix, dtype=float)
+    if array.ndim != 2:
+        hint = "; pass one task's prompt, e.g. prompt[0]" if array.ndim == 3 else ""
+        raise ValueError(f"{name} must be one (l, d) matrix, got shape {tuple(array.shape)}{hint}")
+    return array
+
+
+def _reduce_columns(array: np.ndarray, max_columns: int, reduce: str) -> tuple[np.ndarray, str]:
+    """At most max_columns columns: the first ones ("first") or means over equal bins ("bin"), and what is shown."""
+    d = array.shape[1]
+    if d <= max_columns:
+        return array, f"embedding dimension (all {d})"
+    if reduce == "first":
+        return array[:, :max_columns], f"embedding dimension (the first {max_columns} of {d})"
+    if reduce == "bin":
+        bins = np.array_split(np.arange(d), max_columns)
+        shown = np.stack([array[:, b].mean(axis=1) for b in bins], axis=1)
+        per = f"{d // max_columns}" if d % max_columns == 0 else f"{d // max_columns}-{d // max_columns + 1}"
+        return shown, f"embedding dimension, {d} binned into {max_columns} groups of {per} (mean)"
+    raise ValueError(f"reduce must be 'first' or 'bin', got {reduce!r}")
+
+
+def prompt_heatmap(
+    matrix: Any,
+    ax: Axes | None = None,
+    max_columns: int = 64,
+    *,
+    reduce: str = "first",
+    title: str | None = None,
+    label: str = "value",
+    cmap: str = "RdBu_r",
+) -> Axes:
+    """Heatmap of an (l, d) prompt: rows are prompt tokens, at most ``max_columns`` columns, a colour bar.
+
+    With d = 576 every column would be a sliver: ``reduce="first"`` shows the first ``max_columns`` dimensions,
+    ``reduce="bin"`` averages equal groups of dimensions. The colour scale is symmetric around 0.
+    """
+    if max_columns < 1:
+        raise ValueError(f"max_columns must be >= 1, got {max_columns}")
+    array = _as_matrix(matrix, "matrix")
+    shown, xlabel = _reduce_columns(array, max_columns, reduce)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.2))
+    limit = float(np.abs(shown).max()) or 1.0
+    image = ax.imshow(shown, aspect="auto", cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"prompt token (l = {array.shape[0]})")
+    integer_ticks(ax, "x")
+    integer_ticks(ax, "y")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label=label)
+    ax.set_title(title or f"prompt, {array.shape[0]} × {array.shape[1]}", fontsize=10)
+    return ax
+
+
+def delta_heatmap(
+    shared: Any,
+    task_prompt: Any,
+    ax: Axes | None = None,
+    max_columns: int = 64,
+    *,
+    reduce: str = "first",
+    title: str | None = None,
+) -> Axes:
+    """Heatmap of P̂ᵢ − P*, (l, d): where a task's prompt differs from the shared prompt, with the relative change."""
+    p_star, p_hat = _as_matrix(shared, "shared"), _as_matrix(task_prompt, "task_prompt")
+    if p_star.shape != p_hat.shape:
+        raise ValueError(f"shared is {p_star.shape} but task_prompt is {p_hat.shape}; compare prompts of one size "
+                         "(the same l and d)")
+    delta = p_hat - p_star
+    relative = float(np.linalg.norm(delta) / (np.linalg.norm(p_star) or 1.0))
+    return prompt_heatmap(
+        delta, ax, max_columns, reduce=reduce, label="P̂ − P*",
+        title=title or f"P̂ − P*: how the task prompt differs from the shared prompt (‖P̂ − P*‖ / ‖P*‖ = {relative:.3f})",
+    )

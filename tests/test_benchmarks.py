@@ -66,7 +66,7 @@ def test_append_record_survives_a_torn_last_line(tmp_path):
     with pytest.warns(UserWarning, match="not a complete JSON line"):
         records = load_records(path)
     assert [r["task"] for r in records] == ["a", "c"]
-    assert record_key(records[1]) == ("c", "mpt", "full", 1, "none")
+    assert record_key(records[1]) == ("c", "mpt", "full", 1, "none", None, None)
 
 
 def _smoke_config(tmp_path: Path) -> Path:
@@ -111,17 +111,19 @@ def test_quality_grid_writes_records_resumes_and_renders(tmp_path, capsys):
 
 
 def test_quality_plan_filters_and_ablations():
+    from mpt_nb.methods import ABLATIONS, METHODS
     from mpt_nb.profiles import get_profile
 
-    profile = get_profile("offline")
+    profile = get_profile("offline", few_shot_k=(4, 16, 32), seeds=(0, 1, 2))
     cfg = quality.GridConfig()
     plan = quality.plan_runs(cfg, profile)
-    assert len(plan) == 3 * 4 * 3 * 4 + 3 * 3
-    assert [s.k for s in plan[:36]] == [16] * 36 and [s.k for s in plan[36:72]] == ["full"] * 36
-    assert {s.ablation for s in plan[72:81]} == {"no_decomp", "no_decomp_no_distill", "rank4"}
+    cell = 3 * len(profile.target_tasks) * len(METHODS)  # seeds x targets x methods, for one k
+    assert len(plan) == 4 * cell + 3 * len(ABLATIONS)
+    assert [s.k for s in plan[:cell]] == [16] * cell and [s.k for s in plan[cell : 2 * cell]] == ["full"] * cell
+    assert {s.ablation for s in plan[2 * cell : 2 * cell + 3 * len(ABLATIONS)]} == set(ABLATIONS)
     only = quality.parse_only(["k=16", "method=mpt,pt", "seed=0"])
     picked = [s for s in plan if quality.matches(s, only)]
-    assert len(picked) == 3 * 2 and all(s.k == 16 and s.seed == 0 for s in picked)
+    assert len(picked) == len(profile.target_tasks) * 2 and all(s.k == 16 and s.seed == 0 for s in picked)
 
 
 def test_speed_smoke_prints_every_ratio(capsys):
@@ -165,3 +167,29 @@ def test_source_seed_reuses_one_source_stage_for_every_seed(tmp_path):
     saved = [p.name for p in (tmp_path / "art").rglob("*.safetensors")]
     assert saved and not any("seed1" in name for name in saved), saved
     assert "trained once, with seed 0" in (tmp_path / "q.md").read_text()
+
+
+def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
+    from mpt_nb.methods import ABLATIONS, METHODS
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("smoke", target_tasks=("amazon_sentiment", "tweet_sentiment3"), few_shot_k=(4, 16, 32))
+    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+                             ablation_k=[16, 32])
+    plan = quality.plan_runs(cfg, profile)
+    assert len({s.key for s in plan}) == len(plan)
+    primary = [s for s in plan if s.priority == 1]
+    assert {s.k for s in primary} == {16, 32} and plan[: len(primary)] == primary  # the primary endpoint runs first
+    # PT: once per (target, k, target seed); every other method once per source seed too.
+    per_cell = len(profile.target_tasks) * 2 * 2
+    assert sum(s.method == "pt" for s in primary) == per_cell
+    assert all(s.source_seed is None for s in primary if s.method == "pt")
+    for method in set(METHODS) - {"pt"}:
+        runs = [s for s in primary if s.method == method]
+        assert len(runs) == per_cell * 3 and {s.source_seed for s in runs} == {0, 1, 2}
+    true_few = [s for s in plan if s.validation_k is not None]
+    assert {s.k for s in true_few} == {16} and {s.validation_k for s in true_few} == {16}
+    ablations = [s for s in plan if s.ablation != "none"]
+    assert {s.ablation for s in ablations} == set(ABLATIONS)
+    assert {s.task for s in ablations} == set(profile.target_tasks) and {s.k for s in ablations} == {16, 32}
+    assert max(s.priority for s in plan) == ablations[-1].priority == 4

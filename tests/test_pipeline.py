@@ -13,6 +13,7 @@ from mpt_nb.methods import METHODS, get_method
 from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, train_teachers
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt, expected_trainable
 from mpt_nb.sources import TEACHERS, SourceStore
+from mpt_nb.tasks import get_task
 
 SHRUNK = {
     "source_tasks": ("movie_sentiment", "question_type"),
@@ -176,7 +177,35 @@ def test_adapt_target_argument_errors(ws):
         adapt_target(ws, TARGET, "spot")
     with pytest.raises(ValueError, match=r"distillation ✓.*sources="):
         adapt_target(ws, TARGET, "mpt")
-    assert set(METHODS) == {"pt", "spot", "decomp", "mpt"}
+    assert set(METHODS) == {"pt", "spot", "spot_generic", "decomp", "mpt"}
+
+
+def test_generic_spot_starts_from_the_single_mixture_prompt(ws, sources):
+    record = adapt_target(ws, TARGET, "spot_generic", sources=sources, k=2, seed=0)
+    stage = sources.get(METHODS["spot_generic"].source, 0)
+    assert not stage.u.requires_grad  # the source stage trained one prompt for every task
+    width, length = ws.backbone.dim, ws.profile.prompt_tokens
+    assert record["trainable_params"] == length * width and record["source_decompose"] is False
+
+
+def test_true_few_shot_selects_on_k_validation_rows_per_class(ws, sources):
+    record = adapt_target(ws, TARGET, "pt", k=2, seed=0, validation_k=2)
+    classes = get_task(TARGET).num_classes
+    assert record["validation_rows"] == 2 * classes and record["validation_k"] == 2
+    full = adapt_target(ws, TARGET, "pt", k=2, seed=0)
+    assert full["validation_rows"] == len(ws.splits(TARGET)["validation"]) > record["validation_rows"]
+
+
+@pytest.mark.parametrize("ablation", ["kl_only", "hidden_only", "target_source_mean"])
+def test_ablations_change_what_they_say(ws, sources, ablation):
+    record = adapt_target(ws, TARGET, "mpt", sources=sources, k=2, seed=0, ablation=ablation)
+    assert record["ablation"] == ablation
+    if ablation == "target_source_mean":
+        assert record["target_low_rank_init"] == "source_mean"
+        assert record["source_identity"] == sources.identity(METHODS["mpt"].source, 0)
+    else:
+        assert record["source_distill_terms"] == {"kl_only": "logits", "hidden_only": "hidden"}[ablation]
+        assert record["source_identity"] != sources.identity(METHODS["mpt"].source, 0)
 
 
 def test_target_u_v_can_start_from_the_source_average(ws, distilled):
@@ -251,3 +280,23 @@ def test_demo_errors_inside_the_run_print_one_line(monkeypatch, capsys, tmp_path
     err = capsys.readouterr().err.strip()
     assert err.startswith("python -m mpt_nb demo: error:") and "no_such_task" in err
     assert "\n" not in err and "Traceback" not in err
+
+
+def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
+    from mpt_nb import sources as sources_module
+    from mpt_nb.__main__ import train_sources
+
+    monkeypatch.setitem(profiles.PROFILES, "smoke", profiles.PROFILES["smoke"].with_overrides(**SHRUNK))
+    shipped = tmp_path / "shipped"
+    written = train_sources("smoke", [0], out=shipped / "smoke", ablations=False)
+    assert len(written) == 1 + len({m.source for m in METHODS.values() if m.source is not None} - {TEACHERS})
+    assert train_sources("smoke", [0], out=shipped / "smoke", ablations=False) == []  # resumable: nothing left
+    monkeypatch.setattr(sources_module, "shipped_dir", lambda name: shipped / name)
+    capsys.readouterr()
+    assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "the converged ones shipped in shipped/smoke/" in out and "(training)" not in out
+    assert not (tmp_path / "demo" / "sources").exists()
+    assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo"), "--retrain-sources"]) == 0
+    out = capsys.readouterr().out
+    assert "training them in the demo sizing (--retrain-sources)" in out and "(training)" in out

@@ -15,6 +15,7 @@ from mpt_nb.pipeline import Workspace
 from mpt_nb.profiles import get_profile
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.sources import (
+    CHECK_ROWS,
     TEACHERS,
     SourceStage,
     SourceStore,
@@ -83,7 +84,9 @@ def test_every_method_and_ablation_has_a_valid_source_stage():
         assert (method.source is None) == (name == "pt")
     for name, ablation in ABLATIONS.items():
         variant = get_method(ablation.method, name)
-        assert variant.source != get_method(ablation.method).source
+        # Each ablation changes something: its source stage, or how its target starts.
+        assert variant != get_method(ablation.method)
+        assert (variant.source != get_method(ablation.method).source) == bool(ablation.source_changes)
     with pytest.raises(ValueError, match="changes method"):
         get_method("pt", "rank4")
     with pytest.raises(ValueError, match="teachers stage takes no settings"):
@@ -191,8 +194,30 @@ def test_retrain_trains_even_when_saved(tmp_path, monkeypatch):
 
     def fake_train_teachers(ws, seed=0):
         calls.append(seed)
-        return _prompt(ws, "teachers"), [types.SimpleNamespace(best_metric=0.5) for _ in ws.profile.source_tasks]
+        run = types.SimpleNamespace(best_metric=0.5, best_step=1, evals=[], history=[])
+        return _prompt(ws, "teachers"), [run for _ in ws.profile.source_tasks]
 
     monkeypatch.setattr("mpt_nb.pipeline.train_teachers", fake_train_teachers)
     SourceStore(store.ws, tmp_path, retrain=True).teachers(0)
     assert calls == [0]
+
+
+def test_a_store_keyed_by_another_profile_finds_stages_shipped_for_it(tmp_path):
+    # A notebook in a small sizing asks for the stages of the default-sizing profile, shipped in a read-only folder.
+    shipped, cache = tmp_path / "shipped", tmp_path / "cache"
+    default = get_profile("smoke", teacher_steps=2)
+    trainer = SourceStore(Workspace.from_profile(default), shipped)
+    trainer.teachers(0)
+    saved = trainer.info[trainer.identity(TEACHERS, 0)]
+    assert saved["check"]["rows"] == CHECK_ROWS and set(saved["check"]["scores"]) == set(default.source_tasks)
+    assert [e["step"] for e in saved["curves"][default.source_tasks[0]]["evals"]][-1] == 2
+    course_ws = Workspace(get_profile("smoke", teacher_steps=1, few_shot_steps=1), trainer.ws.backbone)
+    store = SourceStore(course_ws, cache, profile=default, shipped=shipped)
+    assert store.is_shipped(TEACHERS, 0) and store.identity(TEACHERS, 0) == trainer.identity(TEACHERS, 0)
+    loaded = store.teachers(0)
+    assert torch.equal(loaded.weight, trainer.teachers(0).weight)
+    assert not cache.exists()  # nothing was trained or written
+    # The check score recomputes exactly from the loaded prompt.
+    assert store.check_scores(loaded) == saved["check"]["scores"]
+    # Under its own (smaller) profile the same workspace finds nothing shipped.
+    assert not SourceStore(course_ws, cache, shipped=shipped).is_saved(TEACHERS, 0)

@@ -71,8 +71,10 @@ def test_suites_match_constants_and_are_registered():
     "name", [n for n in task_base._REGISTRY if task_base._REGISTRY[n].kind == "classification"]
 )
 def test_label_words_have_distinct_first_characters(name):
-    # Rank classification scores only the first token of each label word; under ByT5 that is the first byte.
-    words = get_task(name).label_words
+    # Rank classification scores only the first token of each label word; under ByT5 that is the first byte, so a
+    # task whose natural words share a first letter names byte_label_words that do not.
+    task = get_task(name)
+    words = task.byte_label_words or task.label_words
     firsts = [w[0].lower() for w in words]
     assert len(set(firsts)) == len(firsts), f"{name}: label words {words} share a first character"
     assert all(w.isalnum() and w.lower() == w for w in words), (
@@ -81,8 +83,24 @@ def test_label_words_have_distinct_first_characters(name):
 
 
 def test_task_refuses_colliding_label_words():
-    with pytest.raises(ValueError, match="both start with 'n'"):
+    with pytest.raises(ValueError, match=r"both start with 'n'.*byte_label_words"):
         Task("t", "{text}", ("negative", "neutral", "positive"), "accuracy", "sentiment")
+    with pytest.raises(ValueError, match="byte_label_words 'no' and 'nay'"):
+        Task("t", "{text}", ("negative", "neutral"), "accuracy", "x", byte_label_words=("no", "nay"))
+
+
+def test_natural_label_words_are_scored_unless_the_tokenizer_makes_them_collide(llama):
+    from mpt_nb.backbones import task_label_token_ids
+
+    task = get_task("tweet_sentiment3")
+    assert task.label_words == ("negative", "neutral", "positive")
+    # The byte tokenizer sees only "n", "n", "p": the byte words are scored instead.
+    ids = task_label_token_ids(llama.tokenizer, task, causal=True)
+    assert [llama.tokenizer.decode([i]) for i in ids] == ["b", "n", "g"]
+    no_fallback = Task("t", "{text}", ("negative", "positive"), "accuracy", "x")
+    assert task_label_token_ids(llama.tokenizer, no_fallback, causal=True) == [
+        llama.tokenizer.encode(c, add_special_tokens=False)[0] for c in "np"
+    ]
 
 
 def test_task_checks_metric_kind_and_template():

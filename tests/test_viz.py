@@ -17,10 +17,15 @@ from mpt_nb.prompts import expected_trainable
 from mpt_nb.results import k_sort_key, load_records, paired_differences, results_table, summarise
 from mpt_nb.viz import (
     BACKBONE_PRESETS,
+    delta_heatmap,
     explorer_counts,
+    integer_ticks,
+    log_ticks,
     measured_points,
     param_count_explorer,
     params_vs_accuracy_figure,
+    prompt_heatmap,
+    smooth,
     static_explorer_figure,
 )
 
@@ -154,3 +159,113 @@ def test_static_fallback_renders_to_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Without records (nothing measured yet) it still draws the paper and the counts.
     plt.close(static_explorer_figure(None, l=20, r=1, d=576, tasks=3))
+
+
+# --------------------------------------------------------------------------------------------------- small helpers
+
+def test_smooth_is_a_trailing_moving_average_of_the_same_length():
+    assert smooth([0, 2, 4, 6], 2) == pytest.approx([0, 1, 3, 5])
+    assert smooth([3, 1, 2, 6, 4], 3) == pytest.approx([3, 2, 2, 3, 4])  # shorter windows at the start
+    assert smooth([1.5, -2.0], 1) == pytest.approx([1.5, -2.0])
+    assert smooth([1, 2, 3], 10) == pytest.approx([1, 1.5, 2])  # a window longer than the data: running mean
+    assert smooth([], 5) == []
+    values = [float(i % 7) for i in range(50)]
+    assert len(smooth(values, 5)) == len(values) and isinstance(smooth(values, 5), list)
+    with pytest.raises(ValueError, match="window must be >= 1"):
+        smooth([1, 2], 0)
+
+
+def test_integer_ticks_leave_no_fractional_steps():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2, 3], [1.0, 0.5, 0.4, 0.3])
+    fig.canvas.draw()
+    assert any(t != int(t) for t in ax.get_xticks())  # matplotlib's default puts ticks at 0.5 steps here
+    integer_ticks(ax)
+    fig.canvas.draw()
+    ticks = ax.get_xticks()
+    assert len(ticks) >= 3 and all(t == int(t) for t in ticks)
+    with pytest.raises(ValueError, match="'x' or 'y'"):
+        integer_ticks(ax, "z")
+    plt.close(fig)
+
+
+def test_log_ticks_label_decades_and_short_ranges_readably():
+    from matplotlib.ticker import NullFormatter
+
+    fig, (ax, bx, cx) = plt.subplots(1, 3)
+    ax.plot([1, 100], [77_600, 7_700_000])
+    ax.set_yscale("log")
+    log_ticks(ax, "y")
+    fig.canvas.draw()
+    shown = [label.get_text() for label in ax.get_yticklabels() if label.get_text()]
+    assert shown == ["100K", "200K", "500K", "1M", "2M", "5M"]
+    assert isinstance(ax.yaxis.get_minor_formatter(), NullFormatter)
+    bx.plot([256, 4096], [1, 2])
+    bx.set_xscale("log")
+    log_ticks(bx, "x")
+    fig.canvas.draw()
+    assert [label.get_text() for label in bx.get_xticklabels() if label.get_text()] == ["300", "500", "1,000", "2,000", "3,000"]
+    log_ticks(bx, "x", ticks=[256, 576, 1024])
+    assert [label.get_text() for label in bx.get_xticklabels()] == ["256", "576", "1,024"]
+    cx.plot([1, 1e9], [1, 2])
+    cx.set_xscale("log")
+    log_ticks(cx, "x")
+    assert list(cx.get_xticks()) == [1, 100, 10_000, 1e6, 1e8]  # a long range keeps every other decade
+    assert [label.get_text() for label in cx.get_xticklabels()] == ["1", "100", "10K", "1M", "100M"]
+    with pytest.raises(ValueError, match="set_yscale"):
+        log_ticks(cx, "y")  # linear axis: say how to fix it
+    plt.close(fig)
+
+
+def test_prompt_heatmap_caps_the_columns_and_says_what_it_shows():
+    import numpy as np
+    import torch
+
+    prompt = torch.randn(20, 576, requires_grad=True)
+    ax = prompt_heatmap(prompt)
+    shown = ax.images[0].get_array()
+    assert shown.shape == (20, 64)
+    assert np.allclose(shown, prompt.detach().numpy()[:, :64])
+    assert "first 64 of 576" in ax.get_xlabel() and "l = 20" in ax.get_ylabel()
+    assert len(ax.figure.axes) == 2  # the heatmap and its colour bar
+    low, high = ax.images[0].get_clim()
+    assert low == -high  # symmetric around 0
+    plt.close(ax.figure)
+
+    fig, bx = plt.subplots()
+    assert prompt_heatmap(prompt, bx, max_columns=32, reduce="bin") is bx
+    binned = bx.images[0].get_array()
+    assert binned.shape == (20, 32)
+    assert np.allclose(binned[:, 0], prompt.detach().numpy()[:, :18].mean(axis=1))  # 576 / 32 = 18 per bin
+    assert "576 binned into 32 groups of 18" in bx.get_xlabel()
+    plt.close(fig)
+
+    small = prompt_heatmap(np.ones((4, 10)))
+    assert small.images[0].get_array().shape == (4, 10) and "all 10" in small.get_xlabel()
+    plt.close(small.figure)
+    with pytest.raises(ValueError, match=r"prompt\[0\]"):
+        prompt_heatmap(torch.zeros(1, 20, 576))
+    with pytest.raises(ValueError, match="'first' or 'bin'"):
+        prompt_heatmap(prompt, reduce="max")
+
+
+def test_delta_heatmap_shows_the_task_prompt_minus_the_shared_prompt():
+    import numpy as np
+    import torch
+
+    from mpt_nb.prompts import MultitaskPrompt
+
+    mpt = MultitaskPrompt(6, 40, num_tasks=2, rank=1)
+    with torch.no_grad():
+        mpt.shared.normal_()
+        mpt.u.mul_(torch.linspace(0.5, 1.5, 6).view(1, 6, 1))
+    shared, task = mpt.shared[0], mpt.task_prompts()[0]
+    ax = delta_heatmap(shared, task)
+    expected = (task - shared).detach().numpy()
+    assert np.allclose(ax.images[0].get_array(), expected)
+    assert "P̂ − P*" in ax.get_title()
+    relative = np.linalg.norm(expected) / np.linalg.norm(shared.detach().numpy())
+    assert f"{relative:.3f}" in ax.get_title()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="same l and d"):
+        delta_heatmap(torch.zeros(6, 40), torch.zeros(6, 41))

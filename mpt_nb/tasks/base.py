@@ -1,9 +1,10 @@
 """The task type and the registry: ``Task`` (a template, a verbaliser, a metric, a loader), its errors,
 ``register_task`` and ``get_task``.
 
-Label words of a classification task must start with pairwise distinct characters: rank classification scores only
-the first token of each label word, and under a byte-level tokenizer (ByT5, the smoke profile) that token is the
-first character. ``Task`` refuses colliding words when it is built.
+Rank classification scores only the first token of each label word, and under a byte-level tokenizer (ByT5, the
+smoke profile) that token is the first character. Natural label words that share a first letter
+("negative"/"neutral"/"positive") are fine under a subword tokenizer; such a task also names ``byte_label_words``
+with distinct first letters, which the collator uses only where the natural words' first tokens collide.
 
 The registry starts empty here; importing ``mpt_nb.tasks`` fills it with the built-in tasks (``builtin.py``).
 """
@@ -89,6 +90,16 @@ def _nearest(values: Sequence[float], x: Any) -> np.ndarray:
     return np.abs(x[:, None] - np.asarray(values, dtype=np.float64)[None, :]).argmin(1)
 
 
+def _first_letter_collision(words: Sequence[str]) -> tuple[str, str] | None:
+    seen: dict[str, str] = {}
+    for w in words:
+        first = w[0].lower()
+        if first in seen:
+            return seen[first], w
+        seen[first] = w
+    return None
+
+
 @dataclass(frozen=True)
 class Task:
     """One task: a prompt template over a row's fields, a verbaliser, a metric and a data loader.
@@ -104,6 +115,7 @@ class Task:
     task_type: str
     kind: str = "classification"
     label_values: tuple[float, ...] | None = None
+    byte_label_words: tuple[str, ...] | None = None  # used only under a tokenizer where label_words' first tokens collide
     source: str = ""
     licence: str = ""
     loader: Callable[..., datasets.DatasetDict] | None = field(default=None, repr=False, compare=False)
@@ -111,6 +123,8 @@ class Task:
     def __post_init__(self) -> None:
         # Normalise lists to tuples so tasks stay hashable and comparable.
         object.__setattr__(self, "label_words", tuple(self.label_words))
+        if self.byte_label_words is not None:
+            object.__setattr__(self, "byte_label_words", tuple(self.byte_label_words))
         if self.label_values is not None:
             object.__setattr__(self, "label_values", tuple(float(v) for v in self.label_values))
         if not self.name:
@@ -143,22 +157,41 @@ class Task:
             raise ValueError(
                 f"classification task {self.name!r} needs at least 2 label words, got {list(words)}"
             )
-        for w in words:
+        for w in (*words, *(self.byte_label_words or ())):
             if not isinstance(w, str) or not w or w != w.strip():
                 raise ValueError(
                     f"task {self.name!r}: label word {w!r} must be a non-empty string without spaces around it"
                 )
-        seen: dict[str, str] = {}
-        for w in words:
-            first = w[0].lower()
-            if first in seen:
+        if len({w.lower() for w in words}) != len(words):
+            raise ValueError(f"task {self.name!r}: label words {list(words)} repeat a word")
+        if self.byte_label_words is not None:
+            if len(self.byte_label_words) != len(words):
                 raise ValueError(
-                    f"task {self.name!r}: label words {seen[first]!r} and {w!r} both start with {first!r}. Rank "
-                    "classification scores only the first token of each label word, which under a byte-level "
-                    "tokenizer (ByT5) is the first character; pick words with distinct first letters "
-                    "(e.g. 'bad'/'neutral'/'good' rather than 'negative'/'neutral'/'positive')"
+                    f"task {self.name!r}: {len(self.byte_label_words)} byte_label_words for {len(words)} label words"
                 )
-            seen[first] = w
+            collision = _first_letter_collision(self.byte_label_words)
+            if collision:
+                raise ValueError(
+                    f"task {self.name!r}: byte_label_words {collision[0]!r} and {collision[1]!r} both start with "
+                    f"{collision[0][0].lower()!r}; under a byte-level tokenizer they must start differently"
+                )
+            return
+        collision = _first_letter_collision(words)
+        if collision:
+            a, b = collision
+            raise ValueError(
+                f"task {self.name!r}: label words {a!r} and {b!r} both start with {a[0].lower()!r}. Rank "
+                "classification scores only the first token of each label word, which under a byte-level "
+                "tokenizer (ByT5) is the first character; keep the natural words and add byte_label_words with "
+                "distinct first letters (e.g. 'bad'/'neutral'/'good' for 'negative'/'neutral'/'positive')"
+            )
+
+    def scoring_words(self, first_tokens_collide: Callable[[Sequence[str]], bool]) -> tuple[str, ...]:
+        """The words rank classification scores: ``label_words``, or ``byte_label_words`` where the tokenizer's first
+        tokens of the natural words collide (``first_tokens_collide(words)``)."""
+        if self.byte_label_words is not None and first_tokens_collide(self.label_words):
+            return self.byte_label_words
+        return self.label_words
 
     @property
     def num_classes(self) -> int:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from . import base
 from .base import _BUILTIN, register_task
+from .bigbench import BIGBENCH_TASKS, bigbench_tasks
 from .hub import _HUB, GENERATION_TASKS, GLUE_TASKS, PAPER_SOURCE_TASKS, SUPERGLUE_TASKS
-from .offline import _OFFLINE, OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS
+from .offline import _OFFLINE, OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS, _pool_loader
 
-for _task in _OFFLINE + _HUB:
+for _task in _OFFLINE + bigbench_tasks(_pool_loader) + _HUB:
     register_task(_task)
     _BUILTIN.add(_task.name)
 del _task
@@ -17,6 +18,7 @@ del _task
 SUITES: dict[str, tuple[str, ...]] = {
     "offline_source": OFFLINE_SOURCE_TASKS,
     "offline_target": OFFLINE_TARGET_TASKS,
+    "bigbench": BIGBENCH_TASKS,
     "glue": GLUE_TASKS,
     "superglue": SUPERGLUE_TASKS,
     "paper_source": PAPER_SOURCE_TASKS,

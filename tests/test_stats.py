@@ -1,0 +1,115 @@
+"""The hierarchical bootstrap against known cases: scipy's bootstrap on one level, hand-built seeds, the verdicts."""
+
+import numpy as np
+import pytest
+from scipy.stats import bootstrap
+
+from mpt_nb.metrics import compute_metric
+from mpt_nb.stats import (
+    BootstrapResult,
+    RunPredictions,
+    hierarchical_bootstrap,
+    runs_from_records,
+    standard_error,
+    weighted_metric,
+)
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "macro_f1"])
+def test_weighted_metric_with_unit_weights_equals_the_metric(metric):
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3 if metric == "macro_f1" else 2, size=200)
+    pred = np.where(rng.random(200) < 0.7, gold, rng.integers(-1, 3 if metric == "macro_f1" else 2, size=200))
+    assert weighted_metric(metric, pred, gold) == pytest.approx(compute_metric(metric, pred.tolist(), gold.tolist())[metric])
+    # Weight 2 on a row is that row twice.
+    weights = np.ones((1, 200))
+    weights[0, :50] = 2
+    doubled = compute_metric(metric, [*pred.tolist(), *pred[:50].tolist()], [*gold.tolist(), *gold[:50].tolist()])
+    assert weighted_metric(metric, pred, gold, weights)[0] == pytest.approx(doubled[metric])
+
+
+def _run(cell, pred, gold, *, source_seed=0, seed=0, task="t", metric="accuracy"):
+    return RunPredictions(cell, task, metric, source_seed, seed, tuple(int(p) for p in pred), tuple(int(g) for g in gold))
+
+
+def _difference(means):
+    return means[("a",)] - means[("b",)]
+
+
+def test_rows_only_matches_scipy_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    gold = rng.integers(0, 2, size=400)
+    a = np.where(rng.random(400) < 0.8, gold, 1 - gold)
+    b = np.where(rng.random(400) < 0.7, gold, 1 - gold)
+    runs = [_run(("a",), a, gold), _run(("b",), b, gold)]
+    ours = hierarchical_bootstrap(runs, _difference, n_resamples=4000, seed=0)
+    per_row = (a == gold).astype(float) - (b == gold).astype(float)
+    theirs = bootstrap((per_row,), np.mean, n_resamples=4000, method="percentile", random_state=0).confidence_interval
+    assert ours.estimate == pytest.approx(per_row.mean())
+    assert ours.low == pytest.approx(theirs.low, abs=0.01)
+    assert ours.high == pytest.approx(theirs.high, abs=0.01)
+
+
+def _constant_run(cell, accuracy, *, n=100, **kw):
+    # A run whose accuracy is exactly `accuracy`: the first accuracy·n rows right, the rest wrong.
+    gold = np.zeros(n, dtype=int)
+    pred = np.where(np.arange(n) < round(accuracy * n), 0, 1)
+    return _run(cell, pred, gold, **kw)
+
+
+def test_seed_level_interval_matches_scipy_on_seed_means():
+    # Rows held fixed: only the target seeds vary, so the interval is the bootstrap of the per-seed differences.
+    acc_a = [0.80, 0.84, 0.78, 0.90, 0.86, 0.82]
+    acc_b = [0.79, 0.80, 0.80, 0.81, 0.78, 0.80]
+    runs = [_constant_run(("a",), x, seed=s) for s, x in enumerate(acc_a)]
+    runs += [_constant_run(("b",), x, seed=s) for s, x in enumerate(acc_b)]
+    ours = hierarchical_bootstrap(runs, _difference, n_resamples=4000, resample=("source_seed", "seed"))
+    diffs = np.subtract(acc_a, acc_b)
+    theirs = bootstrap((diffs,), np.mean, n_resamples=4000, method="percentile", random_state=0).confidence_interval
+    assert ours.estimate == pytest.approx(diffs.mean())
+    assert ours.low == pytest.approx(theirs.low, abs=0.006)
+    assert ours.high == pytest.approx(theirs.high, abs=0.006)
+
+
+def test_source_seed_level_carries_its_spread():
+    # Method a's score depends on the source seed only; b (no source stage, like PT) serves every source seed.
+    runs = [_constant_run(("a",), x, source_seed=s, seed=t) for s, x in enumerate([0.7, 0.9]) for t in (0, 1)]
+    runs += [_constant_run(("b",), 0.8, source_seed=None, seed=t) for t in (0, 1)]
+    result = hierarchical_bootstrap(runs, _difference, n_resamples=2000, resample=("source_seed", "seed"))
+    assert result.estimate == pytest.approx(0.0)
+    assert result.source_seeds == (0, 1)
+    # Drawing source seed 0 twice gives -0.1, seed 1 twice +0.1: the interval spans both.
+    assert result.low == pytest.approx(-0.1) and result.high == pytest.approx(0.1)
+    fixed = hierarchical_bootstrap(runs, _difference, n_resamples=200, resample=("seed",))
+    assert fixed.low == fixed.high == pytest.approx(0.0)
+
+
+def test_a_missing_run_is_named():
+    runs = [_constant_run(("a",), 0.8, seed=0), _constant_run(("a",), 0.8, seed=1), _constant_run(("b",), 0.8, seed=0)]
+    with pytest.raises(ValueError, match=r"cell \('b',\) has no run for .*\(0, 1\)"):
+        hierarchical_bootstrap(runs, _difference)
+
+
+def test_verdicts():
+    def result(low, high):
+        return BootstrapResult(0.0, low, high, 0.95, np.array([]), (0,), (0,))
+
+    assert result(0.2, 3.0).verdict(margin=1.0) == "reproduced"
+    assert result(-2.0, 0.5).verdict(margin=1.0) == "not reproduced"
+    assert result(-0.5, 2.0).verdict(margin=1.0) == "inconclusive"
+
+
+def test_standard_error_is_the_binomial_one_for_accuracy():
+    gold = np.zeros(1000, dtype=int)
+    pred = np.where(np.arange(1000) < 850, 0, 1)
+    assert standard_error("accuracy", pred, gold) == pytest.approx(np.sqrt(0.85 * 0.15 / 1000), rel=0.1)
+
+
+def test_runs_from_records_reads_test_predictions():
+    records = [
+        {"task": "t", "metric": "accuracy", "method": "pt", "k": 16, "seed": 0, "source_seed": None,
+         "test_predictions": {"row": [0, 1], "pred": [1, 0], "gold": [1, 1]}},
+        {"task": "t", "metric": "accuracy", "method": "mpt", "k": 16, "seed": 0, "source_seed": 0},  # no rows: skipped
+    ]
+    (run,) = runs_from_records(records, lambda r: (r["task"], r["k"], r["method"]))
+    assert run.cell == ("t", 16, "pt") and run.source_seed is None and run.predictions == (1, 0)
