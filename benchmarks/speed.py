@@ -11,6 +11,8 @@ Subcommands (``all`` runs every one)::
     distill  [4] distillation step reading a filled TeacherCache (DistillationLoss)  ÷  plain multitask step
     eval     [5] rank classification (evaluate_task)  ÷  generate-based evaluation (evaluate_by_generation) with a
                  trained teacher prompt, accuracy of both (on the random-weight T5: a random prompt, timings only)
+    groups   [6] mixed batches of long (fact verification) and short source rows: a causal LM run as two
+                 length groups (PromptedModel.group_lengths, the default)  ÷  one padded pass; same batches, same step
 
 Backbones: the offline default SmolLM2-135M (``smollm2``) and a T5 with T5-Small's shape and vocabulary size
 (``t5``: random weights, byte tokenizer, since the hub is out of reach); ``--smoke`` swaps in the package's tiny
@@ -43,7 +45,8 @@ ARTEFACTS = ROOT / "outputs" / "artefacts"  # the quality grid's source stages, 
 
 TASKS = ("movie_sentiment", "question_type")  # a 2-class and a 6-class source task mixed in one batch
 GEN_DEFAULT_TOKENS = 4  # evaluate_by_generation's default max_new_tokens
-TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2}
+TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2, "groups": 0.9}
+GROUP_TASKS = ("movie_sentiment", "question_type", "sms_spam", "fact_verification")  # offline suite v2's sources
 
 
 # ----------------------------------------------------------------------------------------------- environment
@@ -617,7 +620,50 @@ def profile_eval(args, evaluations: dict[str, Callable[[Any], Any]], data, model
         hook.remove()
 
 
-BENCHES = ("step", "peft", "epoch", "distill", "eval")
+def bench_groups(backbone, args, results: dict) -> None:
+    import numpy as np
+    from torch.utils.data import DataLoader
+
+    from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
+    from mpt_nb.prompted import PromptedModel
+    from mpt_nb.tasks import get_task, load_task_splits
+    from mpt_nb.train import TrainConfig, train_prompt
+
+    if backbone.is_seq2seq:
+        print("    [6] groups: seq2seq encoders see the whole padded input; length groups apply to causal LMs only")
+        return
+    parts = []
+    for i, t in enumerate(GROUP_TASKS):
+        split = load_task_splits(t, max_train=64 if args.smoke else 400, max_eval=8)["train"]
+        parts.append(tokenize_task(split, get_task(t), backbone, task_id=i, max_input_tokens=128))
+    data = build_multitask_dataset(parts)
+    n_batches = 2 if args.smoke else 6
+    batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=3, num_batches=n_batches))
+    collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in GROUP_TASKS])
+    lengths = np.array([len(x) for x in data["input_ids"]])
+    model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(GROUP_TASKS)))
+    config = TrainConfig(max_steps=n_batches, warmup_ratio=0.0, progress=False, lr=1e-3)
+    header("6 groups: two length groups vs one padded pass", backbone, args,
+           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3; {n_batches} sampled batches per repeat",
+           extra=f"; tokens per row mean {lengths.mean():.1f}, max {lengths.max()}")
+
+    def run(grouped: bool) -> Callable[[], float]:
+        def go() -> float:
+            model.group_lengths = grouped
+            return train_prompt(model, DataLoader(data, batch_sampler=batches, collate_fn=collate), config).wall_time_s
+        return go
+
+    times = timed(args.epoch_reps, args.warmup, {"one pass": run(False), "groups": run(True)})
+    model.group_lengths = True
+    ratio = med(times["groups"]) / med(times["one pass"])
+    print(f"    one padded pass per batch       {spread(times['one pass'])}")
+    print(f"    two length groups (default)     {spread(times['groups'])}")
+    print(f"    ratio groups / one pass = {ratio:.3f}   {verdict(ratio, TARGETS['groups'])}  "
+          f"{min_ratio(times['groups'], times['one pass'])}", flush=True)
+    results[f"groups/{backbone.name}"] = ratio
+
+
+BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -690,7 +736,8 @@ def _run(args) -> int:
             if bench == "peft":
                 bench_peft(backbone, args, results, name)
             else:
-                {"step": bench_step, "epoch": bench_epoch, "distill": bench_distill, "eval": bench_eval}[bench](
+                {"step": bench_step, "epoch": bench_epoch, "distill": bench_distill, "eval": bench_eval,
+                 "groups": bench_groups}[bench](
                     backbone, args, results
                 )
             print(f"    ({bench} on {name} took {time.perf_counter() - start:.0f} s)", flush=True)

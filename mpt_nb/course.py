@@ -1,15 +1,70 @@
-"""Where the notebooks keep their artefacts and records, and where the committed benchmark results are.
+"""What the notebooks share: which profile they run, where the course's repository lives, where they keep artefacts
+and records, and how they show paths.
 
-The notebooks' sizes are the profiles' ``course`` sizing (``get_profile(sizing="course")``, see ``mpt_nb.profiles``),
-so the teachers and shared prompts that notebook 03 trains are exactly what notebooks 04-06 would train themselves
-when run alone, and ``SourceStore(ws, artefact_dir())`` finds them by their settings.
+The notebooks' sizes are a profile in a named sizing (see ``mpt_nb.profiles``): ``course`` on a CPU (each notebook
+fits minutes on 2 cores), ``colab`` on a Colab GPU. ``choose_profile`` is the one call that picks it, so the teachers
+and shared prompts that notebook 03 trains are exactly what notebooks 04-06 would train themselves when run alone,
+and ``SourceStore(ws, artefact_dir())`` finds them by their settings.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
-__all__ = ["artefact_dir", "benchmark_results_path", "records_path", "repo_root"]
+import torch
+
+from . import __version__
+from .profiles import ENV_VAR, Profile, get_profile
+
+__all__ = [
+    "DRY_RUN_ENV_VAR",
+    "REPO_REF",
+    "REPO_URL",
+    "artefact_dir",
+    "benchmark_results_path",
+    "choose_profile",
+    "display_path",
+    "on_colab",
+    "records_path",
+    "repo_root",
+    "training_device",
+]
+
+# The repository the notebooks' Colab install cell clones, at the release these notebooks belong to. The install cell
+# runs before this package is installed, so it spells both; tests/test_course_profile.py checks that it spells these.
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
+REPO_REF = "v" + __version__
+# Set to 1 and the install cell prints what it would run on Colab instead of running it (tests/test_colab.py).
+DRY_RUN_ENV_VAR = "MPT_NB_INSTALL_DRY_RUN"
+
+
+def on_colab() -> bool:
+    """Whether this kernel runs on Google Colab (its ``google.colab`` module is loaded)."""
+    return "google.colab" in sys.modules
+
+
+def choose_profile(name: str | None = None, *, sizing: str | None = None, **overrides: object) -> Profile:
+    """The profile a notebook runs, chosen in one place.
+
+    Which profile: ``name`` if given (e.g. ``choose_profile("gpu")``: T5-Base + GLUE/SuperGLUE from the Hub), else
+    ``$MPT_NB_PROFILE`` when set (CI sets ``smoke``), else ``offline`` (the packaged model and data). Which sizing:
+    ``sizing`` if given, else ``colab`` on Colab with a GPU, else ``course`` (a CPU: a laptop, a classroom).
+    Keyword overrides then change single fields, e.g. ``choose_profile(target_steps=40)``.
+    """
+    if name is None and os.environ.get(ENV_VAR):
+        name = os.environ[ENV_VAR]
+    if sizing is None:
+        sizing = "colab" if on_colab() and torch.cuda.is_available() else "course"
+    return get_profile(name or "offline", sizing=sizing, **overrides)
+
+
+def training_device() -> torch.device:
+    """Where training puts the model: the GPU when there is one, else the CPU (accelerate's choice, so the same)."""
+    from accelerate import PartialState
+
+    return PartialState().device
 
 
 def repo_root() -> Path:
@@ -19,6 +74,16 @@ def repo_root() -> Path:
         if (folder / "mpt_nb").is_dir() and (folder / "pyproject.toml").exists():
             return folder
     return here
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as a notebook should print it: relative to the checkout's root, else to the working folder, else its
+    file name. Never an absolute machine path, so saved outputs read the same on every machine."""
+    resolved = Path(path).resolve()
+    for base in (repo_root(), Path.cwd().resolve()):
+        if resolved.is_relative_to(base):
+            return resolved.relative_to(base).as_posix()
+    return resolved.name
 
 
 def artefact_dir() -> Path:

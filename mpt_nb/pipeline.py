@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -116,8 +117,14 @@ class Workspace:
         return self.predict(model, task, split, task_id=task_id, rows=rows).score(metric)[metric]
 
 
-def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[TrainResult]]:
-    """Stage 1a: one vanilla prompt per source task, each trained alone; returned stacked as (tasks, l, d)."""
+def train_teachers(
+    ws: Workspace, *, seed: int = 0, state_prefix: str | Path | None = None
+) -> tuple[SoftPrompt, list[TrainResult]]:
+    """Stage 1a: one vanilla prompt per source task, each trained alone; returned stacked as (tasks, l, d).
+
+    ``state_prefix`` makes it resumable: each teacher's training state is kept at ``<prefix>-<task>.state.safetensors``
+    (rewritten at every evaluation), so a run stopped mid-way continues from its last evaluation.
+    """
     profile, prompts, results = ws.profile, [], []
     for i, task in enumerate(profile.source_tasks):
         prompt = SoftPrompt.from_vocab(ws.backbone.embeddings, profile.prompt_tokens, seed=seed + i)
@@ -127,10 +134,11 @@ def train_teachers(ws: Workspace, *, seed: int = 0) -> tuple[SoftPrompt, list[Tr
             num_batches=profile.teacher_steps, seed=seed + i,
         )
         config = ws.train_config(profile.teacher_steps, seed=seed, desc=f"teacher {task}")
+        state = None if state_prefix is None else f"{state_prefix}-{task.replace('/', '_')}.state.safetensors"
         results.append(
             train_prompt(
                 model, loader, config, objective=objective_for(get_task(task)),
-                eval_fn=functools.partial(ws.headline, task=task),
+                eval_fn=functools.partial(ws.headline, task=task), state_path=state,
             )
         )
         prompts.append(prompt.weight.detach()[0])
@@ -159,6 +167,7 @@ def distill_shared_prompt(
     shared_init: str | None = None,
     distill_terms: str = "both",
     seed: int = 0,
+    state_path: str | Path | None = None,
 ) -> tuple[MultitaskPrompt, TrainResult]:
     """Stage 1b: learn P* and per-task u, v on mixed source batches.
 
@@ -166,7 +175,8 @@ def distill_shared_prompt(
     decomposition alone, trained jointly on the task loss (what PEFT's MPT does). ``decompose=False`` freezes u, v at
     ones, leaving a single shared prompt (the paper's "no decomposition" ablation). ``shared_init`` starts P* at the
     teachers' mean ("teacher_mean") or at sampled vocabulary ("vocab"); default: the former when teachers are given.
-    ``distill_terms`` keeps both distillation terms, or only "logits" (KL) or "hidden" (MSE).
+    ``distill_terms`` keeps both distillation terms, or only "logits" (KL) or "hidden" (MSE). ``state_path`` makes the
+    run resumable from its last evaluation.
     """
     profile = ws.profile
     generation = [t for t in profile.source_tasks if get_task(t).kind == "generation"]
@@ -213,7 +223,10 @@ def distill_shared_prompt(
         desc="distilling" if distill else "joint multitask",
         eval_every=max(profile.eval_every, profile.distill_steps // 2) if profile.eval_every else 0,
     )
-    result = train_prompt(model, loader, config, objective=objective, eval_fn=functools.partial(_mean_source_score, ws))
+    result = train_prompt(
+        model, loader, config, objective=objective, eval_fn=functools.partial(_mean_source_score, ws),
+        state_path=state_path,
+    )
     return student, result
 
 
@@ -250,7 +263,7 @@ def _target_prompt(
     extra = {"source_identity": sources.identity(method.source, source_seed), **method.record_fields()}
     if method.target_init == "best_teacher":
         source = select_spot_source(ws, stage, target)
-        extra["spot_source"] = profile.source_tasks[source]
+        extra["spot_source"] = sources.profile.source_tasks[source]  # the stage's tasks (a shipped stage may differ)
         return SoftPrompt.from_prompts(stage.task_prompts()[source]), extra
     if method.target_init == "shared_as_prompt":  # u, v frozen at ones in the source stage: P* is the prompt
         return SoftPrompt.from_prompts(stage.shared.detach()[0]), extra

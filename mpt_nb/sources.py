@@ -315,19 +315,30 @@ class SourceStore:
         else:
             prompt, validation, curves = self._train(stage, seed)
             self.put(stage, seed, prompt, validation=validation, curves=curves)
+            if self.cache_dir is not None and PartialState().is_main_process:  # the stage is saved: drop its states
+                stem = self.file_name(stage, seed).removesuffix(".safetensors")
+                partial = self.cache_dir / "partial"
+                for state in partial.glob(f"{stem}*.state.safetensors"):
+                    state.unlink()
+                if partial.is_dir() and not any(partial.iterdir()):
+                    partial.rmdir()
         self._memory[identity] = prompt
         return prompt
 
-    def check_scores(self, prompt: SoftPrompt | MultitaskPrompt) -> dict[str, float]:
-        """The stage's headline score on the first ``CHECK_ROWS`` validation rows of each source task (its check)."""
+    def check(self, prompt: SoftPrompt | MultitaskPrompt) -> dict[str, Any]:
+        """The stage's check: its predictions and headline score on the first ``CHECK_ROWS`` validation rows of each
+        source task (recorded when saved, recomputed by a test)."""
         from .prompted import PromptedModel
+        from .tasks import get_task
 
         ws, model = self.source_ws, PromptedModel(self.ws.backbone, prompt)
-        scores = {}
+        scores, predictions = {}, {}
         for i, task in enumerate(self.profile.source_tasks):
             rows = ws.tokenised(task, "validation", task_id=i)
-            scores[task] = ws.headline(model, task, task_id=i, rows=rows.select(range(min(CHECK_ROWS, len(rows)))))
-        return scores
+            result = ws.predict(model, task, task_id=i, rows=rows.select(range(min(CHECK_ROWS, len(rows)))))
+            metric = get_task(task).metric
+            scores[task], predictions[task] = result.score(metric)[metric], result.predictions
+        return {"rows": CHECK_ROWS, "scores": scores, "predictions": predictions}
 
     def put(
         self, stage: SourceStage, seed: int, prompt: SoftPrompt | MultitaskPrompt, *, validation: Any = None,
@@ -352,7 +363,7 @@ class SourceStore:
                 "code_hash": code_hash(),
                 "validation": validation,
                 "curves": curves,
-                "check": {"rows": CHECK_ROWS, "scores": self.check_scores(prompt)},
+                "check": self.check(prompt),
             }
             self.info[identity] = extra
             save_prompt(
@@ -365,8 +376,16 @@ class SourceStore:
         from .pipeline import distill_shared_prompt, train_teachers
 
         ws = self.source_ws
+        # Training states under <cache_dir>/partial/ make a stopped stage resume from its last evaluation.
+        partial = None
+        if self.cache_dir is not None:
+            partial = self.cache_dir / "partial" / self.file_name(stage, seed).removesuffix(".safetensors")
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            if self.retrain:  # start over, not from a stopped run's state
+                for state in partial.parent.glob(f"{partial.name}*.state.safetensors"):
+                    state.unlink()
         if stage.kind == "teachers":
-            prompt, runs = train_teachers(ws, seed=seed)
+            prompt, runs = train_teachers(ws, seed=seed, state_prefix=partial)
             tasks = self.profile.source_tasks
             return (
                 prompt,
@@ -377,6 +396,7 @@ class SourceStore:
         prompt, run = distill_shared_prompt(
             ws, teachers, distill=stage.distill, decompose=stage.decompose, rank=stage.rank,
             shared_init=stage.shared_init, distill_terms=stage.distill_terms, seed=seed,
+            state_path=None if partial is None else f"{partial}.state.safetensors",
         )
         return prompt, run.best_metric, _curve(run)
 

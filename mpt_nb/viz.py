@@ -9,30 +9,42 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 from . import paper
-from .methods import method_label
+from .methods import ABLATIONS, METHODS, method_label, method_order
 from .prompts import expected_trainable
-from .results import summarise
+from .results import k_sort_key, summarise
 
 __all__ = [
     "BACKBONE_PRESETS",
+    "METHOD_COLOURS",
+    "METHOD_MARKERS",
+    "MeasuredScore",
+    "accuracy_by_k",
+    "accuracy_by_rank",
+    "accuracy_vs_k_figure",
+    "accuracy_vs_rank_figure",
     "delta_heatmap",
     "explorer_counts",
     "integer_ticks",
     "log_ticks",
     "measured_points",
+    "measured_settings",
+    "method_colour",
     "param_count_explorer",
     "params_vs_accuracy_figure",
     "prompt_heatmap",
     "smooth",
     "static_explorer_figure",
+    "t_interval",
     "tidy_axis",
 ]
 
@@ -78,6 +90,153 @@ BACKBONE_PRESETS: dict[str, tuple[int, int]] = {
     "t5-large": (1024, 770_000_000),
 }
 
+# One colour (and marker) per method in every figure of the explorer; the paper's rows take their method's colour.
+METHOD_COLOURS: dict[str, str] = {
+    "pt": "#7f7f7f",  # grey: the baseline
+    "spot": "#1f77b4",
+    "spot_generic": "#17becf",
+    "decomp": "#9467bd",
+    "mpt": "#d62728",
+    "zero_shot": "#bcbd22",
+    "attempt": "#8c564b",  # the paper's rows only
+    "ft": "#000000",
+}
+METHOD_MARKERS: dict[str, str] = {"pt": "o", "spot": "D", "spot_generic": "d", "decomp": "s", "mpt": "*", "zero_shot": "v"}
+_OTHER_COLOUR = "#2ca02c"
+
+
+def method_colour(name: str) -> str:
+    """A method's colour in every figure, for this package's names ("mpt") and the paper's ("MPT", "SPoT")."""
+    if name in METHOD_COLOURS:
+        return METHOD_COLOURS[name]
+    return METHOD_COLOURS.get(name.lower().split(" ")[0], _OTHER_COLOUR)  # "MPT (transfer + multitask)" -> "mpt"
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float | None]:
+    """Mean of ``values`` and the half-width of its t-interval, t(1 − α/2, n − 1)·sd/√n; None with one value."""
+    from scipy.stats import t
+
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("t_interval needs at least one value")
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None
+    n = len(values)
+    return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
+
+
+@dataclass(frozen=True)
+class MeasuredScore:
+    """A method's test score at one setting (fractions): the mean over target tasks and its t-interval over seeds.
+
+    ``seeds`` counts the runs (source seed, target seed) that covered every target; each gives one mean over the
+    targets, and the interval is over those means. ``half_width`` is None with fewer than two such seeds.
+    """
+
+    mean: float
+    half_width: float | None
+    seeds: int
+    targets: tuple[str, ...]
+    metrics: tuple[str, ...]
+    trainable_params: float
+
+
+def _is_main(record: dict[str, Any]) -> bool:
+    return record.get("ablation", "none") in ("none", None)
+
+
+def _score(runs: Sequence[dict[str, Any]], confidence: float) -> MeasuredScore:
+    """Mean over targets per seed, then the t-interval over the seeds that ran every target."""
+    targets = tuple(sorted({r["task"] for r in runs}))
+    by_seed: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        by_seed[(r.get("source_seed"), r["seed"])][r["task"]].append(float(r["test"]))
+    complete = [per_task for per_task in by_seed.values() if len(per_task) == len(targets)]
+    if complete:
+        mean, half = t_interval([statistics.fmean(statistics.fmean(v) for v in t.values()) for t in complete], confidence)
+    else:  # no seed ran every target: the mean of the per-target means, without an interval
+        per_target: dict[str, list[float]] = defaultdict(list)
+        for r in runs:
+            per_target[r["task"]].append(float(r["test"]))
+        mean, half = statistics.fmean(statistics.fmean(v) for v in per_target.values()), None
+    return MeasuredScore(
+        mean=mean, half_width=half, seeds=len(complete), targets=targets,
+        metrics=tuple(sorted({r["metric"] for r in runs})),
+        trainable_params=statistics.fmean(float(r["trainable_params"]) for r in runs),
+    )
+
+
+def accuracy_by_k(
+    records: Iterable[dict[str, Any]] | None, *, confidence: float = 0.95
+) -> dict[str, dict[str, MeasuredScore]]:
+    """{method: {k: score}} over the main runs (ablations left out); k as text ("4", "full"), in table order."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records or []:
+        if _is_main(r):
+            groups[(r["method"], str(r["k"]))].append(r)
+    out: dict[str, dict[str, MeasuredScore]] = {}
+    for (method, k), runs in sorted(groups.items(), key=lambda kv: (method_order(kv[0][0]), kv[0][0], k_sort_key(kv[0][1]))):
+        out.setdefault(method, {})[k] = _score(runs, confidence)
+    return out
+
+
+def _rank_ablations() -> set[str]:
+    """Ablations that change only the rank (e.g. "rank4"): their runs are the same method at another r."""
+    return {name for name, a in ABLATIONS.items() if set(a.source_changes) == {"rank"} and not a.method_changes}
+
+
+def accuracy_by_rank(
+    records: Iterable[dict[str, Any]] | None, *, k: str | int = "full", confidence: float = 0.95
+) -> dict[str, dict[int, MeasuredScore]]:
+    """{method: {r: score}} at one k, over the targets where that method ran at more than one rank r.
+
+    Main runs and rank-only ablations (e.g. "rank4") count; records without a rank, or rank 0 (PT, SPoT), do not.
+    """
+    rank_only = _rank_ablations()
+    by: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records or []:
+        if str(r["k"]) == str(k) and r.get("rank") and (_is_main(r) or r.get("ablation") in rank_only):
+            by[r["method"]][r["task"]].append(r)
+    out: dict[str, dict[int, MeasuredScore]] = {}
+    for method in sorted(by, key=lambda m: (method_order(m), m)):
+        runs = [x for per_task in by[method].values() if len({y["rank"] for y in per_task}) > 1 for x in per_task]
+        for rank in sorted({int(x["rank"]) for x in runs}):
+            out.setdefault(method, {})[rank] = _score([x for x in runs if int(x["rank"]) == rank], confidence)
+    return out
+
+
+def measured_settings(records: Iterable[dict[str, Any]] | None) -> dict[str, list]:
+    """The settings the measured runs used: prompt lengths ``l``, ranks ``r`` (> 0), widths ``d``, ``ks``, ``backbones``."""
+    recs = list(records or [])
+    whole_prompt = {m for m, method in METHODS.items() if method.target_init != "shared_prompt"}  # they train l·d
+    return {
+        "l": sorted({int(r["prompt_tokens"]) for r in recs if r.get("prompt_tokens")}),
+        "r": sorted({int(r["rank"]) for r in recs if r.get("rank")}),
+        "d": sorted({int(r["trainable_params"]) // int(r["prompt_tokens"])
+                     for r in recs if r["method"] in whole_prompt and r.get("prompt_tokens")}),
+        "ks": sorted({str(r["k"]) for r in recs}, key=k_sort_key),
+        "backbones": sorted({str(r["backbone"]) for r in recs if r.get("backbone")}),
+    }
+
+
+def _measured_note(settings: dict[str, list], *, r: int) -> list[str]:
+    """What the sliders do to the measured panels: which settings were measured, which sliders only move the counts."""
+    if not settings["ks"]:
+        return ["no measured runs: the sliders change the counts; the panels show the paper's numbers only"]
+    where = [f"{name} = {' or '.join(map(str, settings[name]))}" for name in ("r", "l", "d") if settings[name]]
+    on = f" ({', '.join(settings['backbones'])})" if settings["backbones"] else ""
+    lines = [
+        f"measured only at {', '.join(where)}{on}; k = {', '.join(settings['ks'])}",
+        "l, d and τ change the counts only: the measured scores stay where they were run",
+    ]
+    if settings["r"]:
+        state = "measured: the rank panel marks it" if r in settings["r"] else "not measured: only the counts move"
+        lines.append(f"r = {r} is {state}; k picks which measured runs the panels show")
+    return lines
+
 
 def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | None = None) -> dict[str, float]:  # noqa: E741
     """Trainable parameters of PT (l·d·τ) and MPT (l·d + (l+d)·r·τ), in total and per task, and as % of a backbone.
@@ -106,27 +265,243 @@ def measured_points(records: Iterable[dict[str, Any]] | None, *, k: str | int = 
     """{method: (trainable params per task, mean test metric in %)} over target tasks and seeds, main runs only."""
     if not records:
         return {}
-    main = [r for r in records if r.get("ablation", "none") in ("none", None) and str(r["k"]) == str(k)]
+    main = [r for r in records if _is_main(r) and str(r["k"]) == str(k)]
     per_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in summarise(main):
         per_method[row["method"]].append(row)
     return {
         m: (statistics.fmean(r["trainable_params"] for r in rows), 100 * statistics.fmean(r["mean"] for r in rows))
-        for m, rows in per_method.items()
+        for m, rows in sorted(per_method.items(), key=lambda item: (method_order(item[0]), item[0]))
     }
 
 
+def _num(value: float) -> str:
+    """12116 → 12,116; 1645.71 → 1,645.7 (a share of P* need not be whole)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 def _counts_text(counts: dict[str, float], l: int, d: int, r: int, tasks: int, backbone: str) -> list[str]:  # noqa: E741
+    """The readout: every count with the formula it comes from, and sums that add up as printed."""
     def pct(key: str) -> str:
         return f" ({counts[key + '_pct']:.4f}% of {backbone})" if key + "_pct" in counts else ""
 
+    ld, own = l * d, (l + d) * r
     return [
         f"l = {l}, d = {d}, r = {r}, τ = {tasks} tasks",
-        f"PT:  {counts['pt_per_task']:,.0f} per task; {counts['pt_total']:,.0f} in total{pct('pt_total')}",
-        f"MPT: {counts['mpt_task_specific']:,.0f} task-specific + {l * d:,} shared / {tasks} = "
-        f"{counts['mpt_per_task']:,.0f} per task; {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
-        f"MPT, one target adapted alone: {counts['mpt_target']:,.0f}{pct('mpt_target')}",
+        f"PT:  l·d = {ld:,} per task; l·d·τ = {counts['pt_total']:,.0f} in total{pct('pt_total')}",
+        f"MPT: (l+d)·r + l·d/τ = {own:,} + {ld:,}/{tasks} = {own:,} + {_num(ld / tasks)} = "
+        f"{_num(counts['mpt_per_task'])} per task (P* shared by the τ tasks)",
+        f"     l·d + (l+d)·r·τ = {ld:,} + {own:,}·{tasks} = {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
+        f"MPT, one target adapted alone: l·d + (l+d)·r = {ld:,} + {own:,} = {counts['mpt_target']:,.0f}"
+        f"{pct('mpt_target')}",
     ]
+
+
+def _figure_and_axes(ax: Axes | None, figsize: tuple[float, float]):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax, True
+    return ax.figure, ax, False
+
+
+def _interval_note(scores: Iterable[MeasuredScore], confidence: float) -> str:
+    scores = list(scores)
+    seeds = sorted({s.seeds for s in scores if s.half_width is not None})
+    targets = sorted({len(s.targets) for s in scores})
+    over = f"mean over {'/'.join(map(str, targets))} target{'s' if targets != [1] else ''}"
+    if not seeds:
+        return f"{over}; one run per point: no interval"
+    return f"{over}; bars: {confidence:.0%} t-interval over {'/'.join(map(str, seeds))} seeds"
+
+
+def accuracy_vs_k_figure(
+    records: Iterable[dict[str, Any]] | None,
+    *,
+    highlight_k: str | int | None = None,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Few-shot curve: test score (%, mean over targets) against k (categorical: 4, 16, 32, full), one line per
+    method, with a t-interval over seeds (none where a point has one run). Draws into ``ax`` if given; returns the
+    Figure."""
+    fig, ax, own = _figure_and_axes(ax, (6.4, 5.0))
+    records = list(records or [])
+    scores = accuracy_by_k(records, confidence=confidence)
+    ks = sorted({k for per in scores.values() for k in per}, key=k_sort_key)
+    on = sorted({str(r["backbone"]) for r in records or [] if r.get("backbone")})
+    ax.set_title(title or f"Measured{' on ' + ', '.join(on) if on else ''}: test score vs k", fontsize=10)
+    if not ks:
+        ax.text(0.5, 0.5, "no measured runs yet", ha="center", va="center", transform=ax.transAxes, color="gray")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return fig
+    ax.set_xlabel("k: training examples per class (full = the whole training split)")
+    position = {k: i for i, k in enumerate(ks)}
+    spread = 0.36  # methods side by side within a k, so intervals do not hide each other
+    step = spread / max(len(scores) - 1, 1)
+    for i, (method, per) in enumerate(scores.items()):
+        colour, marker = method_colour(method), METHOD_MARKERS.get(method, "o")
+        xs = [position[k] + (i - (len(scores) - 1) / 2) * step for k in per]
+        ys = [100 * s.mean for s in per.values()]
+        ax.plot(xs, ys, color=colour, marker=marker, markersize=9 if marker == "*" else 6, linewidth=1.4,
+                label=method_label(method), zorder=3)
+        bars = [(x, y, 100 * s.half_width) for x, y, s in zip(xs, ys, per.values(), strict=True) if s.half_width]
+        if bars:
+            bx, by, be = zip(*bars, strict=True)
+            ax.errorbar(bx, by, yerr=be, fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8, zorder=2)
+    if highlight_k is not None and str(highlight_k) in position:
+        at = position[str(highlight_k)]
+        ax.axvspan(at - 0.45, at + 0.45, color="gold", alpha=0.18, zorder=0, linewidth=0)
+    ax.set_xticks(range(len(ks)), [f"k = {k}" for k in ks])
+    for label in ax.get_xticklabels():
+        if highlight_k is not None and label.get_text() == f"k = {highlight_k}":
+            label.set_fontweight("bold")
+    ax.set_xlim(-0.5, len(ks) - 0.5)
+    every = [s for per in scores.values() for s in per.values()]
+    metrics = sorted({m for s in every for m in s.metrics})
+    ax.set_ylabel(f"test {' or '.join(metrics)}, mean over targets (%)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2,
+              title=_interval_note(every, confidence), title_fontsize=7)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_rank_figure(
+    records: Iterable[dict[str, Any]] | None,
+    *,
+    k: str | int = "full",
+    highlight_r: int | None = None,
+    confidence: float = 0.95,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Test score (%, mean over targets) against the rank r of u vᵀ where runs of one method at several r exist
+    (e.g. the "rank4" ablation beside MPT's r = 1), else a note saying which r was measured. Returns the Figure."""
+    fig, ax, own = _figure_and_axes(ax, (5.2, 4.8))
+    records = list(records or [])
+    scores = accuracy_by_rank(records, k=k, confidence=confidence)
+    ax.set_title(title or f"Measured: test score vs rank r (k = {k})", fontsize=10)
+    ax.set_xlabel("r, the rank of u vᵀ (log scale)")
+    ax.set_xscale("log", base=2)
+    ranks = sorted({r for per in scores.values() for r in per})
+    if not scores:
+        here = sorted({int(r["rank"]) for r in records if r.get("rank") and str(r["k"]) == str(k)})
+        elsewhere = sorted({str(kk) for kk in (str(r["k"]) for r in records) if accuracy_by_rank(records, k=kk)},
+                           key=k_sort_key)
+        note = f"only r = {' and '.join(map(str, here))} measured" if here else f"no runs with a rank at k = {k}"
+        note = note if records else "no measured runs yet"
+        if elsewhere:
+            note += f"\n(r varies at k = {', '.join(elsewhere)})"
+        ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color="dimgray", fontsize=9)
+        ax.set_yticks([])
+        ranks = here
+    for method, per in scores.items():
+        colour, marker = method_colour(method), METHOD_MARKERS.get(method, "o")
+        xs, ys = list(per), [100 * s.mean for s in per.values()]
+        ax.plot(xs, ys, color=colour, marker=marker, markersize=9 if marker == "*" else 6, linewidth=1.4,
+                label=method_label(method), zorder=3)
+        for x, y, s in zip(xs, ys, per.values(), strict=True):
+            if s.half_width:
+                ax.errorbar([x], [y], yerr=[100 * s.half_width], fmt="none", ecolor=colour, capsize=3, zorder=2)
+            ax.annotate(f"{y:.1f}\n{s.trainable_params:,.0f} params", (x, y), textcoords="offset points",
+                        xytext=(8, -4), fontsize=7, color=colour, va="center")
+    shown = sorted(set(ranks) | ({highlight_r} if highlight_r else set())) or [1]
+    if highlight_r:
+        measured = highlight_r in ranks
+        ax.axvline(highlight_r, color="goldenrod", linestyle="--", linewidth=1.2, zorder=1)
+        ax.annotate(f"r = {highlight_r} (slider){'' if measured else f', not measured at k = {k}'}", (highlight_r, 1),
+                    xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=7,
+                    color="goldenrod")
+    ax.set_xlim(shown[0] / 2, shown[-1] * 4)  # room for the labels right of the largest r
+    ax.xaxis.set_major_locator(FixedLocator(shown))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    if scores:
+        every = [s for per in scores.values() for s in per.values()]
+        targets = sorted({t for s in every for t in s.targets})
+        ax.set_ylabel("test score, mean over targets (%)")
+        low, high = ax.get_ylim()
+        ax.set_ylim(low - 0.15 * (high - low), high + 0.15 * (high - low))
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                  title=f"{_interval_note(every, confidence)}\n({', '.join(targets)})", title_fontsize=7)
+        ax.grid(alpha=0.3, axis="y")
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def _paper_label(method: str) -> str:
+    return "MPT, shared P*" if method == "MPT (transfer + multitask)" else method
+
+
+def _counts_panel(ax: Axes, records: list[dict[str, Any]], counts: dict[str, float], *, tasks: int, k: str | int) -> None:
+    """Parameters per task (log x) against score: the paper's Table 1, this repo's runs, and the sliders' counts."""
+    ys: list[float] = []
+    for method, row in paper.TABLE1.items():
+        colour = method_colour(method)
+        left = method == "MPT (transfer + multitask)"  # it sits left of everything else: label on its left
+        for y, marker in ((row.glue, "s"), (row.superglue, "^")):
+            ax.scatter([row.params_per_task], [y], marker=marker, s=48, zorder=3, linewidth=1.2,
+                       facecolor=colour if row.scores_verified else "white",
+                       edgecolor="black" if row.scores_verified else colour)
+            mark = "" if row.scores_verified else " (unverified)"
+            ax.annotate(f"{_paper_label(method)} {y:.1f}{mark}", (row.params_per_task, y), textcoords="offset points",
+                        xytext=(-7, 0) if left else (7, 0), ha="right" if left else "left", va="center", fontsize=7,
+                        color=colour)
+            ys.append(y)
+    measured = measured_points(records, k=k)
+    # Methods of one size (PT and SPoT: l·d; Decomp. and MPT: l·d + (l+d)·r) would cover each other: each method is
+    # shifted right of its true count by its own step (table order); the legend gives the true counts.
+    repo = []
+    for i, (method, (x, y)) in enumerate(measured.items()):
+        repo.append(ax.scatter([x * 10 ** (0.05 + 0.09 * i)], [y], marker="P", s=60, color=method_colour(method),
+                               edgecolor="black", linewidth=0.6, zorder=4,
+                               label=f"{method_label(method, short=True)} {y:.1f} ({x:,.0f} params)"))
+        ys.append(y)
+    # PT and MPT-alone differ by (l+d)·r, invisible on a log axis: a wide grey band under red dashes, labels on either
+    # side; the shared-P* line's label sits higher, on the side away from PT's.
+    shared_side = -1 if counts["mpt_per_task"] < counts["pt_per_task"] else 1
+    lines = (
+        ("pt_per_task", "PT per task: l·d", "PT", "pt", "-", 4.0, 0.55, -1, 0.02),
+        ("mpt_target", "MPT, one target adapted alone: l·d + (l+d)·r", "MPT alone", "mpt", "--", 1.5, 1.0, 1, 0.02),
+        ("mpt_per_task", f"MPT per task, P* shared by τ = {tasks}: l·d/τ + (l+d)·r", f"MPT, τ = {tasks}", "mpt", ":",
+         1.8, 1.0, shared_side, 0.16),
+    )
+    handles = []
+    for key, long, short, method, style, width, alpha, side, height in lines:
+        x, colour = counts[key], method_colour(method)
+        handles.append(ax.axvline(x, color=colour, linestyle=style, linewidth=width, alpha=alpha, zorder=1,
+                                  label=f"{long} = {_num(x)}"))
+        ax.annotate(f"{short} {_compact(x)}", (x, height), xycoords=("data", "axes fraction"), xytext=(4 * side, 0),
+                    textcoords="offset points", ha="left" if side > 0 else "right", va="bottom", rotation=90,
+                    fontsize=7, color=colour)
+    sizes = [row.params_per_task for row in paper.TABLE1.values()]
+    ax.set_xscale("log")
+    ax.set_xlim(min(sizes) / 20, max(sizes) * 15)
+    ax.set_ylim(min(ys) - 0.45 * (max(ys) - min(ys)), max(ys) + 3)  # room at the bottom for the lines' labels
+    log_ticks(ax, "x")
+    ax.set_xlabel("trainable parameters per task (log scale)")
+    ax.set_ylabel("average test score (%)")
+    ax.grid(alpha=0.3)
+    paper_handles = [
+        plt.Line2D([], [], marker="s", linestyle="", color="gray", markeredgecolor="black",
+                   label=f"paper, {paper.BACKBONE}: GLUE avg (Table 1)"),
+        plt.Line2D([], [], marker="^", linestyle="", color="gray", markeredgecolor="black",
+                   label=f"paper, {paper.BACKBONE}: SuperGLUE avg (Table 1)"),
+        plt.Line2D([], [], marker="s", linestyle="", markerfacecolor="white", markeredgecolor="gray",
+                   label="hollow: PT's row, not checked against the paper"),
+    ]
+    legend = ax.legend(handles=paper_handles + handles, fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.13),
+                       title="the paper, and the counts at the sliders", title_fontsize=7, alignment="left")
+    if repo:
+        ax.add_artist(legend)
+        backbone = next((str(r_["backbone"]) for r_ in records if r_.get("backbone")), "this repo")
+        ax.legend(handles=repo, fontsize=7, loc="upper right", bbox_to_anchor=(1, -0.13), alignment="left",
+                  title=f"this repo, {backbone}, k = {k},\nmean over targets (shifted right\nby method, so none "
+                        "hides another)", title_fontsize=7)
 
 
 def static_explorer_figure(
@@ -138,87 +513,51 @@ def static_explorer_figure(
     tasks: int = 8,
     backbone: str | None = None,
     k: str | int = "full",
-):
-    """The explorer as a matplotlib figure (for when widgets are unavailable): accuracy vs parameters, and the counts.
+    rank_panel: bool = False,
+) -> Figure:
+    """The explorer as a matplotlib figure (for when widgets are unavailable): the counts beside measured accuracy.
 
-    Left: the paper's reported averages (T5-Base, GLUE/SuperGLUE) beside this repository's measured runs (``records``
-    with ``k``), with the PT and MPT per-task counts for the chosen l, r, d marked. Right: PT and MPT counts for τ tasks.
+    Left: parameters per task against score: the paper's Table 1 (T5-Base), this repository's runs at ``k``, and the
+    PT / MPT counts for the chosen l, r, d, τ as vertical lines (totals in the title). Right: the measured few-shot
+    curve (score vs k, ``k`` highlighted). ``rank_panel`` adds score vs r with ``r`` marked.
     """
+    records = list(records or [])
     backbone = backbone or next((name for name, (width, _) in BACKBONE_PRESETS.items() if width == d), None)
     backbone_params = BACKBONE_PRESETS[backbone][1] if backbone in BACKBONE_PRESETS else None
     counts = explorer_counts(l, d, r, tasks, backbone_params)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.35, 1]})
+    ratios = [1.45, 1, 0.8] if rank_panel else [1.45, 1]
+    fig, axes = plt.subplots(1, len(ratios), figsize=(14.5 if rank_panel else 12.5, 6.6),
+                             gridspec_kw={"width_ratios": ratios})
+    _counts_panel(axes[0], records, counts, tasks=tasks, k=k)
 
-    markers = {"FT": "s", "PT": "o", "SPoT": "D", "ATTEMPT": "^", "MPT": "*"}
-    for suite, column, color in (("GLUE", 1, "tab:blue"), ("SuperGLUE", 2, "tab:orange")):
-        for method, row in paper.TABLE1.items():
-            x, y = row.params_per_task, (row.glue, row.superglue)[column - 1]
-            mpt = method.startswith("MPT")
-            ax.scatter([x], [y], marker=markers.get(method, "*" if mpt else "o"), s=90 if mpt else 45, color=color,
-                       edgecolor="black", linewidth=0.5, zorder=3)
-            shared_by_targets = mpt and method != "MPT"  # the transfer + multitask variant, left of this repo's points
-            name = "MPT (transfer+multitask)" if shared_by_targets else method
-            ax.annotate(f"{name} {y:.1f}{'' if row.scores_verified else ' (unverified)'}", (x, y), textcoords="offset points",
-                        xytext=(-7 if shared_by_targets else 6, -3 if column == 1 else 3), fontsize=7, color=color,
-                        ha="right" if shared_by_targets else "left")
-        ax.scatter([], [], color=color, label=f"paper, {paper.BACKBONE}, {suite} avg (Table 1)")
-    measured = measured_points(records, k=k)
-    for i, (method, (x, y)) in enumerate(sorted(measured.items(), key=lambda item: item[1][1])):
-        ax.scatter([x], [y], marker="P", s=70, color="tab:green", edgecolor="black", linewidth=0.5, zorder=4)
-        # Methods of equal size and score would print on top of each other: stagger the labels.
-        # A short name keeps the label clear of the paper's points to its right.
-        short = method_label(method, short=True)
-        ax.annotate(f"{short} {y:.1f}", (x, y), textcoords="offset points",
-                    xytext=(7, -8 + 9 * (i % 4)), fontsize=7, color="tab:green")
-    if measured:
-        backbone_name = next((r_["backbone"] for r_ in records or [] if "backbone" in r_), "this repo")
-        ax.scatter([], [], marker="P", color="tab:green", label=f"this repo, {backbone_name} (k={k}), mean over targets")
-    ax.axvline(counts["pt_per_task"], color="gray", linestyle="--", linewidth=1,
-               label=f"PT per task at the sliders: l·d = {counts['pt_per_task']:,.0f}")
-    ax.axvline(counts["mpt_target"], color="tab:red", linestyle=":", linewidth=1.2,
-               label=f"MPT per target at the sliders: l·d + (l+d)·r = {counts['mpt_target']:,.0f}")
-    ax.set_xscale("log")
-    sizes = [row.params_per_task for row in paper.TABLE1.values()]
-    ax.set_xlim(min(sizes) / 60, max(sizes) * 12)  # room for the labels left of the smallest and right of FT
-    scores = [s for row in paper.TABLE1.values() for s in (row.glue, row.superglue)] + [y for _, y in measured.values()]
-    ax.set_ylim(min(scores) - 12, max(scores) + 4)  # room for the legend below the lowest point, labels above
-    ax.set_xlabel("trainable parameters per task (log scale)")
-    ax.set_ylabel("average score (%)")
-    ax.set_title("Accuracy vs trainable parameters", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    def total(key: str) -> str:
+        return f"{counts[key]:,.0f}" + (f" ({counts[key + '_pct']:.3f}%)" if key + "_pct" in counts else "")
 
-    names = ["PT\nper task", "MPT per task\n(P*/τ + u, v)", "PT\ntotal", "MPT\ntotal"]
-    values = [counts["pt_per_task"], counts["mpt_per_task"], counts["pt_total"], counts["mpt_total"]]
-    bars = bx.bar(names, values, color=["gray", "tab:red", "gray", "tab:red"])
-    for bar, value in zip(bars, values, strict=True):
-        label = f"{value:,.0f}"
-        if backbone_params:
-            label += f"\n{100 * value / backbone_params:.3f}%"
-        bx.annotate(label, (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom", fontsize=8)
-    bx.set_yscale("log")
-    bx.set_ylim(top=max(values) * 20)
-    bx.set_ylabel("trainable parameters (log scale)")
-    where = f" — % of {backbone}" if backbone_params else ""
-    bx.set_title(f"l={l}, r={r}, d={d}, τ={tasks}{where}", fontsize=10)
-    bx.grid(alpha=0.3, axis="y")
+    where = f" ({backbone})" if backbone else ""
+    axes[0].set_title(f"Parameters per task at l = {l}, r = {r}, d = {d}{where}\n"
+                      f"in total for τ = {tasks}: PT {total('pt_total')}, MPT {total('mpt_total')}", fontsize=10)
+    accuracy_vs_k_figure(records, highlight_k=k, ax=axes[1])
+    if rank_panel:
+        accuracy_vs_rank_figure(records, k=k, highlight_r=r, ax=axes[2])
     fig.tight_layout()
     return fig
 
 
-def param_count_explorer(
-    records: Iterable[dict[str, Any]] | None = None, *, k: str | int = "full"
-):
-    """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and τ update the counts.
+def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: str | int = "full"):
+    """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and τ update the counts;
+    a k selector picks which measured runs the accuracy panels show, and r is marked on the score-vs-rank panel.
 
-    Returns the widget (a VBox); its ``.sliders`` dict holds the controls and ``.summary`` the live counts (HTML), so
-    tests can move a slider headless and read what is shown.
+    Returns the widget (a VBox); its ``.sliders`` dict holds the controls (l, r, d, tasks, k), ``.summary`` the live
+    counts and ``.note`` what the sliders do to the measured data (both HTML), so tests can move a slider headless
+    and read what is shown.
     """
     import html
 
     import ipywidgets as widgets
 
     records = list(records or [])
+    settings = measured_settings(records)
+    ks = sorted(set(settings["ks"]) | {str(k)}, key=k_sort_key)
     presets = sorted(BACKBONE_PRESETS.items(), key=lambda item: item[1][0])
     sliders = {
         "l": widgets.IntSlider(value=paper.PROMPT_TOKENS, min=1, max=300, step=1, description="l (tokens)"),
@@ -227,25 +566,27 @@ def param_count_explorer(
             options=[(f"{w} ({name})", name) for name, (w, _) in presets], value="t5-base", description="d (width)"
         ),
         "tasks": widgets.IntSlider(value=8, min=1, max=100, step=1, description="τ (tasks)"),
+        "k": widgets.Dropdown(options=ks, value=str(k), description="k (measured)"),
     }
     for slider in sliders.values():
         slider.style = {"description_width": "80px"}
         slider.layout = widgets.Layout(width="480px")
-    summary = widgets.HTML()
+    summary, note = widgets.HTML(), widgets.HTML()
 
-    def update(l: int, r: int, d: str, tasks: int) -> None:  # noqa: E741
+    def update(l: int, r: int, d: str, tasks: int, k: str) -> None:  # noqa: E741
         width, size = BACKBONE_PRESETS[d]
         counts = explorer_counts(l, width, r, tasks, size)
         lines = _counts_text(counts, l, width, r, tasks, d)
         summary.value = "<pre style='line-height:1.3'>" + html.escape("\n".join(lines)) + "</pre>"
-        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, k=k)
+        note.value = "<pre style='line-height:1.3; color:#555'>" + html.escape("\n".join(_measured_note(settings, r=r))) + "</pre>"
+        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, k=k, rank_panel=True)
         plt.show()
         plt.close(fig)
 
     ui = widgets.interactive(update, **sliders)
     controls, output = ui.children[:-1], ui.children[-1]
-    box = widgets.VBox([widgets.HBox([widgets.VBox(list(controls)), summary]), output])
-    box.sliders, box.summary, box.interactive = sliders, summary, ui
+    box = widgets.VBox([*controls, summary, note, output])  # the readout under the sliders: fits a notebook's width
+    box.sliders, box.summary, box.note, box.interactive = sliders, summary, note, ui
     return box
 
 

@@ -193,3 +193,42 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     assert {s.ablation for s in ablations} == set(ABLATIONS)
     assert {s.task for s in ablations} == set(profile.target_tasks) and {s.k for s in ablations} == {16, 32}
     assert max(s.priority for s in plan) == ablations[-1].priority == 4
+
+
+def _synthetic_grid(mpt_gain: float, *, drop=None):
+    """Records of a small crossed grid whose MPT runs are right on `mpt_gain` more of the rows than the others."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    records = []
+    gold = rng.integers(0, 2, size=400).tolist()
+    for task in ("a", "b"):
+        for k in (16, 32):
+            for seed in (0, 1):
+                for method, source_seeds in (("pt", [None]), ("spot", [0, 1, 2]), ("mpt", [0, 1, 2])):
+                    for source_seed in source_seeds:
+                        if drop == (method, source_seed, seed):
+                            continue
+                        right = 0.7 + (mpt_gain if method == "mpt" else 0.0) + 0.01 * seed
+                        correct = rng.random(400) < right
+                        pred = [g if c else 1 - g for g, c in zip(gold, correct, strict=True)]
+                        records.append({
+                            "task": task, "k": k, "method": method, "seed": seed, "source_seed": source_seed,
+                            "ablation": "none", "metric": "accuracy", "test_rows": 400,
+                            "test_predictions": {"row": list(range(400)), "pred": pred, "gold": gold},
+                        })
+    return records
+
+
+def test_analysis_primary_endpoint_and_verdicts():
+    analysis = _script("analysis")
+    better = analysis.analyse(_synthetic_grid(0.10), resamples=300)
+    p = better["primary"]
+    assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0
+    assert p["source_seeds"] == [0, 1, 2] and sorted(p["versus"]) == ["pt", "spot"]
+    same = analysis.analyse(_synthetic_grid(-0.05), resamples=300)["primary"]
+    assert same["verdict"] == "not reproduced" and same["high"] < 1
+    # A missing run drops its source seed from the analysis (the grid is still running) rather than failing.
+    partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), resamples=100)["primary"]
+    assert partial["source_seeds"] == [0, 1]
+    assert "Verdict: **reproduced**" in analysis.render(better)

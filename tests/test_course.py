@@ -1,4 +1,5 @@
-"""mpt_nb.course: where notebooks keep artefacts and records; the course sizing of the profiles they run."""
+"""mpt_nb.course: where notebooks keep artefacts and records and how they print paths; the course sizing of the
+profiles they run (choose_profile and the Colab install cell: test_course_profile.py)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,24 @@ def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
     assert course.benchmark_results_path("offline").exists(), "the committed grid that notebooks 05 and 06 read"
     monkeypatch.chdir(tmp_path)
     assert course.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
+
+
+def test_display_path_never_shows_a_machine_path(monkeypatch, tmp_path):
+    root = course.repo_root()
+    monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
+    assert course.display_path(course.records_path("04_x")) == "outputs/notebooks/04_x.jsonl"  # from the root
+    assert course.display_path("../results/quality_offline.jsonl") == "results/quality_offline.jsonl"
+    monkeypatch.chdir(tmp_path)  # outside a checkout: relative to the working folder, else just the name
+    assert course.display_path(tmp_path / "a" / "b.jsonl") == "a/b.jsonl"
+    elsewhere = tmp_path.parent / "elsewhere" / "c.jsonl"
+    assert course.display_path(elsewhere) == "c.jsonl"
+    assert str(tmp_path) not in course.display_path(elsewhere)
+
+
+def test_training_device_is_where_accelerate_puts_the_model():
+    import torch
+    from accelerate import PartialState
+
+    assert course.training_device() == PartialState().device
+    if not torch.cuda.is_available():
+        assert course.training_device().type in ("cpu", "mps")

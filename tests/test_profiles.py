@@ -82,7 +82,7 @@ def test_describe_names_profile_backbone_and_sizes():
 
 
 def test_sizings_are_the_one_place_for_course_and_demo_sizes():
-    assert set(SIZINGS) == {"default", "course", "demo"}
+    assert set(SIZINGS) == {"default", "course", "demo", "colab"}
     demo = get_profile("offline", sizing="demo")
     assert demo.sizing == "demo" and demo.teacher_steps == 40 and demo.max_eval == 200
     assert get_profile("smoke", sizing="demo") == get_profile("smoke").with_overrides(sizing="demo")

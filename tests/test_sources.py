@@ -192,7 +192,7 @@ def test_retrain_trains_even_when_saved(tmp_path, monkeypatch):
     store.put(TEACHERS, 0, _prompt(store.ws, "teachers"))
     calls = []
 
-    def fake_train_teachers(ws, seed=0):
+    def fake_train_teachers(ws, seed=0, state_prefix=None):
         calls.append(seed)
         run = types.SimpleNamespace(best_metric=0.5, best_step=1, evals=[], history=[])
         return _prompt(ws, "teachers"), [run for _ in ws.profile.source_tasks]
@@ -218,6 +218,42 @@ def test_a_store_keyed_by_another_profile_finds_stages_shipped_for_it(tmp_path):
     assert torch.equal(loaded.weight, trainer.teachers(0).weight)
     assert not cache.exists()  # nothing was trained or written
     # The check score recomputes exactly from the loaded prompt.
-    assert store.check_scores(loaded) == saved["check"]["scores"]
+    assert store.check(loaded) == saved["check"]
     # Under its own (smaller) profile the same workspace finds nothing shipped.
     assert not SourceStore(course_ws, cache, shipped=shipped).is_saved(TEACHERS, 0)
+
+
+def test_a_stopped_stage_resumes_from_its_training_state(tmp_path, monkeypatch):
+    import mpt_nb.pipeline as pipeline
+
+    store = _store(tmp_path, teacher_steps=2, eval_every=1)
+    real, steps_run, stopped = pipeline.train_prompt, [], []
+
+    def stopping_train_prompt(model, loader, config, **kw):
+        if config.desc.endswith(store.ws.profile.source_tasks[1]) and not stopped:
+            stopped.append(True)
+            raise KeyboardInterrupt  # the session ends while the second teacher trains
+        calls = []
+        objective = kw["objective"]
+
+        def counted(model, batch):
+            calls.append(1)
+            return objective(model, batch)
+
+        result = real(model, loader, config, **{**kw, "objective": counted})
+        steps_run.append((len(result.history), len(calls)))
+        return result
+
+    monkeypatch.setattr(pipeline, "train_prompt", stopping_train_prompt)
+    with pytest.raises(KeyboardInterrupt):
+        store.teachers(0)
+    partial = list((tmp_path / "partial").glob("*.state.safetensors"))
+    assert len(partial) == 1  # the first teacher's state survived
+    steps_run.clear()
+    resumed = SourceStore(store.ws, tmp_path)
+    resumed.teachers(0)
+    # The first teacher resumed finished (its 2 logged steps come from its state, no new step); the others trained.
+    assert steps_run == [(2, 0)] + [(2, 2)] * (len(store.ws.profile.source_tasks) - 1)
+    first = resumed.info[resumed.identity(TEACHERS, 0)]["curves"][store.ws.profile.source_tasks[0]]
+    assert [e["step"] for e in first["evals"]] == [1, 2]
+    assert not list((tmp_path / "partial").glob("*.state.safetensors"))  # dropped once the stage was saved

@@ -17,16 +17,25 @@ from mpt_nb.prompts import expected_trainable
 from mpt_nb.results import k_sort_key, load_records, paired_differences, results_table, summarise
 from mpt_nb.viz import (
     BACKBONE_PRESETS,
+    METHOD_COLOURS,
+    _counts_text,
+    accuracy_by_k,
+    accuracy_by_rank,
+    accuracy_vs_k_figure,
+    accuracy_vs_rank_figure,
     delta_heatmap,
     explorer_counts,
     integer_ticks,
     log_ticks,
     measured_points,
+    measured_settings,
+    method_colour,
     param_count_explorer,
     params_vs_accuracy_figure,
     prompt_heatmap,
     smooth,
     static_explorer_figure,
+    t_interval,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +142,7 @@ def test_widget_builds_headless_and_a_slider_updates_the_counts():
 
     explorer = param_count_explorer(RECORDS)
     assert isinstance(explorer, widgets.VBox)
-    assert set(explorer.sliders) == {"l", "r", "d", "tasks"}
+    assert set(explorer.sliders) == {"l", "r", "d", "tasks", "k"}
     assert "76,800 per task" in explorer.summary.value  # the paper's setting: l=100, T5-Base
     assert "83,744 in total" in explorer.summary.value  # l·d + (l+d)·r·τ with τ = 8
 
@@ -159,6 +168,199 @@ def test_static_fallback_renders_to_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Without records (nothing measured yet) it still draws the paper and the counts.
     plt.close(static_explorer_figure(None, l=20, r=1, d=576, tasks=3))
+
+
+# --------------------------------------------------------------------------------------------------- measured accuracy
+
+def _grid(scores, *, ks=("4", "full"), rank=1, **extra):
+    """Runs of PT (rank 0) and MPT (rank ``rank``) on targets a, b: ``scores[(method, task)]`` lists one test per seed."""
+    runs = []
+    for k in ks:
+        for (method, task), tests in scores.items():
+            for seed, test in enumerate(tests):
+                runs.append(_record(task, method, test, seed=seed, k=k if k == "full" else int(k), ablation="none",
+                                    rank=0 if method == "pt" else rank, source_seed=None if method == "pt" else 0,
+                                    params=11_520 if method == "pt" else 12_116, **extra))
+    return runs
+
+
+def test_t_interval_uses_the_t_quantile():
+    mean, half = t_interval([0.80, 0.84])
+    # Two seeds: t(0.975, 1) = 12.706, sd = 0.02828, so 12.706 · 0.02828 / √2 = 0.254 (not 2 · sd / √2 = 0.04).
+    assert mean == pytest.approx(0.82)
+    assert half == pytest.approx(12.7062 * 0.0282843 / 2**0.5, rel=1e-4) and half == pytest.approx(0.2541, abs=1e-4)
+    assert t_interval([1.0, 2.0, 3.0])[1] == pytest.approx(4.3027 / 3**0.5, rel=1e-4)  # t(0.975, 2), sd = 1
+    assert t_interval([1.0, 2.0, 3.0], confidence=0.9)[1] == pytest.approx(2.9200 / 3**0.5, rel=1e-4)
+    assert t_interval([0.5]) == (0.5, None)  # one run: no interval
+    with pytest.raises(ValueError, match="at least one"):
+        t_interval([])
+
+
+def test_accuracy_by_k_averages_targets_per_seed_then_intervals_over_seeds():
+    runs = _grid({("mpt", "a"): [0.80, 0.84], ("mpt", "b"): [0.60, 0.64], ("pt", "a"): [0.5], ("pt", "b"): [0.7]})
+    runs.append(_record("a", "mpt", 0.0, seed=0, k="full", ablation="rank4", rank=4))  # an ablation: left out
+    runs.append(_record("a", "mpt", 0.0, seed=5, k="full", ablation="none", rank=1, params=12_116))  # lacks b: left out
+    scores = accuracy_by_k(runs)
+    assert list(scores) == ["pt", "mpt"] and list(scores["mpt"]) == ["4", "full"]  # table order, k in shot order
+    mpt = scores["mpt"]["full"]
+    assert mpt.mean == pytest.approx(0.72)  # seed means 0.70 and 0.74
+    assert mpt.half_width == pytest.approx(12.7062 * 0.0282843 / 2**0.5, rel=1e-4)
+    assert (mpt.seeds, mpt.targets, mpt.trainable_params) == (2, ("a", "b"), pytest.approx(12_116))
+    pt = scores["pt"]["4"]
+    assert pt.mean == pytest.approx(0.6) and pt.half_width is None and pt.seeds == 1
+
+
+def test_accuracy_by_rank_compares_ranks_on_the_targets_that_ran_both():
+    runs = _grid({("mpt", "a"): [0.80, 0.84], ("mpt", "b"): [0.60, 0.64], ("pt", "a"): [0.5]}, ks=("full",))
+    runs += [_record("a", "mpt", t, seed=s, k="full", ablation="rank4", rank=4, params=13_904)
+             for s, t in enumerate([0.70, 0.76])]
+    runs.append(_record("a", "mpt", 0.0, seed=0, k="full", ablation="no_decomp", rank=1))  # not a rank change
+    by_rank = accuracy_by_rank(runs)
+    assert list(by_rank) == ["mpt"] and list(by_rank["mpt"]) == [1, 4]
+    assert by_rank["mpt"][1].mean == pytest.approx(0.82) and by_rank["mpt"][1].targets == ("a",)  # b ran r = 1 only
+    assert by_rank["mpt"][4].mean == pytest.approx(0.73) and by_rank["mpt"][4].trainable_params == 13_904
+    assert accuracy_by_rank(runs, k=4) == {}
+    assert accuracy_by_rank(_grid({("mpt", "a"): [0.8]})) == {}  # one rank only
+
+
+def test_counts_text_adds_up_as_printed():
+    import re
+
+    shown = _counts_text(explorer_counts(20, 576, 1, 2), 20, 576, 1, 2, "SmolLM2-135M")
+    # The old text read "596 + 11,520 / 2 = 6,356"; it now shows the share of P*.
+    assert "(l+d)·r + l·d/τ = 596 + 11,520/2 = 596 + 5,760 = 6,356 per task" in shown[2]
+    assert "l·d + (l+d)·r = 11,520 + 596 = 12,116" in shown[4]
+
+    def number(text):
+        return float(text.replace(",", ""))
+
+    for l, d, r, tasks in [(20, 576, 1, 2), (100, 768, 1, 8), (20, 576, 2, 7), (1, 512, 32, 3)]:  # noqa: E741
+        c = explorer_counts(l, d, r, tasks)
+        pt, per_task, total, alone = _counts_text(c, l, d, r, tasks, "x")[1:]
+        assert f"l·d = {l * d:,} per task; l·d·τ = {l * d * tasks:,} in total" in pt
+        own, ld, tau, own2, share, result = map(number, re.search(
+            r"= ([\d,]+) \+ ([\d,]+)/(\d+) = ([\d,]+) \+ ([\d,.]+) = ([\d,.]+) per task", per_task).groups())
+        assert (own, ld, tau, own2) == ((l + d) * r, l * d, tasks, own)
+        assert share == pytest.approx(ld / tau, abs=0.05) and result == pytest.approx(own + share)
+        assert result == pytest.approx(c["mpt_per_task"], abs=0.05)
+        ld2, own3, tau2, z = map(number, re.search(r"= ([\d,]+) \+ ([\d,]+)·(\d+) = ([\d,]+) in total", total).groups())
+        assert ld2 + own3 * tau2 == z == c["mpt_total"]
+        ld3, own4, z2 = map(number, re.search(r"= ([\d,]+) \+ ([\d,]+) = ([\d,]+)$", alone).groups())
+        assert ld3 + own4 == z2 == c["mpt_target"]
+
+
+def _legend_colours(ax):
+    """{legend label: colour} of an axis's legends (all of them)."""
+    from matplotlib.colors import to_hex
+
+    out = {}
+    for legend in [*ax.artists, ax.get_legend()]:
+        if legend is None or not hasattr(legend, "legend_handles"):
+            continue
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+            colour = handle.get_color() if hasattr(handle, "get_color") and not hasattr(handle, "get_offsets") \
+                else handle.get_facecolor()[0]
+            out[text.get_text()] = to_hex(colour)
+    return out
+
+
+def test_one_colour_per_method_in_every_figure():
+    from matplotlib.colors import to_hex
+
+    main = ("pt", "spot", "spot_generic", "decomp", "mpt")
+    assert len({METHOD_COLOURS[m] for m in main}) == len(main)  # distinct
+    assert method_colour("MPT (transfer + multitask)") == method_colour("MPT") == METHOD_COLOURS["mpt"]
+    assert method_colour("SPoT") == METHOD_COLOURS["spot"] and method_colour("PT") == METHOD_COLOURS["pt"]
+    runs = _grid({("mpt", "a"): [0.8, 0.84], ("pt", "a"): [0.5, 0.6]}, ks=("full",))
+    runs += [_record("a", "mpt", 0.7, seed=s, k="full", ablation="rank4", rank=4) for s in (0, 1)]
+    by_k = _legend_colours(accuracy_vs_k_figure(runs).axes[0])
+    by_r = _legend_colours(accuracy_vs_rank_figure(runs).axes[0])
+    counts_panel = _legend_colours(static_explorer_figure(runs).axes[0])
+    assert by_k["MPT"] == by_r["MPT"] == to_hex(METHOD_COLOURS["mpt"]) and by_k["PT"] == to_hex(METHOD_COLOURS["pt"])
+    assert counts_panel["MPT 82.0 (12,116 params)"] == to_hex(METHOD_COLOURS["mpt"])
+    assert counts_panel["PT 55.0 (11,520 params)"] == to_hex(METHOD_COLOURS["pt"])
+    plt.close("all")
+
+
+def test_accuracy_vs_k_figure_draws_intervals_or_says_there_are_none():
+    runs = _grid({("mpt", "a"): [0.80, 0.84], ("pt", "a"): [0.5, 0.6]}, ks=("4", "16", "full"))
+    ax = accuracy_vs_k_figure(runs, highlight_k=16).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["k = 4", "k = 16", "k = full"]
+    assert next(t for t in ax.get_xticklabels() if t.get_text() == "k = 16").get_fontweight() == "bold"
+    assert "95% t-interval over 2 seeds" in ax.get_legend().get_title().get_text()
+    mpt = next(line for line in ax.get_lines() if line.get_label() == "MPT")
+    pt = next(line for line in ax.get_lines() if line.get_label() == "PT")
+    assert list(mpt.get_ydata()) == pytest.approx([82.0] * 3)
+    assert all(a > b for a, b in zip(mpt.get_xdata(), pt.get_xdata(), strict=True))  # side by side, not on top
+    bars = [c for c in ax.collections if c.get_segments()]  # error bars
+    half = 100 * t_interval([0.80, 0.84])[1]
+    assert any(seg[1][1] - seg[0][1] == pytest.approx(2 * half) for c in bars for seg in c.get_segments())
+    one = accuracy_vs_k_figure(_grid({("mpt", "a"): [0.8]})).axes[0]
+    assert "one run per point: no interval" in one.get_legend().get_title().get_text()
+    assert not [c for c in one.collections if c.get_segments()]
+    empty = accuracy_vs_k_figure(None).axes[0]
+    assert any("no measured runs" in t.get_text() for t in empty.texts)
+    plt.close("all")
+
+
+def test_accuracy_vs_rank_figure_plots_measured_ranks_and_marks_the_chosen_one():
+    runs = _grid({("mpt", "a"): [0.80, 0.84]}, ks=("full",))
+    runs += [_record("a", "mpt", t, seed=s, k="full", ablation="rank4", rank=4, params=13_904)
+             for s, t in enumerate([0.70, 0.76])]
+    ax = accuracy_vs_rank_figure(runs, highlight_r=2).axes[0]
+    mpt = next(line for line in ax.get_lines() if line.get_label() == "MPT")
+    assert list(mpt.get_xdata()) == [1, 4] and list(mpt.get_ydata()) == pytest.approx([82.0, 73.0])
+    assert any(line.get_xdata()[0] == 2 for line in ax.get_lines() if line.get_label() != "MPT")  # the slider's r
+    assert any("r = 2 (slider), not measured" in t.get_text() for t in ax.texts)
+    assert any("13,904 params" in t.get_text() for t in ax.texts)
+    only = accuracy_vs_rank_figure(_grid({("mpt", "a"): [0.8, 0.9]})).axes[0]
+    assert any(t.get_text() == "only r = 1 measured" for t in only.texts)
+    plt.close("all")
+
+
+def test_static_figure_puts_counts_beside_accuracy_vs_k_with_the_paper_labelled():
+    runs = _grid({("mpt", "a"): [0.80, 0.84], ("spot", "a"): [0.7, 0.7], ("pt", "a"): [0.5, 0.6],
+                  ("decomp", "a"): [0.8, 0.84]}, ks=("4", "full"))
+    fig = static_explorer_figure(runs, l=100, r=1, d=768, tasks=8)
+    counts, by_k = fig.axes
+    assert [t.get_text() for t in by_k.get_xticklabels()] == ["k = 4", "k = full"]
+    labels = _legend_colours(counts)
+    assert "paper, T5-Base: GLUE avg (Table 1)" in labels and "paper, T5-Base: SuperGLUE avg (Table 1)" in labels
+    assert any("not checked against the paper" in label for label in labels)
+    assert [t.get_text() for t in counts.texts if "unverified" in t.get_text()] == ["PT 72.2 (unverified)",
+                                                                                    "PT 57.8 (unverified)"]
+    # The count lines: PT and MPT-alone are 1% apart, so they differ in style and their labels sit on either side.
+    lines = {line.get_label().split(":")[0]: line for line in counts.get_lines() if line.get_label()[:1] in "PM"}
+    assert lines["PT per task"].get_linestyle() != lines["MPT, one target adapted alone"].get_linestyle()
+    pt_label = next(t for t in counts.texts if t.get_text().startswith("PT 76.8K"))
+    mpt_label = next(t for t in counts.texts if t.get_text().startswith("MPT alone 77.7K"))
+    assert pt_label.get_ha() == "right" and mpt_label.get_ha() == "left"
+    # This repo's points: PT and SPoT share 11,520 params, Decomp. and MPT 12,116; none is drawn on another.
+    xs = [c.get_offsets()[0][0] for c in counts.collections if c.get_label().endswith("params)")]
+    assert len(xs) == 4 and xs == sorted(xs) and len(set(xs)) == 4
+    assert xs[0] >= 11_520
+    plt.close(fig)
+    assert len(static_explorer_figure(runs, r=4, rank_panel=True).axes) == 3
+    plt.close("all")
+
+
+def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores():
+    runs = _grid({("mpt", "a"): [0.8, 0.84], ("pt", "a"): [0.5, 0.6]}, ks=("16", "full"))
+    assert measured_settings(runs) == {"l": [20], "r": [1], "d": [576], "ks": ["16", "full"],
+                                       "backbones": ["smollm2-135m-instruct"]}
+    explorer = param_count_explorer(runs, k=16)
+    assert explorer.sliders["k"].options == ("16", "full") and explorer.sliders["k"].value == "16"
+    note = explorer.note.value
+    assert "measured only at r = 1, l = 20, d = 576" in note
+    assert "l, d and τ change the counts only" in note and "r = 1 is measured" in note
+    explorer.sliders["r"].value = 3
+    assert "r = 3 is not measured" in explorer.note.value
+    explorer.sliders["k"].value = "full"  # redraws headless
+    assert "l = 100, d = 768, r = 3, τ = 8 tasks" in explorer.summary.value
+    empty = param_count_explorer()
+    assert empty.sliders["k"].options == ("full",) and "no measured runs" in empty.note.value
+    assert "76,800 per task" in empty.summary.value
+    plt.close("all")
 
 
 # --------------------------------------------------------------------------------------------------- small helpers
