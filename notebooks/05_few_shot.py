@@ -43,6 +43,10 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
+# **Outputs are from an older run:** the saved outputs were made by commit 7c42cb8 (the v1 task suite, before the
+# course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
+# offline re-run, which is pending.
+#
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), after notebook 03 of
 # the same run. Records go to `outputs/notebooks/05_few_shot.jsonl` (read by notebook 06).
 
