@@ -50,3 +50,13 @@ def test_training_device_is_where_accelerate_puts_the_model():
     assert course.training_device() == PartialState().device
     if not torch.cuda.is_available():
         assert course.training_device().type in ("cpu", "mps")
+
+
+def test_each_profiles_grid_file_is_the_one_its_benchmark_writes():
+    import yaml
+
+    from mpt_nb.course import benchmark_results_path, repo_root
+
+    paper = yaml.safe_load((repo_root() / "configs" / "paper_t5_base.yaml").read_text())
+    assert benchmark_results_path("gpu") == repo_root() / paper["output"]["results"]
+    assert benchmark_results_path("offline").name == "quality_offline.jsonl"
