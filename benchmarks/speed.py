@@ -1,4 +1,4 @@
-"""Speed benchmarks: the five ratios, each measured side by side in one run (median of repeats, warm-up excluded).
+"""Speed benchmarks: the six ratios, each measured side by side in one run (median of repeats, warm-up excluded).
 
 Subcommands (``all`` runs every one)::
 
