@@ -315,13 +315,8 @@ class SourceStore:
         else:
             prompt, validation, curves = self._train(stage, seed)
             self.put(stage, seed, prompt, validation=validation, curves=curves)
-            if self.cache_dir is not None and PartialState().is_main_process:  # the stage is saved: drop its states
-                stem = self.file_name(stage, seed).removesuffix(".safetensors")
-                partial = self.cache_dir / "partial"
-                for state in partial.glob(f"{stem}*.state.safetensors"):
-                    state.unlink()
-                if partial.is_dir() and not any(partial.iterdir()):
-                    partial.rmdir()
+            if PartialState().is_main_process:  # the stage is saved: its training states are done with
+                self._drop_states(stage, seed)
         self._memory[identity] = prompt
         return prompt
 
@@ -372,6 +367,17 @@ class SourceStore:
         state.wait_for_everyone()
         return path
 
+    def _drop_states(self, stage: SourceStage, seed: int) -> None:
+        """Delete the stage's training states under ``<cache_dir>/partial/`` (and the folder once empty)."""
+        if self.cache_dir is None:
+            return
+        partial = self.cache_dir / "partial"
+        stem = self.file_name(stage, seed).removesuffix(".safetensors")
+        for state in partial.glob(f"{stem}*.state.safetensors"):
+            state.unlink()
+        if partial.is_dir() and not any(partial.iterdir()):
+            partial.rmdir()
+
     def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any, Any]:
         from .pipeline import distill_shared_prompt, train_teachers
 
@@ -379,11 +385,10 @@ class SourceStore:
         # Training states under <cache_dir>/partial/ make a stopped stage resume from its last evaluation.
         partial = None
         if self.cache_dir is not None:
+            if self.retrain:  # start over, not from a stopped run's state
+                self._drop_states(stage, seed)
             partial = self.cache_dir / "partial" / self.file_name(stage, seed).removesuffix(".safetensors")
             partial.parent.mkdir(parents=True, exist_ok=True)
-            if self.retrain:  # start over, not from a stopped run's state
-                for state in partial.parent.glob(f"{partial.name}*.state.safetensors"):
-                    state.unlink()
         if stage.kind == "teachers":
             prompt, runs = train_teachers(ws, seed=seed, state_prefix=partial)
             tasks = self.profile.source_tasks
