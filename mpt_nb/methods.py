@@ -92,14 +92,14 @@ METHODS: dict[str, Method] = {
         ),
         Method(
             "decomp", "Decomposition (no distillation)", "Decomp.",
-            "P* ∘ (u vᵀ) trained jointly on the source tasks' loss, P* from sampled vocabulary (what PEFT's "
+            "P* ∘ (u v) trained jointly on the source tasks' loss, P* from sampled vocabulary (what PEFT's "
             "MultitaskPromptTuning trains); the target gets P* and fresh u, v",
             source=SourceStage("shared", distill=False, decompose=True, shared_init="vocab"),
             target_init="shared_prompt",
         ),
         Method(
             "mpt", "MPT", "MPT",
-            "MPT: P* ∘ (u vᵀ) distilled from the teachers (P* from their mean); the target gets P* and fresh u, v",
+            "MPT: P* ∘ (u v) distilled from the teachers (P* from their mean); the target gets P* and fresh u, v",
             source=SourceStage("shared", distill=True, decompose=True, shared_init="teacher_mean"),
             target_init="shared_prompt",
         ),

@@ -148,7 +148,7 @@ class MultitaskPrompt(nn.Module):
         self.reset_low_rank(low_rank_init, seed=seed)
 
     def reset_low_rank(self, init: str = "ones", *, seed: int = 0) -> None:
-        """Fresh u, v: "ones" makes every task start at P* (u vᵀ = 1; exact for r = 1); "normal" is PEFT's N(0, 0.02)."""
+        """Fresh u, v: "ones" makes every task start at P* (u v = 1; exact for r = 1); "normal" is PEFT's N(0, 0.02)."""
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             if init == "ones":
@@ -241,7 +241,7 @@ def count_trainable(module: nn.Module) -> int:
 
 
 def expected_trainable(method: str, num_tokens: int, dim: int, *, rank: int = 1, num_tasks: int = 1) -> int:
-    """Trainable-parameter formula: PT l·d·τ; MPT l·d + (l + d)·r·τ; shared-only (no decomposition) l·d."""
+    """Trainable-parameter formula: PT l·d·S; MPT l·d + (l + d)·r·S; shared-only (no decomposition) l·d."""
     if method == "pt":
         return num_tokens * dim * num_tasks
     if method == "mpt":

@@ -55,7 +55,7 @@ class StaleArtefactError(ValueError):
 
 @dataclass(frozen=True)
 class SourceStage:
-    """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u vᵀ) and how.
+    """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u v) and how.
 
     ``distill``: the student loss L_PLM + λ(L_logits + L_hidden) against the teachers (else the task loss alone);
     ``distill_terms``: which distillation terms it keeps ("both", "logits": KL only, "hidden": MSE only);

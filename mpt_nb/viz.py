@@ -230,7 +230,7 @@ def _measured_note(settings: dict[str, list], *, r: int) -> list[str]:
     on = f" ({', '.join(settings['backbones'])})" if settings["backbones"] else ""
     lines = [
         f"measured only at {', '.join(where)}{on}; k = {', '.join(settings['ks'])}",
-        "l, d and τ change the counts only: the measured scores stay where they were run",
+        "l, d and S change the counts only: the measured scores stay where they were run",
     ]
     if settings["r"]:
         state = "measured: the rank panel marks it" if r in settings["r"] else "not measured: only the counts move"
@@ -239,9 +239,9 @@ def _measured_note(settings: dict[str, list], *, r: int) -> list[str]:
 
 
 def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | None = None) -> dict[str, float]:  # noqa: E741
-    """Trainable parameters of PT (l·d·τ) and MPT (l·d + (l+d)·r·τ), in total and per task, and as % of a backbone.
+    """Trainable parameters of PT (l·d·S) and MPT (l·d + (l+d)·r·S), in total and per task, and as % of a backbone.
 
-    ``mpt_per_task`` is the amortised share (l·d/τ + (l+d)·r); ``mpt_task_specific`` is (l+d)·r; ``mpt_target`` is one
+    ``mpt_per_task`` is the amortised share (l·d/S + (l+d)·r); ``mpt_task_specific`` is (l+d)·r; ``mpt_target`` is one
     target adapted on its own (l·d + (l+d)·r, the paper's "param/task").
     """
     if min(l, d, r, tasks) < 1:
@@ -287,11 +287,11 @@ def _counts_text(counts: dict[str, float], l: int, d: int, r: int, tasks: int, b
 
     ld, own = l * d, (l + d) * r
     return [
-        f"l = {l}, d = {d}, r = {r}, τ = {tasks} tasks",
-        f"PT:  l·d = {ld:,} per task; l·d·τ = {counts['pt_total']:,.0f} in total{pct('pt_total')}",
-        f"MPT: (l+d)·r + l·d/τ = {own:,} + {ld:,}/{tasks} = {own:,} + {_num(ld / tasks)} = "
-        f"{_num(counts['mpt_per_task'])} per task (P* shared by the τ tasks)",
-        f"     l·d + (l+d)·r·τ = {ld:,} + {own:,}·{tasks} = {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
+        f"l = {l}, d = {d}, r = {r}, S = {tasks} tasks",
+        f"PT:  l·d = {ld:,} per task; l·d·S = {counts['pt_total']:,.0f} in total{pct('pt_total')}",
+        f"MPT: (l+d)·r + l·d/S = {own:,} + {ld:,}/{tasks} = {own:,} + {_num(ld / tasks)} = "
+        f"{_num(counts['mpt_per_task'])} per task (P* shared by the S tasks)",
+        f"     l·d + (l+d)·r·S = {ld:,} + {own:,}·{tasks} = {counts['mpt_total']:,.0f} in total{pct('mpt_total')}",
         f"MPT, one target adapted alone: l·d + (l+d)·r = {ld:,} + {own:,} = {counts['mpt_target']:,.0f}"
         f"{pct('mpt_target')}",
     ]
@@ -378,13 +378,13 @@ def accuracy_vs_rank_figure(
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Test score (%, mean over targets) against the rank r of u vᵀ where runs of one method at several r exist
+    """Test score (%, mean over targets) against the rank r of u v where runs of one method at several r exist
     (e.g. the "rank4" ablation beside MPT's r = 1), else a note saying which r was measured. Returns the Figure."""
     fig, ax, own = _figure_and_axes(ax, (5.2, 4.8))
     records = list(records or [])
     scores = accuracy_by_rank(records, k=k, confidence=confidence)
     ax.set_title(title or f"Measured: test score vs rank r (k = {k})", fontsize=10)
-    ax.set_xlabel("r, the rank of u vᵀ (log scale)")
+    ax.set_xlabel("r, the rank of u v (log scale)")
     ax.set_xscale("log", base=2)
     ranks = sorted({r for per in scores.values() for r in per})
     if not scores:
@@ -467,7 +467,7 @@ def _counts_panel(ax: Axes, records: list[dict[str, Any]], counts: dict[str, flo
     lines = (
         ("pt_per_task", "PT per task: l·d", "PT", "pt", "-", 4.0, 0.55, -1, 0.02),
         ("mpt_target", "MPT, one target adapted alone: l·d + (l+d)·r", "MPT alone", "mpt", "--", 1.5, 1.0, 1, 0.02),
-        ("mpt_per_task", f"MPT per task, P* shared by τ = {tasks}: l·d/τ + (l+d)·r", f"MPT, τ = {tasks}", "mpt", ":",
+        ("mpt_per_task", f"MPT per task, P* shared by S = {tasks}: l·d/S + (l+d)·r", f"MPT, S = {tasks}", "mpt", ":",
          1.8, 1.0, shared_side, 0.16),
     )
     handles = []
@@ -518,7 +518,7 @@ def static_explorer_figure(
     """The explorer as a matplotlib figure (for when widgets are unavailable): the counts beside measured accuracy.
 
     Left: parameters per task against score: the paper's Table 1 (T5-Base), this repository's runs at ``k``, and the
-    PT / MPT counts for the chosen l, r, d, τ as vertical lines (totals in the title). Right: the measured few-shot
+    PT / MPT counts for the chosen l, r, d, S as vertical lines (totals in the title). Right: the measured few-shot
     curve (score vs k, ``k`` highlighted). ``rank_panel`` adds score vs r with ``r`` marked.
     """
     records = list(records or [])
@@ -535,7 +535,7 @@ def static_explorer_figure(
 
     where = f" ({backbone})" if backbone else ""
     axes[0].set_title(f"Parameters per task at l = {l}, r = {r}, d = {d}{where}\n"
-                      f"in total for τ = {tasks}: PT {total('pt_total')}, MPT {total('mpt_total')}", fontsize=10)
+                      f"in total for S = {tasks}: PT {total('pt_total')}, MPT {total('mpt_total')}", fontsize=10)
     accuracy_vs_k_figure(records, highlight_k=k, ax=axes[1])
     if rank_panel:
         accuracy_vs_rank_figure(records, k=k, highlight_r=r, ax=axes[2])
@@ -544,7 +544,7 @@ def static_explorer_figure(
 
 
 def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: str | int = "full"):
-    """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and τ update the counts;
+    """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and S update the counts;
     a k selector picks which measured runs the accuracy panels show, and r is marked on the score-vs-rank panel.
 
     Returns the widget (a VBox); its ``.sliders`` dict holds the controls (l, r, d, tasks, k), ``.summary`` the live
@@ -565,7 +565,7 @@ def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: 
         "d": widgets.SelectionSlider(
             options=[(f"{w} ({name})", name) for name, (w, _) in presets], value="t5-base", description="d (width)"
         ),
-        "tasks": widgets.IntSlider(value=8, min=1, max=100, step=1, description="τ (tasks)"),
+        "tasks": widgets.IntSlider(value=8, min=1, max=100, step=1, description="S (tasks)"),
         "k": widgets.Dropdown(options=ks, value=str(k), description="k (measured)"),
     }
     for slider in sliders.values():

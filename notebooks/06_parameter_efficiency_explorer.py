@@ -226,8 +226,8 @@ _ = widgets.interact(show_counts, l=(1, 300), r=(1, 32), d=[512, 576, 768, 1024]
 # ## 4. The explorer
 #
 # `mpt_nb.viz.param_count_explorer(records, k=...)` is the same idea with the plots: sliders for l, r, d (with the
-# presets T5-Small 512, SmolLM2-135M 576, T5-Base 768, T5-Large 1024) and the number of tasks (the explorer labels
-# it τ; this course writes S) update, live, the counts per task and in total, their share of the backbone, and the
+# presets T5-Small 512, SmolLM2-135M 576, T5-Base 768, T5-Large 1024) and the number of tasks S sharing P* update,
+# live, the counts per task and in total, their share of the backbone, and the
 # vertical lines showing where PT and MPT sit on the accuracy plot; a menu picks the k whose measured runs the
 # panels show, and the rank panel marks the slider's r. How to read the left panel:
 #
@@ -260,7 +260,7 @@ counts = explorer_counts(l, d, r, tau)
 assert counts["pt_total"] == expected_trainable("pt", l, d, num_tasks=tau)
 assert counts["mpt_total"] == expected_trainable("mpt", l, d, rank=r, num_tasks=tau)
 assert f"{counts['mpt_total']:,.0f} in total" in explorer.summary.value
-assert f"τ = {tau} tasks" in explorer.summary.value  # the explorer's own label for S
+assert f"S = {tau} tasks" in explorer.summary.value  # the number of tasks sharing P*
 print(explorer.summary.value.split(">", 1)[1].rsplit("<", 1)[0])
 
 # %% [markdown]

@@ -144,7 +144,7 @@ def test_widget_builds_headless_and_a_slider_updates_the_counts():
     assert isinstance(explorer, widgets.VBox)
     assert set(explorer.sliders) == {"l", "r", "d", "tasks", "k"}
     assert "76,800 per task" in explorer.summary.value  # the paper's setting: l=100, T5-Base
-    assert "83,744 in total" in explorer.summary.value  # l·d + (l+d)·r·τ with τ = 8
+    assert "83,744 in total" in explorer.summary.value  # l·d + (l+d)·r·S with S = 8
 
     explorer.sliders["l"].value = 20
     explorer.sliders["d"].value = "SmolLM2-135M"
@@ -152,7 +152,7 @@ def test_widget_builds_headless_and_a_slider_updates_the_counts():
     explorer.sliders["r"].value = 2
     c = explorer_counts(20, 576, 2, 3, BACKBONE_PRESETS["SmolLM2-135M"][1])
     shown = explorer.summary.value
-    assert "l = 20, d = 576, r = 2, τ = 3 tasks" in shown
+    assert "l = 20, d = 576, r = 2, S = 3 tasks" in shown
     assert f"{c['pt_total']:,.0f} in total" in shown and f"{c['mpt_total']:,.0f} in total" in shown
     assert f"({c['mpt_total_pct']:.4f}% of SmolLM2-135M)" in shown
     assert c["mpt_total"] == 20 * 576 + (20 + 576) * 2 * 3
@@ -228,7 +228,7 @@ def test_counts_text_adds_up_as_printed():
 
     shown = _counts_text(explorer_counts(20, 576, 1, 2), 20, 576, 1, 2, "SmolLM2-135M")
     # The old text read "596 + 11,520 / 2 = 6,356"; it now shows the share of P*.
-    assert "(l+d)·r + l·d/τ = 596 + 11,520/2 = 596 + 5,760 = 6,356 per task" in shown[2]
+    assert "(l+d)·r + l·d/S = 596 + 11,520/2 = 596 + 5,760 = 6,356 per task" in shown[2]
     assert "l·d + (l+d)·r = 11,520 + 596 = 12,116" in shown[4]
 
     def number(text):
@@ -237,7 +237,7 @@ def test_counts_text_adds_up_as_printed():
     for l, d, r, tasks in [(20, 576, 1, 2), (100, 768, 1, 8), (20, 576, 2, 7), (1, 512, 32, 3)]:  # noqa: E741
         c = explorer_counts(l, d, r, tasks)
         pt, per_task, total, alone = _counts_text(c, l, d, r, tasks, "x")[1:]
-        assert f"l·d = {l * d:,} per task; l·d·τ = {l * d * tasks:,} in total" in pt
+        assert f"l·d = {l * d:,} per task; l·d·S = {l * d * tasks:,} in total" in pt
         own, ld, tau, own2, share, result = map(number, re.search(
             r"= ([\d,]+) \+ ([\d,]+)/(\d+) = ([\d,]+) \+ ([\d,.]+) = ([\d,.]+) per task", per_task).groups())
         assert (own, ld, tau, own2) == ((l + d) * r, l * d, tasks, own)
@@ -352,11 +352,11 @@ def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores():
     assert explorer.sliders["k"].options == ("16", "full") and explorer.sliders["k"].value == "16"
     note = explorer.note.value
     assert "measured only at r = 1, l = 20, d = 576" in note
-    assert "l, d and τ change the counts only" in note and "r = 1 is measured" in note
+    assert "l, d and S change the counts only" in note and "r = 1 is measured" in note
     explorer.sliders["r"].value = 3
     assert "r = 3 is not measured" in explorer.note.value
     explorer.sliders["k"].value = "full"  # redraws headless
-    assert "l = 100, d = 768, r = 3, τ = 8 tasks" in explorer.summary.value
+    assert "l = 100, d = 768, r = 3, S = 8 tasks" in explorer.summary.value
     empty = param_count_explorer()
     assert empty.sliders["k"].options == ("full",) and "no measured runs" in empty.note.value
     assert "76,800 per task" in empty.summary.value
