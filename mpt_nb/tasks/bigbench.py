@@ -126,6 +126,16 @@ _SPECS = {
         "metaphor_boolean", ("sentence", "paraphrase"), r"^(.*) <--> (.*)$", ("False", "True"),
         "metaphor paraphrase: is the second sentence a correct paraphrase of the metaphoric first one",
     ),
+    "intent_recognition": _Spec(
+        "intent_recognition", ("utterance",), r"^Utterance: (.*)$",
+        ("add_to_playlist", "book_restaurant", "get_weather", "play_music", "rate_book", "search_creative_work",
+         "search_screening_event"),
+        "intent recognition: which of 7 voice-assistant intents an utterance expresses (SNIPS, Coucke et al. 2018)",
+    ),
+    "social_support": _Spec(
+        "social_support", ("reply",), None, ("unsupportive", "neutral", "supportive"),
+        "social support: is a forum reply unsupportive, neutral or supportive (3-way, mostly neutral)",
+    ),
 }
 
 _TEMPLATES = {
@@ -143,6 +153,16 @@ _TEMPLATES = {
     "implicatures": ("{dialogue}\nDoes speaker 2 mean yes or no?", ("no", "yes")),
     "sports_plausibility": ("Statement: {statement}\nPlausible?", ("no", "yes")),
     "metaphor_paraphrase": ("Sentence: {sentence}\nParaphrase: {paraphrase}\nIs the paraphrase correct?", ("no", "yes")),
+    # One word per intent, in the answers' order (rate_book is "book", search_screening_event "cinema"), first letters
+    # distinct so byte tokenizers tell them apart too.
+    "intent_recognition": (
+        "Utterance: {utterance}\nWhat does the user want?",
+        ("playlist", "restaurant", "weather", "music", "book", "search", "cinema"),
+    ),
+    "social_support": (
+        "Reply: {reply}\nIs the reply unsupportive, neutral or supportive?",
+        ("unsupportive", "neutral", "supportive"),
+    ),
 }
 
 _TASK_TYPES = {
@@ -154,6 +174,8 @@ _TASK_TYPES = {
     "implicatures": "yes_no_qa",
     "sports_plausibility": "commonsense",
     "metaphor_paraphrase": "paraphrase",
+    "intent_recognition": "intent",
+    "social_support": "social_support",
 }
 
 _LICENCE = (
