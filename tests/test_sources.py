@@ -183,7 +183,8 @@ def test_metadata_records_settings_code_and_validation(tmp_path):
         extra = json.loads(f.metadata()["extra"])
     assert extra["identity"] == store.identity(TEACHERS, 0)
     assert extra["source_stage"]["teacher_steps"] == store.ws.profile.teacher_steps
-    assert extra["source_stage"]["package_version"] and len(extra["code_hash"]) == 10
+    assert len(extra["code_hash"]) == 10 and extra["package_version"] and "package_version" not in extra["source_stage"]
+    assert extra["git_commit"] is None or len(extra["git_commit"].removesuffix("+dirty")) == 40
     assert extra["validation"] == {"movie_sentiment": 0.5}
 
 
