@@ -29,9 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 CANDIDATES = (
-    # BIG-bench (new kinds: NLI / fact verification, yes/no questions, commonsense, paraphrase)
+    # BIG-bench (new kinds: NLI / fact verification, yes/no questions, commonsense, paraphrase, intent, support)
     "fact_verification", "epistemic_nli", "presupposition_nli", "strategy_qa", "winowhy", "implicatures",
-    "sports_plausibility", "metaphor_paraphrase",
+    "sports_plausibility", "metaphor_paraphrase", "intent_recognition", "social_support",
     # the offline suite v1
     "movie_sentiment", "tweet_sentiment", "question_type", "sms_spam", "amazon_sentiment", "nyt_sentiment",
     "tweet_sentiment3",
