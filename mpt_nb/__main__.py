@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["DEMO_METHODS", "main", "needed_stages", "run_demo", "train_sources"]
+__all__ = ["DEMO_METHODS", "main", "run_demo", "train_sources"]
 
 # The demo compares MPT with the baseline every reader knows; the benchmark runs every method of the table.
 DEMO_METHODS = ("pt", "mpt")
@@ -32,11 +32,11 @@ def run_demo(
     from accelerate import PartialState
 
     from .files import atomic_write_text
-    from .methods import get_method
+    from .methods import source_stages
     from .pipeline import Workspace, adapt_target
     from .profiles import describe, get_profile
     from .results import results_table, save_records
-    from .sources import TEACHERS, SourceStore, shipped_store
+    from .sources import TEACHERS, preferred_store
     from .viz import params_vs_accuracy_figure
 
     start = time.perf_counter()
@@ -47,16 +47,9 @@ def run_demo(
     print(describe(profile), flush=True)
     ws = Workspace.from_profile(profile)
     print(f"backbone loaded: {ws.backbone.name}, {ws.backbone.num_parameters():,} parameters (all frozen)", flush=True)
-    needed = [s for m in DEMO_METHODS if (s := get_method(m).source) is not None]
-    needed = [TEACHERS, *needed] if any(s.needs_teachers for s in needed) else needed
-    sources = shipped_store(ws)
-    if retrain_sources or not all(sources.is_shipped(s, seed) for s in needed):
-        why = "--retrain-sources" if retrain_sources else f"no shipped stages in {sources.shipped} match these settings"
-        print(f"source stages: training them in the {profile.sizing} sizing ({why})", flush=True)
-        sources = SourceStore(ws, out / "sources", retrain=retrain_sources)
-    else:
-        print(f"source stages: the converged ones shipped in {sources.shipped.parent.name}/{sources.shipped.name}/ "
-              "(--retrain-sources trains them instead)", flush=True)
+    needed = source_stages(DEMO_METHODS)
+    sources, origin = preferred_store(ws, needed, out / "sources", seeds=(seed,), retrain=retrain_sources)
+    print(f"{origin}{'' if retrain_sources else '; --retrain-sources trains them instead'}", flush=True)
 
     def stage(name: str) -> None:
         print(f"[{time.perf_counter() - start:6.0f}s] {name}", flush=True)
@@ -98,26 +91,13 @@ def run_demo(
     return records
 
 
-def needed_stages(*, ablations: bool = True) -> list:
-    """Every source stage the methods (and their ablations) start from, teachers first, each once."""
-    from .methods import ABLATIONS, METHODS, get_method
-    from .sources import TEACHERS
-
-    stages = [TEACHERS]
-    names = [(m, None) for m in METHODS] + ([(a.method, a.name) for a in ABLATIONS.values()] if ablations else [])
-    for method, ablation in names:
-        source = get_method(method, ablation).source
-        if source is not None and source not in stages:
-            stages.append(source)
-    return stages
-
-
 def train_sources(
     profile_name: str = "offline", seeds: list[int] | tuple[int, ...] = (0,), *, out: str | Path | None = None,
     ablations: bool = True, time_budget: float | None = None,
 ) -> list[Path]:
     """Train every source stage the methods need, for each seed, into ``out`` (default: the profile's shipped folder
     ``sources/<profile>/``); stages already there are kept, so an interrupted run continues where it stopped."""
+    from .methods import source_stages
     from .pipeline import Workspace
     from .profiles import get_profile
     from .sources import SourceStore, shipped_dir
@@ -127,7 +107,7 @@ def train_sources(
     store = SourceStore(Workspace.from_profile(profile), folder)
     start, written = time.perf_counter(), []
     for seed in seeds:
-        for stage in needed_stages(ablations=ablations):
+        for stage in source_stages(ablations=ablations):
             if store.is_saved(stage, seed):
                 continue
             if time_budget is not None and time.perf_counter() - start > time_budget:

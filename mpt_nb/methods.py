@@ -10,6 +10,7 @@ Ablations are variants of a method that change its source stage (e.g. decomposit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "get_method",
     "method_label",
     "method_order",
+    "source_stages",
 ]
 
 # How a target prompt starts: sampled vocabulary embeddings; a copy of the source teacher that scores best on the
@@ -163,3 +165,22 @@ def method_label(name: str, *, short: bool = False) -> str:
 def method_order(name: str) -> int:
     """Where a method sorts in tables: the table's order, names outside it (e.g. "zero_shot") last."""
     return list(METHODS).index(name) if name in METHODS else len(METHODS)
+
+
+def source_stages(methods: Iterable[str] | None = None, *, ablations: bool = False) -> list[SourceStage]:
+    """Every source stage that ``methods`` (default: all of them) start from, and with ``ablations`` their ablations'
+    too, each once: the teachers first whenever any stage needs them (what ``train-sources`` trains, in order)."""
+    names = list(METHODS) if methods is None else list(methods)
+    variants = [(m, None) for m in names]
+    if ablations:
+        variants += [(a.method, a.name) for a in ABLATIONS.values() if a.method in names]
+    stages: list[SourceStage] = []
+    for method, ablation in variants:
+        source = get_method(method, ablation).source
+        if source is not None and source not in stages:
+            stages.append(source)
+    if any(s.needs_teachers for s in stages) and TEACHERS not in stages:
+        stages.insert(0, TEACHERS)
+    elif TEACHERS in stages:
+        stages.insert(0, stages.pop(stages.index(TEACHERS)))
+    return stages

@@ -39,6 +39,7 @@ __all__ = [
     "code_hash",
     "git_commit",
     "load_stage",
+    "preferred_store",
     "shipped_dir",
     "shipped_store",
     "stage_identity",
@@ -443,3 +444,27 @@ def shipped_store(ws: Workspace, cache_dir: str | Path | None = None, *, retrain
     return SourceStore(
         ws, cache_dir, retrain=retrain, profile=get_profile(ws.profile.name), shipped=shipped_dir(ws.profile.name)
     )
+
+
+def preferred_store(
+    ws: Workspace, stages: list[SourceStage], cache_dir: str | Path | None = None, *, seeds: tuple[int, ...] = (0,),
+    retrain: bool = False,
+) -> tuple[SourceStore, str]:
+    """The store a demo or a notebook should read ``stages`` from, and one line saying which and why.
+
+    The converged stages shipped for the workspace's profile when every one of ``stages`` is there for every seed
+    (read only; trained in the profile's default sizing by ``python -m mpt_nb train-sources``); else, or with
+    ``retrain``, a store that loads them from ``cache_dir`` or trains them there in the workspace's own sizing.
+    """
+    from .course import display_path
+
+    shipped = shipped_store(ws, cache_dir)
+    if not retrain and all(shipped.is_shipped(stage, seed) for stage in stages for seed in seeds):
+        return shipped, (
+            f"source stages: the converged ones shipped in {display_path(shipped.shipped)} (trained on "
+            f"{len(shipped.profile.source_tasks)} source tasks by `python -m mpt_nb train-sources`)"
+        )
+    why = "retrain requested" if retrain else f"no shipped stages in {display_path(shipped.shipped)} match"
+    store = SourceStore(ws, cache_dir, retrain=retrain)
+    how = "loading or training" if cache_dir is not None else "training"
+    return store, f"source stages: {how} them in the {ws.profile.sizing} sizing ({why})"

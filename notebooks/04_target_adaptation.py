@@ -111,19 +111,24 @@ sources, targets = list(profile.source_tasks), list(profile.target_tasks)
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
 # %% [markdown]
-# Source-stage prompts: loaded from notebooks 02 and 03 if they ran (under `outputs/notebooks/artefacts`), else
-# trained here with the same settings.
+# Source-stage prompts: this notebook adapts targets, so it starts from the **converged source stages shipped with
+# the repository** (`sources/offline/`, trained by `python -m mpt_nb train-sources` in the profile's default
+# sizing: 4 source tasks, 200 teacher steps, 400 shared-stage steps, curves in each file's metadata) when all of
+# them are there. Otherwise it loads what notebooks 02 and 03 saved (under `outputs/notebooks/artefacts`), or trains
+# the stages here in this notebook's small sizing. The printed line says which happened.
 
 # %%
-from mpt_nb.methods import METHODS
-from mpt_nb.sources import SourceStore
+from mpt_nb.methods import METHODS, source_stages
+from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
-stages = SourceStore(ws, artefact_dir())
-teachers = stages.teachers(0)  # notebook 03: one prompt per source task
-shared = stages.get(METHODS["mpt"].source, 0)  # notebook 03: distilled P*
-joint = stages.get(METHODS["decomp"].source, 0)  # notebook 02: no distillation
-print(f"teachers {tuple(teachers.weight.shape)}, distilled P* {tuple(shared.shared.shape)}, "
+stages, origin = preferred_store(ws, source_stages(), artefact_dir())
+print(origin)
+sources = list(stages.profile.source_tasks)  # the tasks the stages were trained on
+teachers = stages.teachers(0)  # one prompt per source task (notebook 03 trains them)
+shared = stages.get(METHODS["mpt"].source, 0)  # the distilled P* (notebook 03)
+joint = stages.get(METHODS["decomp"].source, 0)  # trained jointly, no distillation (notebook 02)
+print(f"sources {sources}\nteachers {tuple(teachers.weight.shape)}, distilled P* {tuple(shared.shared.shape)}, "
       f"joint P* {tuple(joint.shared.shape)}: ready in {time.perf_counter() - t_start:.0f} s")
 
 # %% [markdown]

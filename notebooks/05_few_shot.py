@@ -111,11 +111,13 @@ target = profile.target_tasks[0]
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
 # %%
-from mpt_nb.methods import METHODS
-from mpt_nb.sources import SourceStore
+from mpt_nb.methods import METHODS, source_stages
+from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
-stages = SourceStore(ws, artefact_dir())  # notebook 03's teachers and distilled P* if it ran, else trained now
+# The converged stages shipped in sources/offline/ when they are all there, else notebook 03's, else trained now.
+stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())
+print(origin)
 shared = stages.get(METHODS["mpt"].source, 0)
 print(f"distilled P* {tuple(shared.shared.shape)} ready in {time.perf_counter() - t_start:.0f} s; target: {target}")
 

@@ -136,12 +136,14 @@ print(f"{len(records)} records of profile {profile.name!r} from {sources_read or
 # %%
 if not records:  # nothing measured yet on this profile: compute a small set now
     from mpt_nb.course import artefact_dir
+    from mpt_nb.methods import source_stages
     from mpt_nb.pipeline import Workspace, adapt_target
     from mpt_nb.results import save_records
-    from mpt_nb.sources import SourceStore
+    from mpt_nb.sources import preferred_store
 
     ws = Workspace.from_profile(profile)
-    stages = SourceStore(ws, artefact_dir())  # notebook 03's source stages if it ran, else trained now
+    stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())  # shipped, else saved/trained
+    print(origin)
     records = [adapt_target(ws, profile.target_tasks[0], m, sources=stages, seed=0) for m in ("pt", "mpt")]
     save_records(records, records_path("06_computed"))
     print(f"computed {len(records)} records now")

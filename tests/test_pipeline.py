@@ -295,8 +295,9 @@ def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "the converged ones shipped in shipped/smoke/" in out and "(training)" not in out
+    assert "source stages: the converged ones shipped in smoke" in out and "(training)" not in out
+    assert "--retrain-sources trains them instead" in out
     assert not (tmp_path / "demo" / "sources").exists()
     assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo"), "--retrain-sources"]) == 0
     out = capsys.readouterr().out
-    assert "training them in the demo sizing (--retrain-sources)" in out and "(training)" in out
+    assert "training them in the demo sizing (retrain requested)" in out and "(training)" in out

@@ -40,11 +40,11 @@ def offline_store():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_stage_loads_and_rechecks_its_score(path, offline_store):
-    from mpt_nb.__main__ import needed_stages
+    from mpt_nb.methods import source_stages
 
     extra = _extra(path)
     seed = extra["source_stage"]["seed"]
-    (stage,) = [s for s in needed_stages() if offline_store.identity(s, seed) == extra["identity"]]
+    (stage,) = [s for s in source_stages(ablations=True) if offline_store.identity(s, seed) == extra["identity"]]
     prompt = offline_store.get(stage, seed)  # refused (StaleArtefactError) if made under other settings
     assert offline_store.is_shipped(stage, seed)
     recorded = extra["check"]

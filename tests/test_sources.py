@@ -258,3 +258,27 @@ def test_a_stopped_stage_resumes_from_its_training_state(tmp_path, monkeypatch):
     first = resumed.info[resumed.identity(TEACHERS, 0)]["curves"][store.ws.profile.source_tasks[0]]
     assert [e["step"] for e in first["evals"]] == [1, 2]
     assert not list((tmp_path / "partial").glob("*.state.safetensors"))  # dropped once the stage was saved
+
+
+def test_preferred_store_takes_the_shipped_stages_only_when_all_are_there(tmp_path, monkeypatch):
+    from mpt_nb import sources as sources_module
+    from mpt_nb.methods import source_stages
+
+    store = _store(tmp_path / "cache")
+    stages = source_stages(["spot", "mpt"])
+    assert stages == [TEACHERS, METHODS["mpt"].source]
+    monkeypatch.setattr(sources_module, "shipped_dir", lambda name: tmp_path / "shipped" / name)
+    picked, origin = sources_module.preferred_store(store.ws, stages, tmp_path / "cache")
+    assert picked.shipped is None and "training them in the" in origin and "no shipped stages" in origin
+    shipped = tmp_path / "shipped" / store.ws.profile.name
+    shipped.mkdir(parents=True)
+    (shipped / store.file_name(TEACHERS, 0)).write_bytes(b"")  # one of the two stages: not enough
+    picked, origin = sources_module.preferred_store(store.ws, stages, tmp_path / "cache")
+    assert picked.shipped is None
+    (shipped / store.file_name(stages[1], 0)).write_bytes(b"")
+    picked, origin = sources_module.preferred_store(store.ws, stages, tmp_path / "cache")
+    assert picked.shipped == shipped and "the converged ones shipped in" in origin
+    assert all(picked.is_shipped(s, 0) for s in stages)
+    assert not sources_module.preferred_store(store.ws, stages, tmp_path / "cache", seeds=(0, 1))[0].shipped
+    retrained, origin = sources_module.preferred_store(store.ws, stages, tmp_path / "cache", retrain=True)
+    assert retrained.retrain and "retrain requested" in origin
