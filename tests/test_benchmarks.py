@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mpt_nb.methods import ABLATIONS
+from mpt_nb.methods import ABLATIONS, METHODS
 from mpt_nb.results import load_records, record_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,3 +232,51 @@ def test_analysis_primary_endpoint_and_verdicts():
     partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), resamples=100)["primary"]
     assert partial["source_seeds"] == [0, 1]
     assert "Verdict: **reproduced**" in analysis.render(better)
+
+
+# --------------------------------------------------------------------------------------------------- source stages
+
+
+def _curve(*points: float, every: int = 50) -> list[dict]:
+    return [{"step": i * every, "metric": m} for i, m in enumerate(points)]
+
+
+def test_budget_verdict_says_still_rising_only_for_a_last_best_that_gained():
+    report = _script("source_stages")
+    assert report.budget_verdict(_curve(0.2, 0.5, 0.6, 0.7, 0.8)) == "still rising"
+    assert report.budget_verdict(_curve(0.2, 0.5, 0.8, 0.7, 0.75)) == "plateaued"  # best before the end
+    assert report.budget_verdict(_curve(0.2, 0.5, 0.795, 0.79, 0.8)) == "plateaued"  # last is best, gained < 0.01
+    assert report.budget_verdict(_curve(0.2, 0.5, 0.79, 0.79, 0.8)) == "still rising"
+    with pytest.raises(ValueError, match="at least two"):
+        report.budget_verdict(_curve(0.5))
+
+
+def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
+    from mpt_nb.pipeline import Workspace
+    from mpt_nb.profiles import get_profile
+    from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
+    from mpt_nb.sources import TEACHERS, SourceStore
+
+    report = _script("source_stages")
+    ws = Workspace.from_profile(get_profile("smoke"))
+    store = SourceStore(ws, tmp_path)
+    p, mpt = ws.profile, METHODS["mpt"].source
+    curves = {t: {"evals": _curve(0.3, 0.6, 0.9, every=2), "best_step": 4, "history": []} for t in p.source_tasks}
+    curves[p.source_tasks[0]]["evals"] = _curve(0.3, 0.7, 0.6, every=2)
+    store.put(TEACHERS, 0, SoftPrompt(p.prompt_tokens, ws.backbone.dim, num_tasks=len(p.source_tasks)),
+              validation={t: 0.9 for t in p.source_tasks}, curves=curves)
+    shared = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
+    store.put(mpt, 0, shared, validation=0.5, curves={"evals": _curve(0.4, 0.5, 0.5, every=3), "best_step": 3, "history": []})
+
+    rows = report.stage_rows(tmp_path)
+    assert [(r["stage"], r["curve"], r["verdict"]) for r in rows] == [
+        ("teachers", p.source_tasks[0], "plateaued"),
+        *[("teachers", t, "still rising") for t in sorted(p.source_tasks[1:])],
+        (mpt.slug(p.rank), "mean of sources", "plateaued"),
+    ]
+    assert rows[-1]["steps"] == p.distill_steps and rows[-1]["best_step"] == 3
+    assert report.main(["--folder", str(tmp_path), "--out", "-"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(rows)} curves, {len(p.source_tasks) - 1} still rising" in out
+    assert report.main(["--folder", str(tmp_path / "empty"), "--out", "-"]) == 2
+    assert "train-sources writes them" in capsys.readouterr().err

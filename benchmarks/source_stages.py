@@ -1,0 +1,131 @@
+"""The shipped source stages' training curves: did each teacher and shared stage converge within its budget?
+
+Reads only the metadata of ``sources/<profile>/*.safetensors`` (what ``python -m mpt_nb train-sources`` wrote:
+settings, validation curve, best step), loads no model and trains nothing. For every stage and seed it reports the
+validation score at step 0, the best score and its step, the last score, and a verdict on the budget:
+
+* **plateaued**: the best score came before the last evaluation, or the last step gained less than ``--tolerance``
+  over the best score of the run's first half (more steps would not have paid);
+* **still rising**: the best score is the last one and it beat the first half's best by ``--tolerance`` or more
+  (the pre-registration's rule: the first seed's curves set the budgets, so such a stage asks for more steps).
+
+Examples::
+
+    .venv/bin/python benchmarks/source_stages.py                 # writes results/source_stages.md
+    .venv/bin/python benchmarks/source_stages.py --folder /tmp/stages --out -
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
+
+TOLERANCE = 0.01  # a gain this small over the run's first half is a plateau (1 point; our choice)
+
+
+def read_stage_metadata(path: Path) -> dict[str, Any]:
+    """The ``extra`` metadata a saved source stage carries (settings, curves, validation)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata() or {}
+    if "extra" not in metadata:
+        raise ValueError(f"{path.name} carries no source-stage metadata; is it a stage written by train-sources?")
+    return json.loads(metadata["extra"])
+
+
+def budget_verdict(evals: list[dict[str, float]], tolerance: float = TOLERANCE) -> str:
+    """"plateaued" or "still rising" for one validation curve (see the module docstring)."""
+    if len(evals) < 2:
+        raise ValueError(f"a curve needs at least two evaluations to judge, got {len(evals)}")
+    last_step = evals[-1]["step"]
+    first_half = [e["metric"] for e in evals if e["step"] <= last_step / 2]
+    best = max(evals, key=lambda e: e["metric"])
+    rising = best["step"] == last_step and best["metric"] - max(first_half) >= tolerance
+    return "still rising" if rising else "plateaued"
+
+
+def stage_rows(folder: Path, tolerance: float = TOLERANCE) -> list[dict[str, Any]]:
+    """One row per (stage, seed, curve): teachers give one curve per source task, shared stages one (mean score)."""
+    rows = []
+    for path in sorted(folder.glob("*.safetensors")):
+        extra = read_stage_metadata(path)
+        settings = extra["source_stage"]
+        curves = extra["curves"]
+        if settings["stage"] == "teachers":
+            named = [(task, curve) for task, curve in curves.items()]
+            steps = settings["teacher_steps"]
+        else:
+            named = [("mean of sources", curves)]
+            steps = settings["distill_steps"]
+        stage = path.name.split("-seed")[0]
+        for what, curve in named:
+            evals = curve["evals"]
+            best = max(evals, key=lambda e: e["metric"])
+            rows.append({
+                "stage": stage, "seed": settings["seed"], "curve": what, "steps": steps,
+                "start": evals[0]["metric"], "best": best["metric"], "best_step": best["step"],
+                "last": evals[-1]["metric"], "evals": evals, "verdict": budget_verdict(evals, tolerance),
+                "file": path.name,
+            })
+    rows.sort(key=lambda r: (r["seed"], r["stage"] != "teachers", r["stage"], r["curve"]))
+    return rows
+
+
+def render(rows: list[dict[str, Any]], folder: str, tolerance: float = TOLERANCE) -> str:
+    lines = [
+        f"# Source stages in `{folder}`: convergence",
+        "",
+        "Written by `benchmarks/source_stages.py` from the stages' metadata (validation curves recorded while "
+        "training; teachers per source task, shared stages as the mean over the source tasks). A curve is **still "
+        f"rising** when its best score is its last and beats the best of the run's first half by ≥ {tolerance:g}.",
+        "",
+        "| seed | stage | curve | steps | step 0 | best (step) | last | curve (step: val) | budget |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        curve = ", ".join(f"{e['step']}: {e['metric']:.2f}" for e in r["evals"])
+        lines.append(
+            f"| {r['seed']} | {r['stage']} | {r['curve']} | {r['steps']} | {r['start']:.3f} | "
+            f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['verdict']} |"
+        )
+    rising = [r for r in rows if r["verdict"] == "still rising"]
+    lines += ["", f"{len(rows)} curves, {len(rising)} still rising"
+              + (": " + ", ".join(f"seed {r['seed']} {r['stage']} {r['curve']}" for r in rising) if rising else ".")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", default=None, help="default: the offline profile's shipped folder")
+    parser.add_argument("--out", default="results/source_stages.md", help="'-' prints instead")
+    parser.add_argument("--tolerance", type=float, default=TOLERANCE)
+    args = parser.parse_args(argv)
+
+    from mpt_nb.course import display_path
+    from mpt_nb.files import atomic_write_text
+    from mpt_nb.sources import shipped_dir
+
+    folder = Path(args.folder) if args.folder else shipped_dir("offline")
+    rows = stage_rows(folder, args.tolerance)
+    if not rows:
+        print(f"source_stages.py: error: no source stages in {display_path(folder)}; "
+              "python -m mpt_nb train-sources writes them", file=sys.stderr)
+        return 2
+    text = render(rows, display_path(folder), args.tolerance)
+    if args.out == "-":
+        print(text, end="")
+    else:
+        atomic_write_text(ROOT / args.out, text)
+        print(f"wrote {args.out}: {len(rows)} curves, {sum(r['verdict'] == 'still rising' for r in rows)} still rising")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
