@@ -68,6 +68,9 @@ class GridConfig:
     ablation_target: str | None = None  # one target for the ablations; None: every target
     ablation_k: Any = "full"  # one k, or a list of k
     shipped_sources: bool = False  # start from the shipped stages (sources/<profile>/), training only what is missing
+    # False: a run whose source stage is neither shipped nor saved waits (is skipped this time) instead of training the
+    # stage inline, so the grid can run on the seeds shipped so far while `train-sources` works on the rest.
+    train_missing_sources: bool = True
     results: str = "results/quality_offline.jsonl"
     table: str = "results/quality_offline.md"
     figure: str = "results/params_vs_accuracy.png"
@@ -511,11 +514,14 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         # A chunk always makes progress: the first unit of work runs whatever its estimate.
         return args.time_budget is None or (elapsed() + estimate <= args.time_budget) or units == 0
 
-    stopped = None
+    stopped, waiting = None, 0
     for spec in todo:
         if args.max_runs is not None and ran >= args.max_runs:
             stopped = f"--max-runs {args.max_runs} reached"
             break
+        if not cfg.train_missing_sources and not all(runner.sources.is_saved(s, sd) for s, sd in runner.stages_needed(spec)):
+            waiting += 1  # its source stage is not shipped yet
+            continue
         for stage, seed in runner.stages_needed(spec):
             cached = runner.sources.is_saved(stage, seed)
             if not cached and not fits(estimate_s((stage, seed), records, profile)):
@@ -547,7 +553,9 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
     if main_process:
         render(cfg, profile, records, runner.ws.backbone.num_parameters())
         left = len([s for s in plan if s.key not in {record_key(r) for r in records}])
-        print(f"ran {ran} run(s) in {elapsed():.0f}s; {left} left in the plan" + (f" ({stopped})" if stopped else ""), flush=True)
+        wait = f"; {waiting} skipped, waiting for their source stages (train-sources)" if waiting else ""
+        print(f"ran {ran} run(s) in {elapsed():.0f}s; {left} left in the plan{wait}" + (f" ({stopped})" if stopped else ""),
+              flush=True)
     accelerator.wait_for_everyone()
     return 0
 

@@ -169,6 +169,19 @@ def test_source_seed_reuses_one_source_stage_for_every_seed(tmp_path):
     assert "trained once, with seed 0" in (tmp_path / "q.md").read_text()
 
 
+
+def test_runs_wait_for_source_stages_that_are_not_shipped(tmp_path, capsys):
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"methods": ["pt", "mpt"], "source_seeds": [0], "shipped_sources": True,
+                        "train_missing_sources": False})
+    config.write_text(yaml.safe_dump(raw))
+    assert quality.main(["--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "ran 1 run(s)" in out and "1 skipped, waiting for their source stages" in out
+    assert [r["method"] for r in load_records(tmp_path / "q.jsonl")] == ["pt"]  # PT needs no source stage
+    assert not list((tmp_path / "art").rglob("*.safetensors"))  # nothing trained inline
+
 def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     from mpt_nb.methods import ABLATIONS, METHODS
     from mpt_nb.profiles import get_profile
