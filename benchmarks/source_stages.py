@@ -4,10 +4,14 @@ Reads only the metadata of ``sources/<profile>/*.safetensors`` (what ``python -m
 settings, validation curve, best step), loads no model and trains nothing. For every stage and seed it reports the
 validation score at step 0, the best score and its step, the last score, and a verdict on the budget:
 
-* **plateaued**: the best score came before the last evaluation, or the last step gained less than ``--tolerance``
-  over the best score of the run's first half (more steps would not have paid);
-* **still rising**: the best score is the last one and it beat the first half's best by ``--tolerance`` or more
+* **plateaued**: the best score came before the last evaluation, or the last one beat the best score of the run's
+  first half by less than the tolerance (more steps would not have paid);
+* **still rising**: the best score is the last one and it beat the first half's best by the tolerance or more
   (the pre-registration's rule: the first seed's curves set the budgets, so such a stage asks for more steps).
+
+The tolerance is one binomial standard error of the best score on the validation rows the curve was scored on
+(``max_validation`` per task; the mean of S tasks' scores on S times as many): a smaller gain is within the noise
+of the validation split itself. ``--tolerance`` sets a fixed one instead.
 
 Examples::
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +31,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
-TOLERANCE = 0.01  # a gain this small over the run's first half is a plateau (1 point; our choice)
 
 
 def read_stage_metadata(path: Path) -> dict[str, Any]:
@@ -40,7 +44,12 @@ def read_stage_metadata(path: Path) -> dict[str, Any]:
     return json.loads(metadata["extra"])
 
 
-def budget_verdict(evals: list[dict[str, float]], tolerance: float = TOLERANCE) -> str:
+def noise_tolerance(score: float, rows: int) -> float:
+    """One binomial standard error of a score measured on ``rows`` validation rows."""
+    return math.sqrt(max(score * (1 - score), 1e-6) / rows)
+
+
+def budget_verdict(evals: list[dict[str, float]], tolerance: float) -> str:
     """"plateaued" or "still rising" for one validation curve (see the module docstring)."""
     if len(evals) < 2:
         raise ValueError(f"a curve needs at least two evaluations to judge, got {len(evals)}")
@@ -51,7 +60,7 @@ def budget_verdict(evals: list[dict[str, float]], tolerance: float = TOLERANCE) 
     return "still rising" if rising else "plateaued"
 
 
-def stage_rows(folder: Path, tolerance: float = TOLERANCE) -> list[dict[str, Any]]:
+def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, Any]]:
     """One row per (stage, seed, curve): teachers give one curve per source task, shared stages one (mean score)."""
     rows = []
     for path in sorted(folder.glob("*.safetensors")):
@@ -60,40 +69,42 @@ def stage_rows(folder: Path, tolerance: float = TOLERANCE) -> list[dict[str, Any
         curves = extra["curves"]
         if settings["stage"] == "teachers":
             named = [(task, curve) for task, curve in curves.items()]
-            steps = settings["teacher_steps"]
+            steps, rows_scored = settings["teacher_steps"], settings["max_validation"]
         else:
             named = [("mean of sources", curves)]
-            steps = settings["distill_steps"]
+            steps, rows_scored = settings["distill_steps"], settings["max_validation"] * len(settings["source_tasks"])
         stage = path.name.split("-seed")[0]
         for what, curve in named:
             evals = curve["evals"]
             best = max(evals, key=lambda e: e["metric"])
+            tol = tolerance if tolerance is not None else noise_tolerance(best["metric"], rows_scored)
             rows.append({
                 "stage": stage, "seed": settings["seed"], "curve": what, "steps": steps,
                 "start": evals[0]["metric"], "best": best["metric"], "best_step": best["step"],
-                "last": evals[-1]["metric"], "evals": evals, "verdict": budget_verdict(evals, tolerance),
+                "last": evals[-1]["metric"], "evals": evals, "tolerance": tol, "verdict": budget_verdict(evals, tol),
                 "file": path.name,
             })
     rows.sort(key=lambda r: (r["seed"], r["stage"] != "teachers", r["stage"], r["curve"]))
     return rows
 
 
-def render(rows: list[dict[str, Any]], folder: str, tolerance: float = TOLERANCE) -> str:
+def render(rows: list[dict[str, Any]], folder: str) -> str:
     lines = [
         f"# Source stages in `{folder}`: convergence",
         "",
         "Written by `benchmarks/source_stages.py` from the stages' metadata (validation curves recorded while "
         "training; teachers per source task, shared stages as the mean over the source tasks). A curve is **still "
-        f"rising** when its best score is its last and beats the best of the run's first half by ≥ {tolerance:g}.",
+        "rising** when its best score is its last and beats the best of the run's first half by the tolerance or "
+        "more: one binomial standard error of the best score on the rows scored (validation noise).",
         "",
-        "| seed | stage | curve | steps | step 0 | best (step) | last | curve (step: val) | budget |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| seed | stage | curve | steps | step 0 | best (step) | last | curve (step: val) | tolerance | budget |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         curve = ", ".join(f"{e['step']}: {e['metric']:.2f}" for e in r["evals"])
         lines.append(
             f"| {r['seed']} | {r['stage']} | {r['curve']} | {r['steps']} | {r['start']:.3f} | "
-            f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['verdict']} |"
+            f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['tolerance']:.3f} | {r['verdict']} |"
         )
     rising = [r for r in rows if r["verdict"] == "still rising"]
     lines += ["", f"{len(rows)} curves, {len(rising)} still rising"
@@ -105,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", default=None, help="default: the offline profile's shipped folder")
     parser.add_argument("--out", default="results/source_stages.md", help="'-' prints instead")
-    parser.add_argument("--tolerance", type=float, default=TOLERANCE)
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="a fixed gain that counts as still rising (default: one standard error of the score)")
     args = parser.parse_args(argv)
 
     from mpt_nb.course import display_path
@@ -118,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"source_stages.py: error: no source stages in {display_path(folder)}; "
               "python -m mpt_nb train-sources writes them", file=sys.stderr)
         return 2
-    text = render(rows, display_path(folder), args.tolerance)
+    text = render(rows, display_path(folder))
     if args.out == "-":
         print(text, end="")
     else:
