@@ -29,7 +29,8 @@
 # - the target initialisation in plain torch, and its parameter count l·d + (l + d)·r;
 # - how the method table's starting points compare on the target tasks, with their parameter counts: **PT** from
 #   scratch, **SPoT** (start from the best source teacher), **generic SPoT** (one prompt trained on all the sources),
-#   **decomposition without distillation** (notebook 02's P*), and **MPT** (notebook 03's distilled P*);
+#   **decomposition without distillation** (notebook 02's method), and **MPT** (notebook 03's distilled P*), all
+#   starting from the converged source stages shipped with the repository;
 # - **mixed-task inference**: one frozen model serving several tasks in the same batch, each row with its own prompt.
 #
 # **What you need**
@@ -132,8 +133,8 @@ print(f"sources {sources}\nteachers {tuple(teachers.weight.shape)}, distilled P*
       f"joint P* {tuple(joint.shared.shape)}: ready in {time.perf_counter() - t_start:.0f} s")
 
 # %% [markdown]
-# Where this notebook sits in the method (`mpt_nb.diagrams.mpt_pipeline_diagram`): notebook 03 produced stages 1a
-# and 1b; this one is stage 2, on the right. Look at the one blue P* that crosses from the middle panel to the right:
+# Where this notebook sits in the method (`mpt_nb.diagrams.mpt_pipeline_diagram`): stages 1a and 1b are what
+# notebook 03 built (here loaded, converged, from `sources/offline/`); this one is stage 2, on the right. Look at the one blue P* that crosses from the middle panel to the right:
 # the source tasks' u_i, v_i stay behind, and the target gets fresh u, v whose product is 1.
 
 # %%

@@ -39,7 +39,7 @@
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~50 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
-# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with notebook 03's saved prompt) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
@@ -47,8 +47,8 @@
 # course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
 # offline re-run, which is pending.
 #
-# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), after notebook 03 of
-# the same run. Records go to `outputs/notebooks/05_few_shot.jsonl` (read by notebook 06).
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting from the
+# converged source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/05_few_shot.jsonl` (read by notebook 06).
 
 # %% [markdown]
 # ## Setup
