@@ -49,7 +49,7 @@ def run_demo(
     print(f"backbone loaded: {ws.backbone.name}, {ws.backbone.num_parameters():,} parameters (all frozen)", flush=True)
     needed = source_stages(DEMO_METHODS)
     sources, origin = preferred_store(ws, needed, out / "sources", seeds=(seed,), retrain=retrain_sources)
-    print(f"{origin}{'' if retrain_sources else '; --retrain-sources trains them instead'}", flush=True)
+    print(f"{origin}{'; --retrain-sources trains them instead' if sources.shipped is not None else ''}", flush=True)
 
     def stage(name: str) -> None:
         print(f"[{time.perf_counter() - start:6.0f}s] {name}", flush=True)
