@@ -71,6 +71,12 @@ class GridConfig:
     # False: a run whose source stage is neither shipped nor saved waits (is skipped this time) instead of training the
     # stage inline, so the grid can run on the seeds shipped so far while `train-sources` works on the rest.
     train_missing_sources: bool = True
+    # Target learning rates to search (results/preregistration.md, "Search"): every method on every target at k=16,
+    # the first target seed and source seed, once per rate; each method then runs the whole grid at the rate with the
+    # best mean validation score over the targets. None: every run uses the profile's lr.
+    lr_search: list[float] | None = None
+    lr_search_k: int = 16
+    lr_search_results: str | None = None  # default: beside the results file, "<results stem>_lr_search.jsonl"
     results: str = "results/quality_offline.jsonl"
     table: str = "results/quality_offline.md"
     figure: str = "results/params_vs_accuracy.png"
@@ -137,16 +143,19 @@ class RunSpec:
     priority: int = 0
     source_seed: int | None = None  # None: the method has no source stage
     validation_k: int | None = None  # select checkpoints on k validation rows per class ("true few-shot")
+    lr: float | None = None  # a run of the target-lr search (None: the grid's rate for the method)
 
     @property
     def key(self) -> tuple:
-        return (self.task, self.method, str(self.k), int(self.seed), self.ablation, self.source_seed, self.validation_k)
+        key = (self.task, self.method, str(self.k), int(self.seed), self.ablation, self.source_seed, self.validation_k)
+        return key if self.lr is None else (*key, self.lr)
 
     def describe(self) -> str:
         extra = "" if self.ablation == "none" else f" [{self.ablation}]"
         source = "" if self.source_seed is None else f" source_seed={self.source_seed}"
         val = "" if self.validation_k is None else f" validation_k={self.validation_k}"
-        return f"{self.method} {self.task} k={self.k} seed={self.seed}{source}{val}{extra}"
+        lr = "" if self.lr is None else f" lr={self.lr:g} (search)"
+        return f"{self.method} {self.task} k={self.k} seed={self.seed}{source}{val}{lr}{extra}"
 
 
 def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
@@ -222,6 +231,81 @@ def parse_only(items: Sequence[str]) -> dict[str, set[str]]:
 def matches(spec: RunSpec, filters: dict[str, set[str]]) -> bool:
     values = {"task": spec.task, "method": spec.method, "k": str(spec.k), "seed": str(spec.seed), "ablation": spec.ablation}
     return all(values[name] in allowed for name, allowed in filters.items())
+
+
+# ----------------------------------------------------------------------------------------------- target-lr search
+
+
+def lr_search_path(cfg: GridConfig) -> Path:
+    """The search's own results file (its records never enter the grid's tables or analysis)."""
+    if cfg.lr_search_results:
+        path = Path(cfg.lr_search_results)
+    else:
+        results = Path(cfg.results)
+        path = results.with_name(f"{results.stem}_lr_search.jsonl")
+    return path if path.is_absolute() else ROOT / path
+
+
+def search_runs(cfg: GridConfig, profile) -> list[RunSpec]:
+    """The search: every method on every target at ``lr_search_k``, the first target seed and source seed, per rate."""
+    if not cfg.lr_search:
+        return []
+    targets = list(cfg.targets or profile.target_tasks)
+    seed = (cfg.seeds if cfg.seeds is not None else profile.seeds)[0]
+    source_seed = cfg.source_seeds[0] if cfg.source_seeds else seed
+    methods = [m for m in METHODS if m in cfg.methods]
+    return [
+        RunSpec(task, method, cfg.lr_search_k, seed, source_seed=source_seed if METHODS[method].source else None, lr=lr)
+        for lr in cfg.lr_search for method in methods for task in targets
+    ]
+
+
+def search_key(record: dict[str, Any]) -> tuple:
+    return (*record_key(record), record["lr"])
+
+
+def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> dict[str, float] | None:
+    """Per method, the searched rate with the best mean validation score over the targets (ties: the first rate
+    listed); None while any search run is missing. Only validation scores are read, never test."""
+    if not cfg.lr_search:
+        return None
+    runs = search_runs(cfg, profile)
+    found = {search_key(r): r for r in search_records}
+    if any(s.key not in found for s in runs):
+        return None
+    chosen = {}
+    for method in dict.fromkeys(s.method for s in runs):
+        def mean_validation(lr: float, method: str = method) -> float:
+            scores = [found[s.key]["validation"] for s in runs if s.method == method and s.lr == lr]
+            return sum(scores) / len(scores)
+
+        chosen[method] = max(cfg.lr_search, key=mean_validation)  # max keeps the first of equal scores
+    return chosen
+
+
+def render_lr_search(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> str:
+    """The search as Markdown: validation score per method, target and rate, the means, and each method's choice."""
+    runs = search_runs(cfg, profile)
+    found = {search_key(r): r for r in search_records}
+    targets = list(dict.fromkeys(s.task for s in runs))
+    chosen = chosen_lrs(cfg, profile, search_records) or {}
+    lines = [
+        f"Target learning-rate search (k = {cfg.lr_search_k}, target seed {runs[0].seed if runs else '-'}, source seed "
+        f"{cfg.source_seeds[0] if cfg.source_seeds else '-'}): best validation score of each run; each method runs "
+        "the grid at the rate with the higher mean (**bold**). Test scores are not read.",
+        "",
+        "| method | lr | " + " | ".join(targets) + " | mean |",
+        "|---|---|" + "---|" * (len(targets) + 1),
+    ]
+    for method in dict.fromkeys(s.method for s in runs):
+        for lr in cfg.lr_search:
+            scores = [found.get(RunSpec(t, method, cfg.lr_search_k, runs[0].seed, source_seed=next(
+                s.source_seed for s in runs if s.method == method), lr=lr).key) for t in targets]
+            cells = [f"{r['validation']:.3f}" if r else "—" for r in scores]
+            mean = f"{sum(r['validation'] for r in scores) / len(scores):.3f}" if all(scores) else "—"
+            mark = "**" if chosen.get(method) == lr else ""
+            lines.append(f"| {method} | {mark}{lr:g}{mark} | " + " | ".join(cells) + f" | {mark}{mean}{mark} |")
+    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------------------------- results file
@@ -369,14 +453,14 @@ class Runner:
         need.append((stage, seed))
         return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
 
-    def run(self, spec: RunSpec) -> dict[str, Any]:
+    def run(self, spec: RunSpec, lr: float | None = None) -> dict[str, Any]:
         from mpt_nb.pipeline import adapt_target
 
         k = None if spec.k == "full" else int(spec.k)
         start = time.perf_counter()
         record = adapt_target(
             self.ws, spec.task, spec.method, sources=self.sources, k=k, seed=spec.seed,
-            source_seed=self.source(spec), ablation=spec.ablation, validation_k=spec.validation_k,
+            source_seed=self.source(spec), ablation=spec.ablation, validation_k=spec.validation_k, lr=lr,
         )
         record.update(
             {
@@ -474,12 +558,19 @@ def main(argv: list[str] | None = None) -> int:
     filters = parse_only(args.only)
     plan = [s for s in plan_runs(cfg, profile) if matches(s, filters)]
     todo = [s for s in plan if s.key not in done]
+    search_file = lr_search_path(cfg)
+    search_records = current(load_records(search_file, missing_ok=True), profile, quiet=True) if cfg.lr_search else []
+    search_done = {search_key(r) for r in search_records}
+    search_todo = [s for s in search_runs(cfg, profile) if s.key not in search_done]
+    if cfg.lr_search:
+        print(f"target-lr search: {len(search_runs(cfg, profile))} runs over lr {cfg.lr_search}, "
+              f"{len(search_todo)} to go (before the grid)", flush=True)
     print(f"plan: {len(plan)} runs, {len(plan) - len(todo)} already in {cfg.results}, {len(todo)} to go", flush=True)
     if args.dry_run:
-        for s in [] if args.quiet else todo:
+        for s in [] if args.quiet else [*search_todo, *todo]:
             print("  ", s.describe())
         return 0
-    if not todo:
+    if not todo and not search_todo:
         render(cfg, profile, records)
         print("nothing to run; table and figure re-rendered")
         return 0
@@ -490,10 +581,12 @@ def main(argv: list[str] | None = None) -> int:
 
     accelerator = Accelerator(mixed_precision=profile.mixed_precision)
     set_progress(args.progress)
-    return _run(args, cfg, profile, accelerator, results, records, plan, todo)
+    return _run(args, cfg, profile, accelerator, results, records, plan, todo, search_records, search_todo)
 
 
-def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, plan, todo) -> int:
+def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, plan, todo,
+         search_records=(), search_todo=()) -> int:
+    from mpt_nb.files import atomic_write_text
     from mpt_nb.profiles import describe
 
     main_process = accelerator.is_main_process
@@ -505,7 +598,8 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         print(f"machine: {platform.machine()} {os.cpu_count()} cpu(s), processes={accelerator.num_processes}", flush=True)
     start = time.perf_counter()
     runner = Runner(cfg, profile, accelerator)
-    ran = units = 0
+    search_records = list(search_records)
+    ran = units = waiting = 0
 
     def elapsed() -> float:
         return time.perf_counter() - start
@@ -514,19 +608,18 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         # A chunk always makes progress: the first unit of work runs whatever its estimate.
         return args.time_budget is None or (elapsed() + estimate <= args.time_budget) or units == 0
 
-    stopped, waiting = None, 0
-    for spec in todo:
+    def execute(spec: RunSpec, lr: float | None, path: Path, kept: list[dict[str, Any]]) -> str | None:
+        """Run one spec (its source stages first); the reason to stop the chunk, or None."""
+        nonlocal ran, units, waiting
         if args.max_runs is not None and ran >= args.max_runs:
-            stopped = f"--max-runs {args.max_runs} reached"
-            break
+            return f"--max-runs {args.max_runs} reached"
         if not cfg.train_missing_sources and not all(runner.sources.is_saved(s, sd) for s, sd in runner.stages_needed(spec)):
             waiting += 1  # its source stage is not shipped yet
-            continue
+            return None
         for stage, seed in runner.stages_needed(spec):
             cached = runner.sources.is_saved(stage, seed)
             if not cached and not fits(estimate_s((stage, seed), records, profile)):
-                stopped = f"time budget: next source stage ({stage.describe(profile.rank)}) would not fit"
-                break
+                return f"time budget: next source stage ({stage.describe(profile.rank)}) would not fit"
             t0 = time.perf_counter()
             units += 0 if cached else 1
             runner.sources.get(stage, seed)
@@ -534,22 +627,36 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
                 how = "loaded" if cached else "trained"
                 print(f"[{elapsed():6.0f}s] source stage {stage.describe(profile.rank)}, seed {seed}, {how} "
                       f"({time.perf_counter() - t0:.0f}s)", flush=True)
-        if stopped:
-            break
         if not fits(estimate_s(spec, records, profile)):
-            stopped = "time budget: next run would not fit"
-            break
-        record = runner.run(spec)
+            return "time budget: next run would not fit"
+        record = runner.run(spec, lr=lr)
         ran += 1
         units += 1
+        kept.append(record)  # every process keeps it, so all choose the same search rates
         if main_process:
-            append_record(results, record)
-            records.append(record)
+            append_record(path, record)
             print(
                 f"[{elapsed():6.0f}s] {spec.describe()}: test {record['metric']} {record['test']:.3f} "
                 f"(val {record['validation']}, {record['run_wall_time_s']:.0f}s)",
                 flush=True,
             )
+        return None
+
+    stopped = None
+    for spec in search_todo:
+        if (stopped := execute(spec, spec.lr, lr_search_path(cfg), search_records)) is not None:
+            break
+    lrs = chosen_lrs(cfg, profile, search_records)
+    if cfg.lr_search and main_process and search_records:
+        atomic_write_text(lr_search_path(cfg).with_suffix(".md"), render_lr_search(cfg, profile, search_records))
+    if cfg.lr_search and lrs is None:
+        stopped = stopped or "the target-lr search is not complete (waiting for source stages)"
+    elif lrs is not None and main_process:
+        print("target learning rates chosen on validation: " + ", ".join(f"{m} {lr:g}" for m, lr in lrs.items()),
+              flush=True)
+    for spec in [] if stopped else todo:
+        if (stopped := execute(spec, None if lrs is None else lrs[spec.method], results, records)) is not None:
+            break
     if main_process:
         render(cfg, profile, records, runner.ws.backbone.num_parameters())
         left = len([s for s in plan if s.key not in {record_key(r) for r in records}])
@@ -558,7 +665,6 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
               flush=True)
     accelerator.wait_for_everyone()
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

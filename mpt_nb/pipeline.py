@@ -286,6 +286,7 @@ def adapt_target(
     rank: int | None = None,
     ablation: str | None = None,
     validation_k: int | None = None,
+    lr: float | None = None,
 ) -> dict[str, Any]:
     """Stage 2: train a prompt for one target task with the ordinary loss; returns one results record.
 
@@ -293,7 +294,8 @@ def adapt_target(
     ``sources`` provides it (trained with ``source_seed``, default ``seed``). ``k`` per class makes it a few-shot run
     (rows drawn with ``seed``); the test split is always the full one. Checkpoints are chosen on the validation split
     (capped by the profile), or with ``validation_k`` on only that many validation rows per class ("true few-shot":
-    no more labelled rows for selection than for training). The record holds every test row's prediction.
+    no more labelled rows for selection than for training). ``lr`` replaces the profile's learning rate for this run
+    (a search over target learning rates). The record holds every test row's prediction.
     """
     method = method if isinstance(method, Method) else get_method(method, ablation)
     profile = ws.profile
@@ -310,7 +312,8 @@ def adapt_target(
         validation = validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
-    config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""))
+    changes = {} if lr is None else {"lr": lr}
+    config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""), **changes)
     start = time.perf_counter()
     result = train_prompt(
         model, loader, config, objective=objective_for(get_task(target)),
@@ -338,7 +341,7 @@ def adapt_target(
         "prompt_tokens": profile.prompt_tokens,
         "rank": getattr(prompt, "rank", 0),
         "steps": steps,
-        "lr": profile.lr,
+        "lr": config.lr,
         "best_step": result.best_step,
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,

@@ -297,3 +297,24 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     assert f"{len(rows)} curves, {len(p.source_tasks) - 1} still rising" in out
     assert report.main(["--folder", str(tmp_path / "empty"), "--out", "-"]) == 2
     assert "train-sources writes them" in capsys.readouterr().err
+
+
+def test_target_lr_search_runs_first_and_sets_each_methods_rate(tmp_path, capsys):
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"methods": ["pt", "mpt"], "lr_search": [0.01, 0.03], "lr_search_k": 4, "source_seeds": [0]})
+    config.write_text(yaml.safe_dump(raw))
+    assert quality.main(["--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    search = load_records(tmp_path / "q_lr_search.jsonl")
+    assert sorted((r["method"], r["lr"]) for r in search) == [("mpt", 0.01), ("mpt", 0.03), ("pt", 0.01), ("pt", 0.03)]
+    assert all(r["k"] == 4 and r["seed"] == 0 for r in search)
+    chosen = {m: max([0.01, 0.03], key=lambda lr, m=m: next(r["validation"] for r in search
+                                                            if r["method"] == m and r["lr"] == lr)) for m in ("pt", "mpt")}
+    assert f"target learning rates chosen on validation: pt {chosen['pt']:g}, mpt {chosen['mpt']:g}" in out
+    grid = load_records(tmp_path / "q.jsonl")
+    assert grid and all(r["lr"] == chosen[r["method"]] for r in grid)
+    table = (tmp_path / "q_lr_search.md").read_text()
+    assert "| pt | " in table and "**" in table and "Test scores are not read" in table
+    assert quality.main(["--config", str(config), "--dry-run"]) == 0  # the search is done: not planned again
+    assert "4 runs over lr [0.01, 0.03], 0 to go" in capsys.readouterr().out
