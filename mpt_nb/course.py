@@ -2,9 +2,11 @@
 and records, and how they show paths.
 
 The notebooks' sizes are a profile in a named sizing (see ``mpt_nb.profiles``): ``course`` on a CPU (each notebook
-fits minutes on 2 cores), ``colab`` on a Colab GPU. ``choose_profile`` is the one call that picks it, so the teachers
-and shared prompts that notebook 03 trains are exactly what notebooks 04-06 would train themselves when run alone,
-and ``SourceStore(ws, artefact_dir())`` finds them by their settings.
+fits minutes on 2 cores), ``colab`` on a Colab GPU. ``choose_profile`` is the one call that picks it. Notebooks 04-06
+start from the converged source stages shipped in ``sources/<profile>/`` when all are there
+(``mpt_nb.sources.preferred_store``); otherwise the teachers and shared prompts that notebook 03 trains are exactly
+what they would train themselves when run alone, and ``SourceStore(ws, artefact_dir())`` finds them by their
+settings.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class PromptCollator:
 
 
 class MultitaskBatchSampler(Sampler[list[int]]):
-    """MPT's task sampling: each batch draws K from [2, κ], picks K tasks, and fills the batch from them.
+    """MPT's task sampling: each batch draws m from [2, κ], picks m tasks, and fills the batch from them.
 
     ``task_of_example[i]`` is the task id of row i. Each task cycles through its own reshuffled rows, so small tasks
     are revisited rather than drowned by big ones. With a single task every batch comes from it.

@@ -36,7 +36,7 @@ class Profile:
     offline: bool
     prompt_tokens: int = 20  # l
     rank: int = 1  # r
-    max_tasks_per_batch: int = 2  # κ: each batch mixes K ∈ [2, κ] source tasks
+    max_tasks_per_batch: int = 2  # κ: each batch mixes m ∈ [2, κ] source tasks
     max_input_tokens: int = 64
     max_train: int | None = 2000  # rows per task kept for training
     max_eval: int | None = 300  # test rows per task
@@ -196,13 +196,13 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     # What the notebooks run on a free Colab GPU (a T4; `mpt_nb.course.choose_profile` picks it there): the profile's
-    # own numbers (its 3 targets, k = 4/16/32, 3 seeds) with longer target stages, in fp16. The source-stage fields
+    # own numbers (its 3 targets, k = 4/16/32, 2 seeds) with longer target stages, in fp16. The source-stage fields
     # (source tasks, teacher/distill steps, lr, validation and test caps, max_input_tokens, eval_every, batch_size)
     # stay the profile's own, which the shipped source stages are keyed by.
     # Budgets are an estimate, not a measurement (no GPU here): a SmolLM2 step at batch 8, <= 64 tokens takes ~2 s on
     # a 2-core CPU and should be 30-60x faster on a T4 in fp16, ~0.035-0.07 s. At the slow end notebook 04's
     # 3 targets x 5 methods x 300 steps plus its joint run (~4,800 steps) take ~5.5 min, notebook 05's
-    # 3 k x 3 seeds x 2 methods x 100 steps ~2 min; with the install cell (~2 min), loading the model (~30 s the
+    # 3 k x 2 seeds x 2 methods x 100 steps ~1.5 min; with the install cell (~2 min), loading the model (~30 s the
     # first time), evaluations and any source stage trained on the spot (~500 steps), each fits ~15 minutes.
     "colab": {
         "offline": {"target_steps": 300, "few_shot_steps": 100, "mixed_precision": "fp16"},

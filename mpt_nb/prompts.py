@@ -1,4 +1,4 @@
-"""Soft prompts: vanilla prompt tuning and the MPT decomposition P̂_k = P* ∘ (u_k v_kᵀ).
+"""Soft prompts: vanilla prompt tuning and the MPT decomposition P̂_i = P* ∘ (u_i v_i).
 
 Both prompt kinds share one interface, ``prompt(task_ids) -> (batch, l, d)``, so a mixed batch gets each row its
 own task's prompt and the rest of the package never needs to know which kind it holds.
@@ -124,8 +124,8 @@ class SoftPrompt(nn.Module):
 class MultitaskPrompt(nn.Module):
     """MPT's decomposed prompts: a shared P* (l, d) and per-task u (tasks, l, r), v (tasks, r, d).
 
-    Task k's prompt is ``P* ∘ (u_k v_k)`` (Hadamard product with a rank-r matrix); with r = 1 this rescales every
-    entry of P* by ``u_k[i] * v_k[j]``: a row scale times a column scale.
+    Task i's prompt is ``P* ∘ (u_i v_i)`` (Hadamard product with a rank-r matrix); with r = 1 this rescales every
+    entry of P* by ``u_i[a] * v_i[b]``: a row scale times a column scale.
     """
 
     def __init__(
@@ -178,7 +178,7 @@ class MultitaskPrompt(nn.Module):
         return self.u.shape[2]
 
     def forward(self, task_ids: torch.Tensor) -> torch.Tensor:
-        """Composed prompt per example: (batch,) -> (batch, l, d) = P* ∘ (u_k v_k)."""
+        """Composed prompt per example: (batch,) -> (batch, l, d) = P* ∘ (u_i v_i)."""
         _check_task_ids(task_ids, self.num_tasks)
         return self.shared * torch.bmm(self.u[task_ids], self.v[task_ids])
 

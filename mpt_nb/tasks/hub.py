@@ -12,7 +12,6 @@ import datasets
 import numpy as np
 
 from .base import HubUnreachableError, Task, _nearest
-from .offline import OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS
 from .splits import _holdout, _labels, _validation_size
 
 PROFILE_HINT = 'the offline profile (MPT_NB_PROFILE=offline, or profile="offline")'
@@ -37,6 +36,14 @@ def _hub_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _offline_suite() -> tuple[str, ...]:
+    """The offline profile's tasks (sources, then targets): what to run without the hub."""
+    from ..profiles import PROFILES  # lazily: the profiles module needs the backbones, not the tasks
+
+    offline = PROFILES["offline"]
+    return offline.source_tasks + offline.target_tasks
+
+
 def _load_hub(path: str, config: str | None, task_name: str) -> datasets.DatasetDict:
     try:
         return datasets.load_dataset(path, config) if config else datasets.load_dataset(path)
@@ -44,7 +51,7 @@ def _load_hub(path: str, config: str | None, task_name: str) -> datasets.Dataset
         raise HubUnreachableError(
             f"could not reach the Hugging Face Hub to load {path!r}{f' ({config})' if config else ''} for task "
             f"{task_name!r} ({type(e).__name__}: {e}). Without network, use {PROFILE_HINT} with the offline tasks, "
-            f"whose data ships in pip packages: {', '.join(OFFLINE_SOURCE_TASKS + OFFLINE_TARGET_TASKS)}. If the "
+            f"whose data ships in pip packages: {', '.join(_offline_suite())}. If the "
             "dataset is already in your Hugging Face cache, set HF_HUB_OFFLINE=1 to read it from there."
         ) from e
 
