@@ -80,6 +80,7 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
             tol = tolerance if tolerance is not None else noise_tolerance(best["metric"], rows_scored)
             rows.append({
                 "stage": stage, "seed": settings["seed"], "curve": what, "steps": steps,
+                "ran": curve.get("steps", evals[-1]["step"]), "stopped_early": curve.get("stopped_early", False),
                 "start": evals[0]["metric"], "best": best["metric"], "best_step": best["step"],
                 "last": evals[-1]["metric"], "evals": evals, "tolerance": tol, "verdict": budget_verdict(evals, tol),
                 "file": path.name,
@@ -97,13 +98,14 @@ def render(rows: list[dict[str, Any]], folder: str) -> str:
         "rising** when its best score is its last and beats the best of the run's first half by the tolerance or "
         "more: one binomial standard error of the best score on the rows scored (validation noise).",
         "",
-        "| seed | stage | curve | steps | step 0 | best (step) | last | curve (step: val) | tolerance | budget |",
+        "| seed | stage | curve | steps (of budget) | step 0 | best (step) | last | curve (step: val) | tolerance | budget |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         curve = ", ".join(f"{e['step']}: {e['metric']:.2f}" for e in r["evals"])
         lines.append(
-            f"| {r['seed']} | {r['stage']} | {r['curve']} | {r['steps']} | {r['start']:.3f} | "
+            f"| {r['seed']} | {r['stage']} | {r['curve']} | {r['ran']} of {r['steps']}"
+            f"{' (stopped: plateau)' if r['stopped_early'] else ''} | {r['start']:.3f} | "
             f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['tolerance']:.3f} | {r['verdict']} |"
         )
     rising = [r for r in rows if r["verdict"] == "still rising"]

@@ -133,7 +133,8 @@ def train_teachers(
             ws.tokenised(task, "train"), ws.collator([task]), batch_size=profile.batch_size,
             num_batches=profile.teacher_steps, seed=seed + i,
         )
-        config = ws.train_config(profile.teacher_steps, seed=seed, desc=f"teacher {task}")
+        config = ws.train_config(profile.teacher_steps, seed=seed, desc=f"teacher {task}",
+                                 patience=profile.source_patience)
         state = None if state_prefix is None else f"{state_prefix}-{task.replace('/', '_')}.state.safetensors"
         results.append(
             train_prompt(
@@ -216,12 +217,17 @@ def distill_shared_prompt(
         max_tasks_per_batch=profile.max_tasks_per_batch, seed=seed,
     )
     model = PromptedModel(ws.backbone, student)
-    # Each evaluation reads every source task's validation split, so check twice (half-way, end), not every eval_every.
+    # Each evaluation reads every source task's validation split: by default check twice (half-way, end), not every
+    # eval_every; a profile that trains shared stages to a plateau sets distill_eval_every.
+    every = profile.distill_eval_every
+    if every is None:
+        every = max(profile.eval_every, profile.distill_steps // 2) if profile.eval_every else 0
     config = ws.train_config(
         profile.distill_steps,
         seed=seed,
         desc="distilling" if distill else "joint multitask",
-        eval_every=max(profile.eval_every, profile.distill_steps // 2) if profile.eval_every else 0,
+        eval_every=every,
+        patience=profile.source_patience,
     )
     result = train_prompt(
         model, loader, config, objective=objective, eval_fn=functools.partial(_mean_source_score, ws),

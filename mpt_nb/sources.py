@@ -157,6 +157,7 @@ def _common_settings(profile: Any) -> dict[str, Any]:
         "batch_size": profile.batch_size,
         "eval_every": profile.eval_every,
         "eval_at_start": profile.eval_at_start,
+        "source_patience": profile.source_patience,
         "lr": profile.lr,
         "weight_decay": profile.weight_decay,
         "warmup_ratio": profile.warmup_ratio,
@@ -178,6 +179,7 @@ def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any
             "shared_init": stage.shared_init,
             "rank": stage.rank or profile.rank,
             "distill_steps": profile.distill_steps,
+            "distill_eval_every": profile.distill_eval_every,
             "lr_low_rank": profile.lr_low_rank,
             "max_tasks_per_batch": profile.max_tasks_per_batch,
         }
@@ -426,6 +428,8 @@ def _curve(run: Any, points: int = 50) -> dict[str, Any]:
     return {
         "evals": run.evals,
         "best_step": run.best_step,
+        "steps": run.steps,  # taken: fewer than the budget when the curve plateaued (source_patience)
+        "stopped_early": run.stopped_early,
         "history": [{k: round(v, 5) for k, v in h.items()} for h in run.history[every - 1 :: every]],
     }
 

@@ -58,6 +58,9 @@ class TrainConfig:
     max_grad_norm: float = Profile.max_grad_norm
     eval_every: int = 0  # 0: evaluate once, at the end
     eval_at_start: bool = False  # also score the initial prompt (step 0); it can win best-checkpoint selection
+    # Early stopping: end the run once this many evaluations in a row bring no new best score (0: run max_steps).
+    # The schedule still spans max_steps, so a run stopped early ends before its learning rate has decayed.
+    patience: int = 0
     seed: int = 0
     progress: bool = True
     desc: str = "training"
@@ -90,6 +93,7 @@ class TrainResult:
     wall_time_s: float
     history: list[dict[str, float]] = field(default_factory=list)
     evals: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False  # the validation score stopped improving (``patience``) before max_steps
 
 
 def _param_groups(model: PromptedModel, config: TrainConfig) -> list[dict[str, Any]]:
@@ -155,10 +159,14 @@ def train_prompt(
     Under several processes each step takes one batch of the loader and splits its rows evenly over the processes
     (``batch_size`` must be a multiple of their number); the gradients DDP averages are then those of the whole batch
     for losses that are means over rows, so the run matches a single-process one.
+    ``config.patience`` (with ``eval_fn`` and ``eval_every``) stops the run once that many evaluations in a row have
+    not beaten the best score: the validation curve has plateaued.
     ``state_path`` (a ``.safetensors`` file) makes the run resumable: it is rewritten atomically after every
     evaluation, and an interrupted run restarted with the same config continues from its step (a changed config,
     e.g. a larger ``max_steps``, is refused: the schedule would differ).
     """
+    if config.patience and (eval_fn is None or not config.eval_every):
+        raise ValueError("patience (early stopping) needs an eval_fn and eval_every > 0: it counts evaluations")
     if len(loader) < config.max_steps * config.grad_accum:
         raise ValueError(
             f"the loader yields {len(loader)} batches but {config.max_steps} steps x {config.grad_accum} accumulation "
@@ -180,7 +188,7 @@ def train_prompt(
     prepared, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     inner: PromptedModel = accelerator.unwrap_model(prepared)
 
-    step, best_metric, best_step, history, evals = 0, None, 0, [], []
+    step, best_metric, best_step, history, evals, stopped_early = 0, None, 0, [], [], False
     best_state = copy.deepcopy(inner.prompt.state_dict())
     resumed = state_path is not None and Path(state_path).exists()
     if resumed:
@@ -221,13 +229,20 @@ def train_prompt(
             save_training_state(state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler,
                                 step=step, extra=extra, best_state=best_state)
 
+    def plateaued() -> bool:
+        """Whether ``patience`` evaluations in a row have not beaten the best score (before max_steps)."""
+        nonlocal stopped_early
+        stopped_early = bool(config.patience) and sum(e["step"] > best_step for e in evals) >= config.patience
+        stopped_early = stopped_early and step < config.max_steps
+        return stopped_early
+
     start = time.perf_counter()
     prepared.train()
     if config.eval_at_start and eval_fn is not None and not resumed:
         checkpoint()  # step 0: the initial prompt is a candidate too (a resumed run has this evaluation already)
     bar = progress_bar(total=config.max_steps, initial=step, desc=config.desc, disable=not config.progress)
     batches = iter(loader)
-    while step < config.max_steps:
+    while step < config.max_steps and not plateaued():  # (a resumed run may have stopped already)
         terms_sum: dict[str, float] = {"loss": 0.0}
         for _ in range(config.grad_accum):
             batch = next(batches)
@@ -262,7 +277,9 @@ def train_prompt(
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
         if (config.eval_every and step % config.eval_every == 0) or step == config.max_steps:
             checkpoint()
+            if plateaued():
+                break
     bar.close()
     inner.prompt.load_state_dict(best_state)
-    return TrainResult(best_metric, best_step, step, time.perf_counter() - start, history, evals)
+    return TrainResult(best_metric, best_step, step, time.perf_counter() - start, history, evals, stopped_early)
 

@@ -41,6 +41,8 @@ PROFILE_CHANGES = {
     "max_train": 32,
     "eval_every": 3,
     "eval_at_start": True,
+    "source_patience": 2,
+    "distill_eval_every": 2,
     "warmup_ratio": 0.0,
     "backbone": "tiny-t5",
     "source_tasks": ("movie_sentiment", "sms_spam"),

@@ -137,6 +137,40 @@ def test_eval_at_start_keeps_an_initial_prompt_that_training_only_worsens(lively
         assert not torch.equal(evaluate.snapshots[3][name], initial[name]), f"prompt tensor {name} did not train"
 
 
+
+def test_patience_stops_once_the_validation_score_plateaus(lively_llama, separable):
+    prompt = _mpt(lively_llama)
+    model = PromptedModel(lively_llama, prompt)
+    evaluate = _ScriptedEval([0.2, 0.6, 0.5, 0.6, 0.9, 0.9, 0.9])  # ties are no new best
+    result = train_prompt(model, _loader(separable, 7), _config(7, patience=2), eval_fn=evaluate)
+    assert [e["step"] for e in result.evals] == [1, 2, 3, 4]  # steps 3 and 4 bring no new best after step 2
+    assert result.stopped_early and result.steps == 4 and result.best_step == 2 and result.best_metric == 0.6
+    for name, tensor in prompt.state_dict().items():
+        assert torch.equal(tensor, evaluate.snapshots[1][name]), "the prompt must be the best step's"
+    # a curve that keeps improving runs every step and does not count as stopped
+    rising = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 4), _config(4, patience=2),
+                          eval_fn=_ScriptedEval([0.1, 0.2, 0.3, 0.4]))
+    assert not rising.stopped_early and rising.steps == 4
+
+
+def test_patience_resumes_into_a_run_that_had_stopped(lively_llama, separable, tmp_path):
+    state = tmp_path / "run.state.safetensors"
+    first = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6), _config(6, patience=1),
+                         eval_fn=_ScriptedEval([0.5, 0.4, 0.3]), state_path=state)
+    assert first.stopped_early and first.steps == 2
+    evaluate = _ScriptedEval([])  # a resumed run that already plateaued must not train or score again
+    again = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6), _config(6, patience=1),
+                         eval_fn=evaluate, state_path=state)
+    assert again.stopped_early and again.steps == 2 and again.best_step == 1 and not evaluate.snapshots
+
+
+def test_patience_needs_evaluations(lively_llama, separable):
+    model = PromptedModel(lively_llama, _mpt(lively_llama))
+    with pytest.raises(ValueError, match="patience"):
+        train_prompt(model, _loader(separable, 2), _config(2, patience=1))
+    with pytest.raises(ValueError, match="eval_every > 0"):
+        train_prompt(model, _loader(separable, 2), _config(2, patience=1, eval_every=0), eval_fn=_ScriptedEval([0.1]))
+
 def test_batches_that_cannot_be_split_over_the_processes_are_refused(lively_llama, separable):
     # Only the process count and batch-splitting mode are read before the refusal, so a stand-in for a
     # 3-process Accelerator is enough; batch_size 8 (the loader's) cannot give 3 processes equal shares.
