@@ -74,6 +74,11 @@ class Profile:
         for field_name, allowed in (("mixed_precision", MIXED_PRECISION), ("target_low_rank_init", TARGET_LOW_RANK_INITS)):
             if getattr(self, field_name) not in allowed:
                 raise ValueError(f"{field_name}={getattr(self, field_name)!r} is not one of {list(allowed)}")
+        if self.source_patience and not self.eval_every:
+            raise ValueError(
+                f"source_patience={self.source_patience} stops source stages on a validation plateau, which needs "
+                "eval_every > 0; set eval_every, or source_patience=0 for fixed budgets"
+            )
 
     def with_overrides(self, **changes: object) -> Profile:
         """A copy with some fields changed (e.g. ``prompt_tokens=10``); unknown names are an error."""
@@ -169,6 +174,8 @@ _DEMO = {
     "target_steps": 40,
     "few_shot_steps": 30,
     "eval_every": 20,
+    "source_patience": 0,  # the demo's budgets are fixed and small: no plateau to wait for
+    "distill_eval_every": None,
     "max_input_tokens": 48,
     "max_eval": 200,
     "max_validation": 80,
@@ -201,6 +208,8 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
             "target_steps": 16,
             "few_shot_steps": 10,
             "eval_every": 0,  # score the validation split once, at the end of each run
+            "source_patience": 0,  # fixed small budgets (the shipped stages are the converged ones)
+            "distill_eval_every": None,
             "seeds": (0, 1),
         },
     },

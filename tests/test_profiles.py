@@ -112,3 +112,12 @@ def test_train_config_takes_every_optimisation_setting_from_the_profile():
 def test_enumerated_settings_are_checked(field, value):
     with pytest.raises(ValueError, match=field):
         get_profile("smoke", **{field: value})
+
+
+def test_every_profile_in_every_sizing_can_train_its_source_stages():
+    for name in PROFILES:
+        for sizing in SIZINGS:
+            profile = get_profile(name, sizing=sizing)  # a plateau rule without evaluations is refused here
+            assert not profile.source_patience or profile.eval_every, (name, sizing)
+    with pytest.raises(ValueError, match="needs eval_every > 0"):
+        get_profile("smoke", source_patience=2, eval_every=0)
