@@ -152,10 +152,13 @@ def _source_training_data(ws: Workspace) -> tuple[datasets.Dataset, PromptCollat
     return data, ws.collator(tasks)
 
 
+def source_scores(ws: Workspace, model: PromptedModel) -> dict[str, float]:
+    """Each source task's validation score with the model's prompt for that task (its task id)."""
+    return {t: ws.headline(model, t, task_id=i) for i, t in enumerate(ws.profile.source_tasks)}
+
+
 def _mean_source_score(ws: Workspace, model: PromptedModel) -> float:
-    return sum(ws.headline(model, t, task_id=i) for i, t in enumerate(ws.profile.source_tasks)) / len(
-        ws.profile.source_tasks
-    )
+    return sum(source_scores(ws, model).values()) / len(ws.profile.source_tasks)
 
 
 def distill_shared_prompt(

@@ -395,7 +395,8 @@ class SourceStore:
             partial.rmdir()
 
     def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any, Any]:
-        from .pipeline import distill_shared_prompt, train_teachers
+        from .pipeline import distill_shared_prompt, source_scores, train_teachers
+        from .prompted import PromptedModel
 
         ws = self.source_ws
         # Training states under <cache_dir>/partial/ make a stopped stage resume from its last evaluation.
@@ -419,7 +420,9 @@ class SourceStore:
             shared_init=stage.shared_init, distill_terms=stage.distill_terms, seed=seed,
             state_path=None if partial is None else f"{partial}.state.safetensors",
         )
-        return prompt, run.best_metric, _curve(run)
+        # Per task, at the kept checkpoint (training tracked only their mean): students beside their teachers.
+        scores = source_scores(ws, PromptedModel(ws.backbone, prompt))
+        return prompt, {**scores, "mean": run.best_metric}, _curve(run)
 
 
 def _curve(run: Any, points: int = 50) -> dict[str, Any]:

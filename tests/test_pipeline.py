@@ -291,6 +291,15 @@ def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
     written = train_sources("smoke", [0], out=shipped / "smoke", ablations=False)
     assert len(written) == 1 + len({m.source for m in METHODS.values() if m.source is not None} - {TEACHERS})
     assert train_sources("smoke", [0], out=shipped / "smoke", ablations=False) == []  # resumable: nothing left
+    # A shared stage records each source task's validation score at its kept checkpoint, beside their mean.
+    from safetensors import safe_open
+
+    (mpt_file,) = [p for p in written if p.name.startswith(METHODS["mpt"].source.slug(profiles.PROFILES["smoke"].rank))]
+    with safe_open(str(mpt_file), "pt") as f:
+        validation = json.loads(f.metadata()["extra"])["validation"]
+    tasks = profiles.PROFILES["smoke"].source_tasks
+    assert set(validation) == {*tasks, "mean"}
+    assert validation["mean"] == pytest.approx(sum(validation[t] for t in tasks) / len(tasks))
     monkeypatch.setattr(sources_module, "shipped_dir", lambda name: shipped / name)
     capsys.readouterr()
     assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo")]) == 0
