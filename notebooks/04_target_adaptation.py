@@ -124,6 +124,7 @@ from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
 stages, origin = preferred_store(ws, source_stages(), artefact_dir())
+# stages, origin = preferred_store(ws, source_stages(), artefact_dir(), retrain=True)  # train them here instead
 print(origin)
 sources = list(stages.profile.source_tasks)  # the tasks the stages were trained on
 teachers = stages.teachers(0)  # one prompt per source task (notebook 03 trains them)

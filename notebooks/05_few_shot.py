@@ -117,6 +117,7 @@ from mpt_nb.sources import preferred_store
 t_start = time.perf_counter()
 # The converged stages shipped in sources/offline/ when they are all there, else notebook 03's, else trained now.
 stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())
+# stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir(), retrain=True)  # train them here
 print(origin)
 shared = stages.get(METHODS["mpt"].source, 0)
 print(f"distilled P* {tuple(shared.shared.shape)} ready in {time.perf_counter() - t_start:.0f} s; target: {target}")
