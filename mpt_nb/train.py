@@ -58,8 +58,8 @@ class TrainConfig:
     max_grad_norm: float = Profile.max_grad_norm
     eval_every: int = 0  # 0: evaluate once, at the end
     eval_at_start: bool = False  # also score the initial prompt (step 0); it can win best-checkpoint selection
-    # Early stopping: end the run once this many evaluations in a row bring no new best score (0: run max_steps).
-    # The schedule still spans max_steps, so a run stopped early ends before its learning rate has decayed.
+    # Early stopping: end the run once this many evaluations in a row after the warm-up bring no new best score (0: run
+    # max_steps). The schedule still spans max_steps, so a run stopped early ends before its rate has decayed.
     patience: int = 0
     seed: int = 0
     progress: bool = True
@@ -229,11 +229,14 @@ def train_prompt(
             save_training_state(state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler,
                                 step=step, extra=extra, best_state=best_state)
 
+    warmup_steps = math.ceil(config.warmup_ratio * config.max_steps)
+
     def plateaued() -> bool:
-        """Whether ``patience`` evaluations in a row have not beaten the best score (before max_steps)."""
+        """Whether ``patience`` evaluations in a row have not beaten the best score (before max_steps). Only
+        evaluations after the warm-up count: a prompt that has barely started to move is no plateau."""
         nonlocal stopped_early
-        stopped_early = bool(config.patience) and sum(e["step"] > best_step for e in evals) >= config.patience
-        stopped_early = stopped_early and step < config.max_steps
+        since = sum(e["step"] > max(best_step, warmup_steps) for e in evals)
+        stopped_early = bool(config.patience) and since >= config.patience and step < config.max_steps
         return stopped_early
 
     start = time.perf_counter()

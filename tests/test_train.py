@@ -153,6 +153,14 @@ def test_patience_stops_once_the_validation_score_plateaus(lively_llama, separab
     assert not rising.stopped_early and rising.steps == 4
 
 
+
+def test_patience_waits_for_the_warm_up(lively_llama, separable):
+    # warm-up 4 of 8 steps: steps 1-4 cannot count towards a plateau, however bad they score
+    evaluate = _ScriptedEval([0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    result = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 8),
+                          _config(8, patience=2, warmup_ratio=0.5), eval_fn=evaluate)
+    assert result.stopped_early and result.steps == 6 and result.best_step == 1  # steps 5 and 6 count
+
 def test_patience_resumes_into_a_run_that_had_stopped(lively_llama, separable, tmp_path):
     state = tmp_path / "run.state.safetensors"
     first = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6), _config(6, patience=1),
