@@ -239,12 +239,15 @@ def distill_shared_prompt(
     return student, result
 
 
-def select_spot_source(ws: Workspace, teachers: SoftPrompt, target: str) -> int:
-    """SPoT's source choice: the teacher whose prompt, used as is, scores best on the target's validation split."""
+def select_spot_source(
+    ws: Workspace, teachers: SoftPrompt, target: str, *, rows: datasets.Dataset | None = None
+) -> int:
+    """SPoT's source choice: the teacher whose prompt, used as is, scores best on the target's validation split (or
+    on ``rows`` of it: a true few-shot run selects on no more rows than it may label)."""
     scores = []
     for i in range(teachers.num_tasks):
         prompt = SoftPrompt.from_prompts(teachers.task_prompts()[i])
-        scores.append(ws.headline(PromptedModel(ws.backbone, prompt), target))
+        scores.append(ws.headline(PromptedModel(ws.backbone, prompt), target, rows=rows))
     return max(range(len(scores)), key=scores.__getitem__)
 
 
@@ -257,9 +260,11 @@ def _target_prompt(
     seed: int,
     source_seed: int,
     rank: int | None,
+    selection_rows: datasets.Dataset | None = None,
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The method's starting prompt for a target (its own parts drawn with ``seed``), from its source stage (trained
-    with ``source_seed``); plus what the record notes about that stage."""
+    with ``source_seed``); plus what the record notes about that stage. A choice among source prompts (SPoT's) is made
+    on ``selection_rows`` (default: the whole validation split)."""
     profile = ws.profile
     if method.target_init == "vocab":
         return SoftPrompt.from_vocab(ws.backbone.embeddings, profile.prompt_tokens, seed=seed), {}
@@ -271,7 +276,7 @@ def _target_prompt(
     stage = sources.get(method.source, source_seed)
     extra = {"source_identity": sources.identity(method.source, source_seed), **method.record_fields()}
     if method.target_init == "best_teacher":
-        source = select_spot_source(ws, stage, target)
+        source = select_spot_source(ws, stage, target, rows=selection_rows)
         extra["spot_source"] = sources.profile.source_tasks[source]  # the stage's tasks (a shipped stage may differ)
         return SoftPrompt.from_prompts(stage.task_prompts()[source]), extra
     if method.target_init == "shared_as_prompt":  # u, v frozen at ones in the source stage: P* is the prompt
@@ -309,16 +314,19 @@ def adapt_target(
     method = method if isinstance(method, Method) else get_method(method, ablation)
     profile = ws.profile
     source_seed = seed if source_seed is None else source_seed
-    prompt, extra = _target_prompt(ws, target, method, sources, seed=seed, source_seed=source_seed, rank=rank)
-    train = ws.tokenised(target, "train")
-    if k is not None:
-        train = k_shot(train, k, seed=seed)
-    steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
     validation = ws.tokenised(target, "validation")
     if validation_k is not None:
         validation = k_shot(validation, validation_k, seed=seed)
         # Predictions are placed by example_id: number the subset's rows afresh.
         validation = validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
+    prompt, extra = _target_prompt(
+        ws, target, method, sources, seed=seed, source_seed=source_seed, rank=rank,
+        selection_rows=validation if validation_k is not None else None,
+    )
+    train = ws.tokenised(target, "train")
+    if k is not None:
+        train = k_shot(train, k, seed=seed)
+    steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
     changes = {} if lr is None else {"lr": lr}

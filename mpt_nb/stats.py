@@ -171,8 +171,15 @@ def hierarchical_bootstrap(
                 "bootstrap over the seeds every cell has"
             )
 
+    references: dict[str, tuple[int, ...]] = {}
+    for r in runs:  # pairing rows across runs needs every run of a task scored on the same rows, in the same order
+        if references.setdefault(r.task, r.references) != r.references:
+            raise ValueError(
+                f"runs of task {r.task!r} were scored on different test rows ({len(references[r.task])} vs "
+                f"{len(r.references)} rows, or another order); rerun them under the same split settings"
+            )
     rng = np.random.default_rng(seed)
-    tasks = {r.task: len(r.references) for r in runs}
+    tasks = {task: len(rows) for task, rows in references.items()}
     weights = {}
     for task, n in tasks.items():
         if "row" in resample:

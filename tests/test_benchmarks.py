@@ -208,7 +208,14 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     assert max(s.priority for s in plan) == ablations[-1].priority == 4
 
 
-def _synthetic_grid(mpt_gain: float, *, drop=None):
+def _design(**changes):
+    analysis = _script("analysis")
+    fields = dict(tasks=("a", "b"), methods=("pt", "spot", "mpt"), ks=("16", "32"), source_seeds=(0, 1, 2),
+                  target_seeds=(0, 1))
+    return analysis.Design(**{**fields, **changes})
+
+
+def _synthetic_grid(mpt_gain: float, *, drop=None, methods=("pt", "spot", "mpt")):
     """Records of a small crossed grid whose MPT runs are right on `mpt_gain` more of the rows than the others."""
     import numpy as np
 
@@ -218,8 +225,8 @@ def _synthetic_grid(mpt_gain: float, *, drop=None):
     for task in ("a", "b"):
         for k in (16, 32):
             for seed in (0, 1):
-                for method, source_seeds in (("pt", [None]), ("spot", [0, 1, 2]), ("mpt", [0, 1, 2])):
-                    for source_seed in source_seeds:
+                for method in methods:
+                    for source_seed in [None] if method == "pt" else [0, 1, 2]:
                         if drop == (method, source_seed, seed):
                             continue
                         right = 0.7 + (mpt_gain if method == "mpt" else 0.0) + 0.01 * seed
@@ -227,7 +234,7 @@ def _synthetic_grid(mpt_gain: float, *, drop=None):
                         pred = [g if c else 1 - g for g, c in zip(gold, correct, strict=True)]
                         records.append({
                             "task": task, "k": k, "method": method, "seed": seed, "source_seed": source_seed,
-                            "ablation": "none", "metric": "accuracy", "test_rows": 400,
+                            "ablation": "none", "metric": "accuracy", "test_rows": 400, "lr": 0.01,
                             "test_predictions": {"row": list(range(400)), "pred": pred, "gold": gold},
                         })
     return records
@@ -235,16 +242,61 @@ def _synthetic_grid(mpt_gain: float, *, drop=None):
 
 def test_analysis_primary_endpoint_and_verdicts():
     analysis = _script("analysis")
-    better = analysis.analyse(_synthetic_grid(0.10), resamples=300)
+    better = analysis.analyse(_synthetic_grid(0.10), _design(), resamples=300)
     p = better["primary"]
-    assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0
+    assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0 and p["complete"]
     assert p["source_seeds"] == [0, 1, 2] and sorted(p["versus"]) == ["pt", "spot"]
-    same = analysis.analyse(_synthetic_grid(-0.05), resamples=300)["primary"]
+    same = analysis.analyse(_synthetic_grid(-0.05), _design(), resamples=300)["primary"]
     assert same["verdict"] == "not reproduced" and same["high"] < 1
-    # A missing run drops its source seed from the analysis (the grid is still running) rather than failing.
-    partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), resamples=100)["primary"]
-    assert partial["source_seeds"] == [0, 1]
     assert "Verdict: **reproduced**" in analysis.render(better)
+
+
+def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
+    analysis = _script("analysis")
+    # A missing run drops its source seed from the interval (the grid is still running) ...
+    partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), _design(), resamples=100)
+    p = partial["primary"]
+    assert p["source_seeds"] == [0, 1] and not p["complete"] and p["verdict"] == analysis.PENDING
+    assert "waits for all planned source seeds [0, 1, 2]" in analysis.render(partial)
+    # ... and so do seeds planned but not yet run, or a record that lost its predictions.
+    assert analysis.analyse(_synthetic_grid(0.10), _design(source_seeds=(0, 1, 2, 3)), resamples=50)[
+        "primary"]["verdict"] == analysis.PENDING
+    records = _synthetic_grid(0.10)
+    del next(r for r in records if r["method"] == "spot" and r["source_seed"] == 1)["test_predictions"]
+    assert analysis.analyse(records, _design(), resamples=50)["primary"]["source_seeds"] == [0, 2]
+
+
+def test_analysis_never_drops_a_planned_rival_that_has_not_run():
+    """A baseline with no records yet leaves the endpoint open; it must not vanish from "best other"."""
+    analysis = _script("analysis")
+    summary = analysis.analyse(_synthetic_grid(0.10, methods=("pt", "mpt")), _design(), resamples=50)
+    assert summary["primary"] is None
+    assert "Not enough runs yet" in analysis.render(summary)
+
+
+def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
+    analysis = _script("analysis")
+    records = _synthetic_grid(0.10)
+    with pytest.raises(ValueError, match="same run"):
+        analysis.analyse([*records, dict(records[-1])], _design(), resamples=10)
+    other_rate = [dict(r, lr=0.03) if r["method"] == "mpt" and r["seed"] == 1 else r for r in records]
+    with pytest.raises(ValueError, match=r"more than one target lr.*'mpt'"):
+        analysis.analyse(other_rate, _design(), resamples=10)
+
+
+def test_analysis_design_comes_from_the_grid_plan():
+    analysis, quality = _script("analysis"), _script("quality")
+    from mpt_nb.methods import ABLATIONS
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("smoke")
+    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+                             ablation_k=[16, 32], k=[16, 32, 4, "full"])
+    design = analysis.Design.from_plan(quality.plan_runs(cfg, profile))
+    assert design.tasks == tuple(profile.target_tasks) and set(design.methods) == set(cfg.methods)
+    assert design.ks == ("16", "32", "4", "full") and design.source_seeds == (0, 1, 2)
+    assert design.target_seeds == (0, 1) and design.true_few_shot == {"16": 16}
+    assert set(design.ablations) == set(ABLATIONS) and design.ablations["kl_only"][1] == ("16", "32")
 
 
 # --------------------------------------------------------------------------------------------------- source stages

@@ -196,6 +196,23 @@ def test_true_few_shot_selects_on_k_validation_rows_per_class(ws, sources):
     assert full["validation_rows"] == len(ws.splits(TARGET)["validation"]) > record["validation_rows"]
 
 
+def test_true_few_shot_spot_chooses_its_source_on_the_same_few_rows(ws, sources, monkeypatch):
+    """SPoT's choice of teacher is a selection on validation too: with validation_k it sees only those rows."""
+    import mpt_nb.pipeline as pipeline
+
+    seen = []
+    choose = pipeline.select_spot_source
+
+    def spy(ws_, teachers, target, *, rows=None):
+        seen.append(None if rows is None else len(rows))
+        return choose(ws_, teachers, target, rows=rows)
+
+    monkeypatch.setattr(pipeline, "select_spot_source", spy)
+    adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)
+    adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0)
+    assert seen == [2 * get_task(TARGET).num_classes, None]
+
+
 @pytest.mark.parametrize("ablation", ["kl_only", "hidden_only", "target_source_mean"])
 def test_ablations_change_what_they_say(ws, sources, ablation):
     record = adapt_target(ws, TARGET, "mpt", sources=sources, k=2, seed=0, ablation=ablation)

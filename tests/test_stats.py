@@ -113,3 +113,12 @@ def test_runs_from_records_reads_test_predictions():
     ]
     (run,) = runs_from_records(records, lambda r: (r["task"], r["k"], r["method"]))
     assert run.cell == ("t", 16, "pt") and run.source_seed is None and run.predictions == (1, 0)
+
+
+def test_bootstrap_refuses_runs_scored_on_different_rows():
+    from mpt_nb.stats import RunPredictions, hierarchical_bootstrap
+
+    a = RunPredictions(("t", "a"), "t", "accuracy", None, 0, (0, 1, 1), (0, 1, 0))
+    b = RunPredictions(("t", "b"), "t", "accuracy", None, 0, (0, 1, 1), (1, 0, 0))  # same length, other rows
+    with pytest.raises(ValueError, match="different test rows"):
+        hierarchical_bootstrap([a, b], lambda means: means[("t", "a")] - means[("t", "b")], n_resamples=10)
