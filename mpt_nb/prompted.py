@@ -6,7 +6,8 @@ label words at the position where the answer is read, and the final hidden state
 full-vocabulary head over every position, which on SmolLM2 costs a quarter of a training step.
 
 Every entry point that takes a batch moves it to the model's device first, so a batch built on the CPU works with a
-model that training (accelerate) moved to a GPU; outputs stay on the model's device.
+model that training (accelerate) moved to a GPU; outputs stay on the model's device. The prompt follows the backbone
+too, when training another prompt moved the shared backbone after this model was built (a teacher's).
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class PromptedModel(nn.Module):
 
     def _prompted_inputs(self, input_ids, attention_mask, task_ids):
         embeds = self.model.get_input_embeddings()(input_ids)
+        first = next(self.prompt.parameters(), None)
+        if first is not None and first.device != embeds.device:
+            # The backbone moved after this model was built: training (accelerate) moved the shared backbone with
+            # another prompt, e.g. a student's, while this one (a frozen teacher) stayed behind.
+            self.prompt.to(embeds.device)
         prompt = self.prompt(task_ids).to(embeds.dtype)
         embeds = torch.cat([prompt, embeds], dim=1)
         prompt_mask = attention_mask.new_ones(attention_mask.shape[0], prompt.shape[1])

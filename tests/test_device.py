@@ -86,6 +86,29 @@ def test_prompted_model_moves_a_cpu_batch_to_its_device(make, prompt_kind, entry
     _assert_reached_on_meta(seen)
 
 
+@pytest.mark.parametrize("make", ARCHS)
+@pytest.mark.parametrize("prompt_kind", ["soft", "mpt"])
+def test_a_prompt_follows_a_backbone_moved_after_it_was_built(make, prompt_kind):
+    """A teacher built on the CPU, then training a student moves the shared backbone (accelerate's prepare): the
+    teacher's prompt must not stay on the CPU."""
+    backbone = make()
+    prompt = SoftPrompt(2, backbone.dim, num_tasks=2) if prompt_kind == "soft" else MultitaskPrompt(
+        2, backbone.dim, num_tasks=2, rank=1)
+    teacher = PromptedModel(backbone, prompt)
+    backbone.model.to("meta")  # what training the student did to the shared backbone
+    seen = {}
+
+    def prompt_hook(module, args):
+        seen["prompt"] = {p.device.type for p in module.parameters()}
+        seen["task_ids"] = args[0].device.type
+        raise _Reached
+
+    teacher.prompt.register_forward_pre_hook(prompt_hook)
+    with pytest.raises(_Reached):
+        teacher(**_cpu_batch(backbone))
+    assert seen == {"prompt": {"meta"}, "task_ids": "meta"}, seen
+
+
 def test_label_logits_reads_cpu_candidates_on_the_models_device():
     backbone = tiny_llama()
     model = PromptedModel(backbone, SoftPrompt(2, backbone.dim))
