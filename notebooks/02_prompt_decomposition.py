@@ -27,7 +27,7 @@
 # $$\hat P_i = P^\star \circ W_i, \qquad W_i = u_i v_i, \qquad P^\star \in \mathbb{R}^{l\times d},\; u_i \in \mathbb{R}^{l\times r},\; v_i \in \mathbb{R}^{r\times d}$$
 #
 # (∘ is the element-wise, Hadamard, product; l is the prompt length, d the model's width, r the rank). The paper
-# writes the rank-1 case as an outer product of two vectors, u_i ⊗ v_iᵀ: the same matrix, with v stored here as a
+# (arXiv 2303.02861, its prompt-decomposition section) writes the rank-1 case as an outer product of two vectors, u_i ⊗ v_iᵀ: the same matrix, with v stored here as a
 # row (1, d), so the code computes it as `u @ v`.
 #
 # **What you'll learn**
@@ -124,9 +124,9 @@ P_hat = P_star * W  # (l, d)
 
 print("P*", tuple(P_star.shape), "u", tuple(u.shape), "v", tuple(v.shape), "→ W = u v", tuple(W.shape), "→ P̂", tuple(P_hat.shape))
 assert torch.linalg.matrix_rank(W) == 1
-i, j = 3, 7
-assert torch.isclose(P_hat[i, j], P_star[i, j] * u[i, 0] * v[0, j])  # entry (i, j) is scaled by u[i] · v[j]
-print(f"P̂[{i},{j}] = P*[{i},{j}] · u[{i}] · v[{j}] = {P_star[i, j]:.3f} · {u[i, 0]:.3f} · {v[0, j]:.3f} = {P_hat[i, j]:.3f}")
+a, b = 3, 7  # a row (prompt token) and a column (embedding dimension); i is kept for the task index
+assert torch.isclose(P_hat[a, b], P_star[a, b] * u[a, 0] * v[0, b])  # entry (a, b) is scaled by u[a] · v[b]
+print(f"P̂[{a},{b}] = P*[{a},{b}] · u[{a}] · v[{b}] = {P_star[a, b]:.3f} · {u[a, 0]:.3f} · {v[0, b]:.3f} = {P_hat[a, b]:.3f}")
 
 # %%
 def show_decomposition(P_star, W, P_hat, title):

@@ -31,7 +31,7 @@
 # **What you'll learn**
 # - the three terms: the task loss L_PLM, the KL divergence between teacher and student output distributions at
 #   temperature T (L_logits), and the mean squared error between their hidden states (L_hidden);
-# - MPT's batch sampling: each batch mixes m ∈ [2, κ] of the S source tasks (the paper calls this number K);
+# - MPT's batch sampling: each batch mixes m ∈ [2, κ] of the S source tasks (the number the paper's method section calls K);
 # - how each term behaves while the shared prompt trains, and how closely each student follows its teacher.
 #
 # **What you need**

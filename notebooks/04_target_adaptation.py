@@ -30,7 +30,7 @@
 # - how the method table's starting points compare on the target tasks, with their parameter counts: **PT** from
 #   scratch, **SPoT** (start from the best source teacher), **generic SPoT** (one prompt trained on all the sources),
 #   **decomposition without distillation** (notebook 02's method), and **MPT** (notebook 03's distilled P*), all
-#   starting from the converged source stages shipped with the repository;
+#   starting from the source stages shipped with the repository (trained to their validation plateau);
 # - **mixed-task inference**: one frozen model serving several tasks in the same batch, each row with its own prompt.
 #
 # **What you need**
@@ -112,10 +112,10 @@ sources, targets = list(profile.source_tasks), list(profile.target_tasks)
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
 # %% [markdown]
-# Source-stage prompts: this notebook adapts targets, so it starts from the **converged source stages shipped with
-# the repository** (`sources/offline/`, trained by `python -m mpt_nb train-sources` in the profile's default
-# sizing: 4 source tasks, 200 teacher steps, 400 shared-stage steps, curves in each file's metadata) when all of
-# them are there. Otherwise it loads what notebooks 02 and 03 saved (under `outputs/notebooks/artefacts`), or trains
+# Source-stage prompts: this notebook adapts targets, so it starts from the **source stages shipped with the
+# repository** (`sources/offline/`, trained by `python -m mpt_nb train-sources` in the profile's default sizing on its
+# 4 source tasks, each stage until its validation score stopped improving; budgets, stopping rule and curves in
+# `results/source_stages.md`) when all of them are there. Otherwise it loads what notebooks 02 and 03 saved (under `outputs/notebooks/artefacts`), or trains
 # the stages here in this notebook's small sizing. The printed line says which happened.
 
 # %%
@@ -135,7 +135,7 @@ print(f"sources {sources}\nteachers {tuple(teachers.weight.shape)}, distilled P*
 
 # %% [markdown]
 # Where this notebook sits in the method (`mpt_nb.diagrams.mpt_pipeline_diagram`): stages 1a and 1b are what
-# notebook 03 built (here loaded, converged, from `sources/offline/`); this one is stage 2, on the right. Look at the one blue P* that crosses from the middle panel to the right:
+# notebook 03 built (here loaded from `sources/offline/`); this one is stage 2, on the right. Look at the one blue P* that crosses from the middle panel to the right:
 # the source tasks' u_i, v_i stay behind, and the target gets fresh u, v whose product is 1.
 
 # %%

@@ -22,8 +22,8 @@
 # `notebooks/05_few_shot.ipynb`.
 #
 # Part 5 of 6 of the MPT course. A prompt learned from scratch needs data; a prompt that starts from what the source
-# tasks taught (P*) should need less. The paper's few-shot experiments use k = 4, 16 and 32 training examples per
-# class. Here we run the same sizes, over several seeds, because with a few examples per class (28 to 224 rows in
+# tasks taught (P*) should need less. The paper's few-shot experiments (arXiv 2303.02861, its few-shot adaptation
+# results) use k = 4, 16 and 32 training examples per class. Here we run the same sizes, over several seeds, because with a few examples per class (28 to 224 rows in
 # all on the 7-way intent task) the luck of the draw matters as much as the method.
 #
 # **What you'll learn**
@@ -47,8 +47,9 @@
 # course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
 # offline re-run, which is pending.
 #
-# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting from the
-# converged source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/05_few_shot.jsonl` (read by notebook 06).
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`); once the offline re-run
+# is made, it starts from the source stages shipped in `sources/offline/`. Records go to
+# `outputs/notebooks/05_few_shot.jsonl` (read by notebook 06).
 
 # %% [markdown]
 # ## Setup
@@ -115,7 +116,7 @@ from mpt_nb.methods import METHODS, source_stages
 from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
-# The converged stages shipped in sources/offline/ when they are all there, else notebook 03's, else trained now.
+# The stages shipped in sources/offline/ when they are all there, else notebook 03's, else trained now.
 stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())
 # stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir(), retrain=True)  # train them here
 print(origin)
@@ -319,7 +320,7 @@ from mpt_nb.results import k_sort_key, load_records, paired_differences
 for k in profile.few_shot_k:
     assert np.allclose(paired_differences(records, "mpt", "pt")[(target, k)], gains[k])
 
-grid_path = benchmark_results_path("offline")  # the offline profile's grid, whichever profile this notebook runs
+grid_path = benchmark_results_path("offline", grid="v1")  # the v1 grid, whichever profile this notebook runs
 grid = [rec for rec in (load_records(grid_path) if grid_path.exists() else [])
         if rec["k"] != "full" and rec.get("ablation", "none") in ("none", None)]  # few-shot main runs only
 print(f"{len(grid)} few-shot runs in {grid_path.name}" if grid else

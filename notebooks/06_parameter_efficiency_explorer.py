@@ -100,14 +100,17 @@ print(describe(profile))
 # %% [markdown]
 # ## 1. This repository's measured runs
 #
-# In order of preference, all filtered to the current profile:
-# 1. `results/quality_<profile>.jsonl`, the benchmark's grid (`benchmarks/quality.py`: every method, target, k and
-#    seed), once it holds full-data runs;
+# In order of preference, all filtered to the current profile and its targets:
+# 1. the profile's committed grid (`mpt_nb.course.benchmark_results_path`: for `offline`, the pre-registered v2 grid
+#    `results/grid_offline_v2.jsonl` that `benchmarks/quality.py --config configs/offline_v2.yaml` writes), once it
+#    holds full-data runs;
 # 2. the records notebooks 04 and 05 saved in `outputs/notebooks/`;
 # 3. if neither exists, a small set computed now through `mpt_nb` (PT and MPT on one target, full data).
 #
-# Every record has the same fields (`mpt_nb.pipeline.adapt_target` writes them all): task, method, k, seed, metric,
-# test, trainable_params, ... Runs from different sources are never averaged together (their step counts differ).
+# The v1 grid (`results/quality_offline.jsonl`, another task suite) is never used here: notebook 05 reads it as a
+# worked example. Every record has the same fields (`mpt_nb.pipeline.adapt_target` writes them all): task, method, k,
+# seed, metric, test, trainable_params, ... Runs from different sources are never averaged together (their step
+# counts differ).
 
 # %%
 from mpt_nb.course import benchmark_results_path, display_path, records_path
@@ -122,7 +125,8 @@ def measured_records(profile):
     ]
     found = []
     for paths in sources:
-        recs = [rec for p in paths if p.exists() for rec in load_records(p) if rec.get("profile") == profile.name]
+        recs = [rec for p in paths if p.exists() for rec in load_records(p)
+                if rec.get("profile") == profile.name and rec["task"] in profile.target_tasks]
         found.append((recs, [display_path(p) for p in paths if p.exists()]))
     for recs, paths in found:
         if any(str(rec["k"]) == "full" for rec in recs):
@@ -296,8 +300,8 @@ plt.show()
 #   efficiency argument is about accuracy per parameter, and about sharing: with S tasks trained jointly, MPT's total
 #   is l·d + (l + d)·r·S instead of S·l·d (the totals in the left panel's title, and its dotted line: MPT per task
 #   with P* shared).
-# - **ATTEMPT** (232K per task, a commonly quoted figure this repository has not checked) pays for an attention
-#   module over source prompts; **FT** trains all 220M.
+# - **ATTEMPT** (its scores are Table 1's; its 232K parameters per task, a commonly quoted count, were not checked
+#   here) pays for an attention module over source prompts; **FT** trains all 220M.
 # - Our measured ranking is noisy at these budgets: check the spread over seeds (notebook 05) before believing
 #   a difference of a point or two, and read the intervals of the k panel.
 
@@ -441,6 +445,75 @@ assert _best.get("a") != "mpt", (
 assert _best == {"a": "pt"}, f"expected PT for task a, got {_best}"
 assert best_method_per_task(_toy, k=4) == {"b": "pt"}, "k = 4 (an int in the records) should find task b's runs"
 print(f"exercise 3: ok; this repo (k = {plot_k}):", best_method_per_task(main, k=plot_k))
+
+# %% [markdown]
+# **Exercise 4 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
+# Does it cost accuracy? Train PT on the first target at the smallest few-shot k, seed 0, once with l =
+# `profile.prompt_tokens` and once with half of it, nothing else changed: a profile with one field changed is
+# `profile.with_overrides(prompt_tokens=...)`; load the model once (`ws_ex4 = Workspace.from_profile(profile)`), and
+# `Workspace.from_profile(that, backbone=ws_ex4.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
+# standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
+#
+# Store `runs_ex4 = {l: the record adapt_target returned}` for the two lengths, and
+# `answer_ex4 = {"full": the score at l, "half": at l / 2, "se": the standard error of the run at l,
+# "half_lower": True or False, "beyond_se": True or False (is the drop larger than one standard error?)}`.
+# On the `offline` profile this takes two few-shot runs (a minute or two on a CPU).
+
+# %%
+from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 4 needs
+from mpt_nb.stats import standard_error
+
+# %% tags=["solution"]
+ws_ex4 = Workspace.from_profile(profile)
+half_profile = profile.with_overrides(prompt_tokens=profile.prompt_tokens // 2)
+runs_ex4 = {
+    w.profile.prompt_tokens: adapt_target(w, profile.target_tasks[0], "pt", k=min(profile.few_shot_k), seed=0)
+    for w in (ws_ex4, Workspace.from_profile(half_profile, backbone=ws_ex4.backbone))
+}
+_full_run = runs_ex4[profile.prompt_tokens]
+answer_ex4 = {
+    "full": _full_run["test"],
+    "half": runs_ex4[half_profile.prompt_tokens]["test"],
+    "se": standard_error(_full_run["metric"], _full_run["test_predictions"]["pred"], _full_run["test_predictions"]["gold"]),
+}
+answer_ex4["half_lower"] = answer_ex4["half"] < answer_ex4["full"]
+answer_ex4["beyond_se"] = answer_ex4["full"] - answer_ex4["half"] > answer_ex4["se"]
+
+# %%
+runs_ex4 = check_defined("runs_ex4")
+_answer = check_answer("answer_ex4", values=("full", "half", "se"), flags=("half_lower", "beyond_se"))
+_l, _half = profile.prompt_tokens, profile.prompt_tokens // 2
+assert isinstance(runs_ex4, dict) and set(runs_ex4) == {_l, _half}, (
+    f"runs_ex4 maps each prompt length to its record: keys {_l} and {_half}, got {sorted(runs_ex4) if isinstance(runs_ex4, dict) else runs_ex4!r}"
+)
+for _length, _rec in runs_ex4.items():
+    assert _rec["method"] == "pt" and _rec["prompt_tokens"] == _length, (
+        f"the record under {_length} is {_rec['method']} with l = {_rec['prompt_tokens']}: train PT with "
+        f"prompt_tokens={_length} (a Workspace on profile.with_overrides(prompt_tokens={_length}))"
+    )
+    assert _rec["trainable_params"] % _length == 0, "PT trains l·d parameters"
+_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"]) for r_ in runs_ex4.values()}
+assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps)}, (
+    f"change only l: the first target, k = {min(profile.few_shot_k)}, seed 0 and the profile's few-shot steps "
+    f"for both runs (yours: {sorted(_setups)})"
+)
+assert abs(_answer["full"] - runs_ex4[_l]["test"]) < 1e-12, f"answer_ex4['full'] is the run at l = {_l}: {runs_ex4[_l]['test']:.3f}"
+assert abs(_answer["half"] - runs_ex4[_half]["test"]) < 1e-12, (
+    f"answer_ex4['half'] is the run at l = {_half}: {runs_ex4[_half]['test']:.3f}"
+)
+_preds = runs_ex4[_l]["test_predictions"]
+_se = standard_error(runs_ex4[_l]["metric"], _preds["pred"], _preds["gold"])
+assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
+    f"answer_ex4['se'] is {_answer['se']:.4f}, but the run at l = {_l} has a standard error near {_se:.4f} "
+    "(a bootstrap, so a little noise is fine): pass its metric, pred and gold"
+)
+assert bool(_answer["half_lower"]) == (_answer["half"] < _answer["full"]), "half_lower does not follow from your two scores"
+assert bool(_answer["beyond_se"]) == (_answer["full"] - _answer["half"] > _answer["se"]), (
+    "beyond_se does not follow from your numbers: is full − half larger than se?"
+)
+print(f"exercise 4: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: l = {_l} {_answer['full']:.3f}, "
+      f"l = {_half} {_answer['half']:.3f} (standard error {_answer['se']:.3f}), with {_l - _half} fewer tokens")
+
 
 # %% [markdown]
 # ## Summary of this run

@@ -26,8 +26,9 @@ def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
     assert course.repo_root() == root  # a notebook's kernel runs in notebooks/
     assert course.records_path("04_x") == root / "outputs" / "notebooks" / "04_x.jsonl"
-    assert course.benchmark_results_path("offline") == root / "results" / "quality_offline.jsonl"
-    assert course.benchmark_results_path("offline").exists(), "the committed grid that notebooks 05 and 06 read"
+    assert course.benchmark_results_path("offline") == root / "results" / "grid_offline_v2.jsonl"
+    v1 = course.benchmark_results_path("offline", grid="v1")
+    assert v1 == root / "results" / "quality_offline.jsonl" and v1.exists(), "the v1 grid notebook 05 reads"
     monkeypatch.chdir(tmp_path)
     assert course.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
 
@@ -59,5 +60,8 @@ def test_each_profiles_grid_file_is_the_one_its_benchmark_writes():
     from mpt_nb.course import benchmark_results_path, repo_root
 
     paper = yaml.safe_load((repo_root() / "configs" / "paper_t5_base.yaml").read_text())
+    offline = yaml.safe_load((repo_root() / "configs" / "offline_v2.yaml").read_text())
     assert benchmark_results_path("gpu") == repo_root() / paper["output"]["results"]
-    assert benchmark_results_path("offline").name == "quality_offline.jsonl"
+    assert benchmark_results_path("offline") == repo_root() / offline["output"]["results"]
+    with pytest.raises(ValueError, match="only the offline profile"):
+        benchmark_results_path("gpu", grid="v1")
