@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 02 · Prompt decomposition: one shared prompt, a rank-1 update per task
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/02_prompt_decomposition.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/v0.1.0/exercises/02_prompt_decomposition.ipynb)
 #
 # The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
 # `notebooks/02_prompt_decomposition.ipynb`.

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 03 · Prompt distillation: learn the shared prompt from per-task teachers
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/03_prompt_distillation.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/v0.1.0/exercises/03_prompt_distillation.ipynb)
 #
 # The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
 # `notebooks/03_prompt_distillation.ipynb`.

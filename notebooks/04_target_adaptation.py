@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 04 · Target adaptation: start new tasks from the shared prompt
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/04_target_adaptation.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/v0.1.0/exercises/04_target_adaptation.ipynb)
 #
 # The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
 # `notebooks/04_target_adaptation.ipynb`.

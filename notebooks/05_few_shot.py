@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 05 · Few-shot: does the shared prompt pay off with 4 to 32 examples per class?
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/05_few_shot.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/v0.1.0/exercises/05_few_shot.ipynb)
 #
 # The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
 # `notebooks/05_few_shot.ipynb`.

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 06 · Parameter efficiency explorer: trainable parameters against accuracy
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/main/exercises/06_parameter_efficiency_explorer.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mpt-notebooks/mpt-notebooks/blob/v0.1.0/exercises/06_parameter_efficiency_explorer.ipynb)
 #
 # The badge opens the student copy (in `exercises/`, solutions replaced by stubs); the solutions are in
 # `notebooks/06_parameter_efficiency_explorer.ipynb`.

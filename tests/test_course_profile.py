@@ -158,7 +158,15 @@ def test_every_notebook_picks_its_profile_with_the_same_choose_profile_cell():
     assert len(cells) == 1, "the profile cells differ between notebooks: keep them identical"
 
 
-def test_colab_badges_open_the_student_copy():
+def test_colab_badges_open_the_student_copy_at_the_ref_the_install_clones():
+    """A badge opened on main while the cell clones the release would run one version's notebook on another's
+    package: badges, README and install cells all name REPO_URL at REPO_REF."""
+    from mpt_nb.course import REPO_REF, REPO_URL
+
+    repo = REPO_URL.removeprefix("https://github.com/")
+    pattern = r"colab\.research\.google\.com/github/([^)]*?)/blob/([^/]+)/([^)]*)\)"
     for path in NOTEBOOK_SCRIPTS:
-        badges = re.findall(r"colab\.research\.google\.com/github/[^)]*/blob/[^/]+/([^)]*)\)", path.read_text())
-        assert badges == [f"exercises/{path.stem}.ipynb"], f"{path.name}: badge opens {badges}"
+        badges = re.findall(pattern, path.read_text())
+        assert badges == [(repo, REPO_REF, f"exercises/{path.stem}.ipynb")], f"{path.name}: badge opens {badges}"
+    readme = re.findall(pattern, (ROOT / "README.md").read_text())
+    assert sorted(readme) == sorted((repo, REPO_REF, f"exercises/{p.stem}.ipynb") for p in NOTEBOOK_SCRIPTS), readme
