@@ -382,7 +382,10 @@ if grid:
 #
 # - **Most intervals include 0.** With three seeds only a gap that is both large and steady from seed to seed is
 #   resolved. Among the MPT − PT cells only one excludes 0, the 3-way tweets at k = 4, and there MPT is *behind* PT
-#   (−1.6 ± 1.1 points; 1-2 points behind on every seed).
+#   (−1.6 ± 1.1 points; 1-2 points behind on every seed). That interval covers the seeds only: the v1 grid stored no
+#   per-row predictions, and one score on its 300 test rows has a standard error of about 2-3 points at these
+#   scores (section 3's formula), larger than the gap. Every seed ran on the *same* test rows, so the paired gap is
+#   less noisy than that, but how much less these records cannot say; the v2 grid stores every row to find out.
 # - **The largest mean gain over PT is at k = 4 on `nyt_sentiment`, and it comes from one bad PT draw.** MPT is
 #   +7.2 points ahead on average, but seed by seed that is +19.5, +1.0, +1.0, and the interval (± 26.5) spans both
 #   signs. With 8 examples a head start mostly buys *stability*, not a uniform shift.

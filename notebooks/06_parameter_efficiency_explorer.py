@@ -179,6 +179,11 @@ for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", k_s
 # seeds where a point has more than one (the legend says how many): look at whether the lines cross and whether
 # the intervals overlap, not at single points. Right, the score against the rank r where a method ran at several
 # ranks (the benchmark's `rank4` ablation beside MPT's r = 1), else a note saying which r was measured.
+#
+# Two caveats for the k axis. The few-shot points chose their checkpoint on the validation split (up to the
+# profile's `max_validation` rows), far more labelled rows than the k per class they trained on: a real few-shot
+# user has no such split, so these points are optimistic, for every method alike (notebook 05, "Checkpoint
+# selection, and true few-shot"; the v2 grid adds a true few-shot row that selects on k rows per class). And a seed interval leaves out the test set's own standard error.
 
 # %%
 import matplotlib.pyplot as plt
