@@ -265,8 +265,8 @@ def search_key(record: dict[str, Any]) -> tuple:
 
 
 def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> dict[str, float] | None:
-    """Per method, the searched rate with the best mean validation score over the targets (ties: the first rate
-    listed); None while any search run is missing. Only validation scores are read, never test."""
+    """Per method, the searched rate with the best mean validation score over the targets (ties: the lower rate);
+    None while any search run is missing. Only validation scores are read, never test."""
     if not cfg.lr_search:
         return None
     runs = search_runs(cfg, profile)
@@ -279,8 +279,20 @@ def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -
             scores = [found[s.key]["validation"] for s in runs if s.method == method and s.lr == lr]
             return sum(scores) / len(scores)
 
-        chosen[method] = max(cfg.lr_search, key=mean_validation)  # max keeps the first of equal scores
+        chosen[method] = max(sorted(cfg.lr_search), key=mean_validation)  # max keeps the first (lowest) of equals
     return chosen
+
+
+def off_rate(cfg: GridConfig, records: list[dict[str, Any]], lrs: dict[str, float]) -> str | None:
+    """What is wrong when grid records ran at another target lr than the search chose (a resumed file must not mix
+    rates); None when every record agrees."""
+    wrong = [r for r in records if r["method"] in lrs and r.get("lr") != lrs[r["method"]]]
+    if not wrong:
+        return None
+    first = wrong[0]
+    return (f"{len(wrong)} record(s) in {cfg.results} ran at another target lr than the search chose (first: "
+            f"{first['method']} {first['task']} k={first['k']} at lr {first.get('lr')}, chosen "
+            f"{lrs[first['method']]:g}); move them out of the file and rerun")
 
 
 def render_lr_search(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> str:
@@ -343,15 +355,24 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
     from mpt_nb.results import ablation_table, average_table, results_table
     from mpt_nb.viz import params_vs_accuracy_figure, tidy_axis
 
-    main = [r for r in records if r.get("ablation", "none") == "none"]
+    selected = [r for r in records if r.get("validation_k") is None]  # true few-shot runs get their own table
+    true_few = [r for r in records if r.get("validation_k") is not None]
+    main = [r for r in selected if r.get("ablation", "none") == "none"]
     targets = list(cfg.targets or profile.target_tasks)
-    ab_target = cfg.ablation_target or (targets[0] if targets else None)
+    crossed = cfg.source_seeds is not None
+    ab_targets = [cfg.ablation_target] if cfg.ablation_target else (targets if crossed else targets[:1])
+    ab_ks = cfg.ablation_k if isinstance(cfg.ablation_k, list) else [cfg.ablation_k]
+    lr_text = f"lr={profile.lr}"
+    if cfg.lr_search:
+        table = lr_search_path(cfg).with_suffix(".md")
+        shown = table.relative_to(ROOT) if table.is_relative_to(ROOT) else table.name
+        lr_text = f"target lr per method from the pre-registered search, `{shown}`"
     backbone_params = backbone_params or next((r.get("backbone_params") for r in records if r.get("backbone_params")), None)
     parts = [
         f"# Quality grid: profile `{profile.name}`, backbone `{profile.backbone}`",
         "",
         f"Test metric ×100, mean ± std over seeds (sample std). {len(records)} runs recorded in `{cfg.results}`. "
-        f"Hyperparameters: the profile's defaults (l={profile.prompt_tokens}, r={profile.rank}, lr={profile.lr}, "
+        f"Hyperparameters: the profile's defaults (l={profile.prompt_tokens}, r={profile.rank}, {lr_text}, "
         f"lr_low_rank={profile.lr_low_rank}, batch {profile.batch_size}, {profile.target_steps} steps full-data / "
         f"{profile.few_shot_steps} steps few-shot, best checkpoint on validation every {profile.eval_every} steps; "
         f"settings hash {config_hash(profile)}); "
@@ -369,12 +390,15 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
     if main:
         parts += ["## Per target task", "", results_table(main, backbone_params=backbone_params), ""]
         parts += ["## Average over target tasks", "", average_table(main, targets), ""]
-    if ab_target:
+    if true_few:
+        parts += ["## True few-shot (checkpoints chosen on k validation rows per class)", "",
+                  results_table(true_few, backbone_params=backbone_params), ""]
+    if cfg.ablations and ab_targets:
+        for ab_target in ab_targets:
+            for k in ab_ks:
+                parts += [f"## Ablation on {ab_target} (k={k})", "",
+                          ablation_table(selected, ab_target, k, default_rank=profile.rank), ""]
         parts += [
-            f"## Ablation on {ab_target} (k={cfg.ablation_k})",
-            "",
-            ablation_table(records, ab_target, cfg.ablation_k, default_rank=profile.rank),
-            "",
             "Decomposition ✗ = the source stage trains one shared prompt with u, v frozen at ones "
             "(`distill_shared_prompt(..., decompose=False)`); target adaptation then trains P* and fresh u, v as usual. "
             "Distillation ✗ = P* initialised from sampled vocabulary and trained jointly on the source tasks' loss "
@@ -409,8 +433,9 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         tidy_axis(fig)
         fig.savefig(figure.with_name(f"{figure.stem}_k{other}{figure.suffix}"), dpi=120)
         plt.close(fig)
-    if profile.name == "offline" and main:
-        # The explorer's static fallback shown in the README: the paper's setting beside these measured runs.
+    if profile.name == "offline" and k == "full":
+        # The explorer's static fallback shown in the README: the paper's setting beside these measured runs (only
+        # once the grid has full-data runs, so a first few-shot chunk does not replace it).
         from mpt_nb.viz import static_explorer_figure
 
         fig = static_explorer_figure(main, l=100, r=1, d=768, tasks=8)
@@ -522,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the remaining plan and exit")
     parser.add_argument("--quiet", action="store_true", help="with --dry-run: print only the summary line")
     parser.add_argument("--progress", action="store_true", help="show the training loop's progress bars")
+    parser.add_argument("--past-waiting", action="store_true",
+                        help="run later-priority runs even while earlier-priority ones wait for their source stages "
+                        "(default: stop at that boundary, so the primary endpoint's runs come first)")
     args = parser.parse_args(argv)
 
     import yaml
@@ -536,6 +564,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     if args.source_seed is not None:
+        if cfg.lr_search:
+            print(f"error: --source-seed would move the target-lr search off its pre-registered source seed "
+                  f"{(cfg.source_seeds or [0])[0]}; leave it out, or use a config without lr_search", file=sys.stderr)
+            return 2
         cfg.source_seeds = [args.source_seed]
     if args.paper_points:
         cfg.paper_points = True
@@ -566,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target-lr search: {len(search_runs(cfg, profile))} runs over lr {cfg.lr_search}, "
               f"{len(search_todo)} to go (before the grid)", flush=True)
     print(f"plan: {len(plan)} runs, {len(plan) - len(todo)} already in {cfg.results}, {len(todo)} to go", flush=True)
+    if (lrs := chosen_lrs(cfg, profile, search_records)) is not None and (problem := off_rate(cfg, records, lrs)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if args.dry_run:
         for s in [] if args.quiet else [*search_todo, *todo]:
             print("  ", s.describe())
@@ -608,13 +643,19 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         # A chunk always makes progress: the first unit of work runs whatever its estimate.
         return args.time_budget is None or (elapsed() + estimate <= args.time_budget) or units == 0
 
+    waiting_priority = None  # the first priority with a run waiting for its source stage
+
     def execute(spec: RunSpec, lr: float | None, path: Path, kept: list[dict[str, Any]]) -> str | None:
         """Run one spec (its source stages first); the reason to stop the chunk, or None."""
-        nonlocal ran, units, waiting
+        nonlocal ran, units, waiting, waiting_priority
         if args.max_runs is not None and ran >= args.max_runs:
             return f"--max-runs {args.max_runs} reached"
+        if waiting_priority is not None and spec.priority > waiting_priority and not getattr(args, "past_waiting", False):
+            return (f"priority-{waiting_priority} runs wait for their source stages, so later priorities wait too "
+                    "(--past-waiting runs them now)")
         if not cfg.train_missing_sources and not all(runner.sources.is_saved(s, sd) for s, sd in runner.stages_needed(spec)):
             waiting += 1  # its source stage is not shipped yet
+            waiting_priority = spec.priority if waiting_priority is None else min(waiting_priority, spec.priority)
             return None
         for stage, seed in runner.stages_needed(spec):
             cached = runner.sources.is_saved(stage, seed)
@@ -627,7 +668,7 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
                 how = "loaded" if cached else "trained"
                 print(f"[{elapsed():6.0f}s] source stage {stage.describe(profile.rank)}, seed {seed}, {how} "
                       f"({time.perf_counter() - t0:.0f}s)", flush=True)
-        if not fits(estimate_s(spec, records, profile)):
+        if not fits(estimate_s(spec, [*records, *search_records], profile)):
             return "time budget: next run would not fit"
         record = runner.run(spec, lr=lr)
         ran += 1
@@ -651,9 +692,13 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         atomic_write_text(lr_search_path(cfg).with_suffix(".md"), render_lr_search(cfg, profile, search_records))
     if cfg.lr_search and lrs is None:
         stopped = stopped or "the target-lr search is not complete (waiting for source stages)"
-    elif lrs is not None and main_process:
-        print("target learning rates chosen on validation: " + ", ".join(f"{m} {lr:g}" for m, lr in lrs.items()),
-              flush=True)
+    elif lrs is not None:
+        if (problem := off_rate(cfg, records, lrs)) is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        if main_process:
+            print("target learning rates chosen on validation: " + ", ".join(f"{m} {lr:g}" for m, lr in lrs.items()),
+                  flush=True)
     for spec in [] if stopped else todo:
         if (stopped := execute(spec, None if lrs is None else lrs[spec.method], results, records)) is not None:
             break

@@ -53,6 +53,9 @@ class Workspace:
     backbone: Backbone
     _splits: dict[str, datasets.DatasetDict] = field(default_factory=dict, repr=False)
     _tokenised: dict[tuple[str, str], datasets.Dataset] = field(default_factory=dict, repr=False)
+    # SPoT's choice of teacher per (teachers, target, selection rows): it scores every teacher on validation, the same
+    # for every k and seed of a grid, so it is made once.
+    _spot_choices: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_profile(cls, profile: Profile, backbone: Backbone | None = None) -> Workspace:
@@ -276,7 +279,11 @@ def _target_prompt(
     stage = sources.get(method.source, source_seed)
     extra = {"source_identity": sources.identity(method.source, source_seed), **method.record_fields()}
     if method.target_init == "best_teacher":
-        source = select_spot_source(ws, stage, target, rows=selection_rows)
+        rows_key = None if selection_rows is None else hash(tuple(map(tuple, selection_rows["input_ids"])))
+        key = (id(stage), extra["source_identity"], target, rows_key)
+        if key not in ws._spot_choices:
+            ws._spot_choices[key] = select_spot_source(ws, stage, target, rows=selection_rows)
+        source = ws._spot_choices[key]
         extra["spot_source"] = sources.profile.source_tasks[source]  # the stage's tasks (a shipped stage may differ)
         return SoftPrompt.from_prompts(stage.task_prompts()[source]), extra
     if method.target_init == "shared_as_prompt":  # u, v frozen at ones in the source stage: P* is the prompt

@@ -370,3 +370,48 @@ def test_target_lr_search_runs_first_and_sets_each_methods_rate(tmp_path, capsys
     assert "| pt | " in table and "**" in table and "Test scores are not read" in table
     assert quality.main(["--config", str(config), "--dry-run"]) == 0  # the search is done: not planned again
     assert "4 runs over lr [0.01, 0.03], 0 to go" in capsys.readouterr().out
+
+
+def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_grid(tmp_path, capsys):
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("smoke")
+    for order in ([0.01, 0.03], [0.03, 0.01]):  # the rule must not depend on the config's list order
+        cfg = quality.GridConfig(profile="smoke", methods=["pt"], lr_search=order, lr_search_k=4, source_seeds=[0])
+        records = [{**_search_record(s), "validation": 0.5} for s in quality.search_runs(cfg, profile)]
+        assert quality.chosen_lrs(cfg, profile, records) == {"pt": 0.01}
+
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"methods": ["pt"], "lr_search": [0.01, 0.03], "lr_search_k": 4, "source_seeds": [0]})
+    config.write_text(yaml.safe_dump(raw))
+    assert quality.main(["--config", str(config), "--source-seed", "1"]) == 2
+    assert "would move the target-lr search" in capsys.readouterr().err
+    assert quality.main(["--config", str(config), "--max-runs", "2"]) == 0  # the search only
+    chosen = quality.chosen_lrs(quality.GridConfig.from_yaml(config), quality.GridConfig.from_yaml(config).build_profile(),
+                                load_records(tmp_path / "q_lr_search.jsonl"))
+    other = 0.03 if chosen["pt"] == 0.01 else 0.01
+    record = {**load_records(tmp_path / "q_lr_search.jsonl")[0], "lr": other}
+    (tmp_path / "q.jsonl").write_text(json.dumps(record) + "\n")  # a grid run made at the other rate
+    capsys.readouterr()
+    assert quality.main(["--config", str(config)]) == 2
+    assert "ran at another target lr than the search chose" in capsys.readouterr().err
+
+
+def _search_record(spec) -> dict:
+    return {"task": spec.task, "method": spec.method, "k": spec.k, "seed": spec.seed, "ablation": spec.ablation,
+            "source_seed": spec.source_seed, "validation_k": spec.validation_k, "lr": spec.lr}
+
+
+def test_later_priorities_wait_while_primary_runs_wait_for_source_stages(tmp_path, capsys):
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"methods": ["pt", "mpt"], "k": [16, 4], "source_seeds": [0], "shipped_sources": True,
+                        "train_missing_sources": False})
+    config.write_text(yaml.safe_dump(raw))
+    assert quality.main(["--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert [(r["method"], r["k"]) for r in load_records(tmp_path / "q.jsonl")] == [("pt", 16)]  # not PT at k = 4 yet
+    assert "priority-1 runs wait for their source stages" in out
+    assert quality.main(["--config", str(config), "--past-waiting"]) == 0
+    assert [(r["method"], r["k"]) for r in load_records(tmp_path / "q.jsonl")] == [("pt", 16), ("pt", 4)]

@@ -208,9 +208,15 @@ def test_true_few_shot_spot_chooses_its_source_on_the_same_few_rows(ws, sources,
         return choose(ws_, teachers, target, rows=rows)
 
     monkeypatch.setattr(pipeline, "select_spot_source", spy)
-    adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)
+    ws._spot_choices.clear()
+    first = adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)
     adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0)
     assert seen == [2 * get_task(TARGET).num_classes, None]
+    # Made once per (teachers, target, selection rows): other seeds and k reuse it, with the same choice recorded.
+    again = adapt_target(ws, TARGET, "spot", sources=sources, k=4, seed=1, source_seed=0)
+    assert seen == [2 * get_task(TARGET).num_classes, None] and again["spot_source"] in ws.profile.source_tasks
+    assert adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)["spot_source"] == first["spot_source"]
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize("ablation", ["kl_only", "hidden_only", "target_source_mean"])
