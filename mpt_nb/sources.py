@@ -333,20 +333,20 @@ class SourceStore:
         self._memory[identity] = prompt
         return prompt
 
-    def check(self, prompt: SoftPrompt | MultitaskPrompt) -> dict[str, Any]:
-        """The stage's check: its predictions and headline score on the first ``CHECK_ROWS`` validation rows of each
-        source task (recorded when saved, recomputed by a test)."""
+    def check(self, prompt: SoftPrompt | MultitaskPrompt, *, rows: int = CHECK_ROWS) -> dict[str, Any]:
+        """The stage's check: its predictions and headline score on the first ``rows`` (``CHECK_ROWS`` when saved)
+        validation rows of each source task (recorded when saved; a test recomputes a prefix of them)."""
         from .prompted import PromptedModel
         from .tasks import get_task
 
         ws, model = self.source_ws, PromptedModel(self.ws.backbone, prompt)
         scores, predictions = {}, {}
         for i, task in enumerate(self.profile.source_tasks):
-            rows = ws.tokenised(task, "validation", task_id=i)
-            result = ws.predict(model, task, task_id=i, rows=rows.select(range(min(CHECK_ROWS, len(rows)))))
+            split = ws.tokenised(task, "validation", task_id=i)
+            result = ws.predict(model, task, task_id=i, rows=split.select(range(min(rows, len(split)))))
             metric = get_task(task).metric
             scores[task], predictions[task] = result.score(metric)[metric], result.predictions
-        return {"rows": CHECK_ROWS, "scores": scores, "predictions": predictions}
+        return {"rows": rows, "scores": scores, "predictions": predictions}
 
     def put(
         self, stage: SourceStage, seed: int, prompt: SoftPrompt | MultitaskPrompt, *, validation: Any = None,
