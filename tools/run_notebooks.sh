@@ -10,7 +10,7 @@
 #
 # Start from a clean slate (rm -rf outputs/notebooks) to reproduce the committed run exactly: notebooks 04-06 load the
 # prompts notebooks 02-03 saved under outputs/notebooks/artefacts, and 06 reads the records 04-05 wrote (or the
-# benchmark's results/quality_<profile>.jsonl when it exists).
+# profile's committed grid, mpt_nb.course.benchmark_results_path, once it has full-data runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${MPT_NB_PROFILE:-offline}
