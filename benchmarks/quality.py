@@ -114,6 +114,13 @@ class GridConfig:
         )
         return cfg
 
+    def ablation_plan(self, targets: Sequence[str]) -> tuple[list[str], list[Any]]:
+        """The targets and k the ablations run on: the configured target, else every target in a crossed grid (v2)
+        and the first one otherwise (v1)."""
+        crossed = self.source_seeds is not None
+        ab_targets = [self.ablation_target] if self.ablation_target else (list(targets) if crossed else list(targets)[:1])
+        return ab_targets, self.ablation_k if isinstance(self.ablation_k, list) else [self.ablation_k]
+
     def build_profile(self):
         """The mpt_nb profile this config runs: the named base profile with the overrides applied."""
         from mpt_nb.profiles import get_profile
@@ -195,8 +202,7 @@ def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
     def ablation_runs(priority: int) -> None:
         if not (cfg.ablations and targets):
             return
-        ab_targets = [cfg.ablation_target] if cfg.ablation_target else (targets if crossed else targets[:1])
-        ab_ks = cfg.ablation_k if isinstance(cfg.ablation_k, list) else [cfg.ablation_k]
+        ab_targets, ab_ks = cfg.ablation_plan(targets)
         for k in ab_ks:
             for seed in seeds:
                 for task in ab_targets:
@@ -359,9 +365,7 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
     true_few = [r for r in records if r.get("validation_k") is not None]
     main = [r for r in selected if r.get("ablation", "none") == "none"]
     targets = list(cfg.targets or profile.target_tasks)
-    crossed = cfg.source_seeds is not None
-    ab_targets = [cfg.ablation_target] if cfg.ablation_target else (targets if crossed else targets[:1])
-    ab_ks = cfg.ablation_k if isinstance(cfg.ablation_k, list) else [cfg.ablation_k]
+    ab_targets, ab_ks = cfg.ablation_plan(targets)
     lr_text = f"lr={profile.lr}"
     if cfg.lr_search:
         table = lr_search_path(cfg).with_suffix(".md")
@@ -650,7 +654,7 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         nonlocal ran, units, waiting, waiting_priority
         if args.max_runs is not None and ran >= args.max_runs:
             return f"--max-runs {args.max_runs} reached"
-        if waiting_priority is not None and spec.priority > waiting_priority and not getattr(args, "past_waiting", False):
+        if waiting_priority is not None and spec.priority > waiting_priority and not args.past_waiting:
             return (f"priority-{waiting_priority} runs wait for their source stages, so later priorities wait too "
                     "(--past-waiting runs them now)")
         if not cfg.train_missing_sources and not all(runner.sources.is_saved(s, sd) for s, sd in runner.stages_needed(spec)):
