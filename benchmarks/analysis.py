@@ -74,9 +74,11 @@ def _cell(r: dict[str, Any]) -> tuple:
 def check_records(records: Sequence[dict[str, Any]]) -> None:
     """Refuse what would silently bias the analysis: two runs of one planned run, or one method (with its ablations)
     at two target learning rates."""
+    from mpt_nb.results import record_key
+
     seen: dict[tuple, int] = {}
     for i, r in enumerate(records):
-        key = (*_cell(r), r.get("source_seed"), int(r["seed"]))
+        key = record_key(r)
         if key in seen:
             raise ValueError(
                 f"records {seen[key]} and {i} are the same run {key}; keep one (the grid never writes a run twice, "

@@ -697,7 +697,8 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
     if cfg.lr_search and lrs is None:
         stopped = stopped or "the target-lr search is not complete (waiting for source stages)"
     elif lrs is not None:
-        if (problem := off_rate(cfg, records, lrs)) is not None:
+        # main() checked the records against rates known before this chunk; a search finished now needs the check here.
+        if search_todo and (problem := off_rate(cfg, records, lrs)) is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         if main_process:
