@@ -207,7 +207,8 @@ def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
             for seed in seeds:
                 for task in ab_targets:
                     for name, ablation in ABLATIONS.items():
-                        add(task, ablation.method, k, seed, name, priority)
+                        if ablation.method in methods:  # an ablation is read against its method's own runs
+                            add(task, ablation.method, k, seed, name, priority)
 
     grid(first, 1)
     if crossed:

@@ -126,6 +126,18 @@ def test_quality_plan_filters_and_ablations():
     assert len(picked) == len(profile.target_tasks) * 2 and all(s.k == 16 and s.seed == 0 for s in picked)
 
 
+def test_ablations_of_a_method_left_out_of_the_grid_are_left_out_too():
+    from mpt_nb.methods import ABLATIONS
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("offline", few_shot_k=(16,), seeds=(0,))
+    plan = quality.plan_runs(quality.GridConfig(methods=["pt", "mpt"], k=[16]), profile)
+    kept = {name for name, ablation in ABLATIONS.items() if ablation.method == "mpt"}
+    assert kept and kept != set(ABLATIONS)  # the case needs ablations of another method (decomp)
+    assert {s.method for s in plan} == {"pt", "mpt"}
+    assert {s.ablation for s in plan} == kept | {"none"}
+
+
 def test_speed_smoke_prints_every_ratio(capsys):
     assert speed.main(["all", "--smoke", "--no-memory", "--backbone", "smollm2", "--reps", "1", "--profile"]) == 0
     out = capsys.readouterr().out
