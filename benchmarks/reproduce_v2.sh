@@ -2,7 +2,8 @@
 # The v2 reproduction in the pre-registered order (results/preregistration.md, "Order of work"): the main methods'
 # source stages for every source seed, then the grid (the target-lr search first, then the primary endpoint's runs,
 # then k = 4 / full data and true few-shot), then the ablations' source stages and runs, then the reports.
-# Resumable: after any stop, run it again and every step continues where it was (stages from their last evaluation,
+# Between seed 0 and seed 1 it applies pre-registration amendment 5 (the shared-stage cap) and stops if that asks
+# for a change. Resumable: after any stop, run it again and every step continues where it was (stages from their last evaluation,
 # the grid from its results file). Each command takes the shared heavy-job lock for itself, so another heavy job (a
 # notebook re-run, a benchmark) gets a turn between two of them.
 #   nohup benchmarks/reproduce_v2.sh >> outputs/logs/reproduce_v2.log 2>&1 &
@@ -30,6 +31,11 @@ grid() {  # grid chunks until one runs nothing: what is left waits for source st
 for seed in $SEEDS; do
     step "source seed $seed: the main methods' stages"
     flock "$LOCK" "$PY" -m mpt_nb train-sources --profile offline --seeds "$seed" --no-ablations
+    if [ "$seed" = 0 ]; then
+        # Pre-registration amendment 5: seed 0's curves decide the shared-stage cap before any other seed's shared
+        # stages train. Exit 3: a stage is still rising, so the cap doubles (by hand, in mpt_nb/profiles.py).
+        "$PY" benchmarks/source_stages.py --budget-check 0 || { step "stopped: amendment 5 (above)"; exit 1; }
+    fi
 done
 "$PY" benchmarks/source_stages.py
 step "grid: the target-lr search, then every run whose source stages are shipped"

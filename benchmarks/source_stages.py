@@ -17,6 +17,7 @@ Examples::
 
     .venv/bin/python benchmarks/source_stages.py                 # writes results/source_stages.md
     .venv/bin/python benchmarks/source_stages.py --folder /tmp/stages --out -
+    .venv/bin/python benchmarks/source_stages.py --budget-check 0     # amendment 5's rule on seed 0 (exit 0/2/3)
 """
 
 from __future__ import annotations
@@ -89,6 +90,30 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
     return rows
 
 
+def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "offline") -> tuple[int, str]:
+    """Pre-registration amendment 5: are the main methods' shared stages of ``seed``, under the profile's current
+    settings, all saved and none still rising at its cap? (exit code, one line): 0 the cap stays, 3 one is still
+    rising (the cap doubles for every shared stage), 2 one is not saved yet."""
+    from mpt_nb.methods import source_stages
+    from mpt_nb.profiles import get_profile
+    from mpt_nb.sources import stage_identity, stage_settings
+
+    profile = get_profile(profile_name)
+    found = {r["file"]: r for r in rows}
+    shared = [s for s in source_stages() if s.kind != "teachers"]
+    wanted = {s.slug(profile.rank): f"{s.slug(profile.rank)}-seed{seed}-{stage_identity(stage_settings(profile, s, seed))}"
+              ".safetensors" for s in shared}
+    missing = [slug for slug, name in wanted.items() if name not in found]
+    if missing:
+        return 2, f"seed {seed}: not saved yet under the current settings: {', '.join(missing)} (train-sources)"
+    rising = [slug for slug, name in wanted.items() if found[name]["verdict"] == "still rising"]
+    cap = profile.distill_steps
+    if rising:
+        return 3, (f"seed {seed}: still rising at the {cap}-step cap: {', '.join(rising)}; amendment 5: the cap of every "
+                   f"shared stage doubles to {2 * cap} (distill_steps in mpt_nb/profiles.py), seed {seed} retrains")
+    return 0, f"seed {seed}: all {len(wanted)} main shared stages plateaued within the {cap}-step cap; amendment 5: it stays"
+
+
 def render(rows: list[dict[str, Any]], folder: str) -> str:
     lines = [
         f"# Source stages in `{folder}`: convergence",
@@ -120,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/source_stages.md", help="'-' prints instead")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="a fixed gain that counts as still rising (default: one standard error of the score)")
+    parser.add_argument("--budget-check", type=int, metavar="SEED", default=None,
+                        help="also apply pre-registration amendment 5 to this seed's main shared stages: exit 0 if "
+                        "the cap stays, 3 if one is still rising (the cap doubles), 2 if one is not saved yet")
     args = parser.parse_args(argv)
 
     from mpt_nb.course import display_path
@@ -138,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         atomic_write_text(ROOT / args.out, text)
         print(f"wrote {args.out}: {len(rows)} curves, {sum(r['verdict'] == 'still rising' for r in rows)} still rising")
+    if args.budget_check is not None:
+        code, line = budget_check(rows, args.budget_check)
+        print(f"budget check: {line}")
+        return code
     return 0
 
 

@@ -363,6 +363,35 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     assert "train-sources writes them" in capsys.readouterr().err
 
 
+def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
+    from mpt_nb.methods import source_stages
+    from mpt_nb.pipeline import Workspace
+    from mpt_nb.profiles import get_profile
+    from mpt_nb.prompts import MultitaskPrompt
+    from mpt_nb.sources import SourceStore
+
+    report = _script("source_stages")
+    ws = Workspace.from_profile(get_profile("smoke"))
+    store, p = SourceStore(ws, tmp_path), ws.profile
+    shared = [s for s in source_stages() if s.kind != "teachers"]
+    assert len(shared) == 3  # MPT's distilled stage, generic SPoT's, decomposition-only's
+
+    def put(stage, *points):
+        prompt = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
+        store.put(stage, 0, prompt, validation=points[-1], curves={"evals": _curve(*points, every=3), "history": []})
+
+    for stage in shared[:2]:
+        put(stage, 0.4, 0.6, 0.6)
+    code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
+    assert code == 2 and shared[2].slug(p.rank) in line
+    put(shared[2], 0.4, 0.5, 0.7)  # best last, well above the first half's best: still rising
+    code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
+    assert code == 3 and f"doubles to {2 * p.distill_steps}" in line and shared[2].slug(p.rank) in line
+    put(shared[2], 0.4, 0.7, 0.6)
+    assert report.budget_check(report.stage_rows(tmp_path), 0, "smoke")[0] == 0
+    assert report.budget_check(report.stage_rows(tmp_path), 1, "smoke")[0] == 2  # another seed: nothing saved
+
+
 def test_target_lr_search_runs_first_and_sets_each_methods_rate(tmp_path, capsys):
     config = _smoke_config(tmp_path)
     raw = yaml.safe_load(config.read_text())
