@@ -14,6 +14,7 @@ WORK=${WORK:-outputs/demo_time}
 export MPT_NB_PROGRESS=0
 
 mkdir -p "$WORK"
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- mpt_nb || echo +dirty)  # the code the arms run
 exec 9>"$LOCK"
 flock 9
 declare -A wall
@@ -31,7 +32,7 @@ flock -u 9
 shipped=$(( (wall[shipped-1] + wall[shipped-2]) / 2 ))
 {
     echo "# make demo: shipped source stages vs --retrain-sources (benchmarks/demo_time.sh)"
-    echo "measured $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD), $(nproc) CPU cores (shared host)"
+    echo "measured $(date -u +%Y-%m-%d), commit $commit, $(nproc) CPU cores (shared host)"
     echo "shipped (first run)   ${wall[shipped-1]} s"
     echo "retrain sources       ${wall[retrain]} s"
     echo "shipped (second run)  ${wall[shipped-2]} s"

@@ -38,7 +38,7 @@
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; minutes when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | about 2 min, install included (it reads the committed grid) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | estimated, not measured: about 3 min, install included (it trains a small set until the v2 grid is committed; about 2 min after) |
 # | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
 # **Outputs are from an older run:** the saved outputs were made by commit 7c42cb8 (the v1 task suite, before the
