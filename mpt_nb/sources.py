@@ -433,6 +433,7 @@ def _curve(run: Any, points: int = 50) -> dict[str, Any]:
         "best_step": run.best_step,
         "steps": run.steps,  # taken: fewer than the budget when the curve plateaued (source_patience)
         "stopped_early": run.stopped_early,
+        "wall_time_s": round(run.wall_time_s),  # training and validation, summed over resumed sessions
         "history": [{k: round(v, 5) for k, v in h.items()} for h in run.history[every - 1 :: every]],
     }
 

@@ -85,7 +85,8 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a run did: best validation score and step, logged losses, evaluations and wall time."""
+    """What a run did: best validation score and step, logged losses, evaluations and wall time (of the whole run:
+    a resumed run adds the time its saved state records up to its last evaluation)."""
 
     best_metric: float | None
     best_step: int
@@ -189,6 +190,7 @@ def train_prompt(
     inner: PromptedModel = accelerator.unwrap_model(prepared)
 
     step, best_metric, best_step, history, evals, stopped_early = 0, None, 0, [], [], False
+    earlier_s = 0.0  # training time behind a resumed state (its earlier sessions), so wall_time_s is the whole run's
     best_state = copy.deepcopy(inner.prompt.state_dict())
     resumed = state_path is not None and Path(state_path).exists()
     if resumed:
@@ -205,7 +207,10 @@ def train_prompt(
                 "TrainConfig, or delete the state file to start over"
             )
         best_metric, best_step, history, evals = extra["best_metric"], extra["best_step"], extra["history"], extra["evals"]
+        earlier_s = float(extra.get("wall_time_s", 0.0))
         loader = skip_first_batches(loader, step * config.grad_accum)
+
+    start = time.perf_counter()
 
     def score_prompt() -> float:
         # Scoring the validation split is the slow part of a checkpoint: the main process does it once and tells the
@@ -225,7 +230,7 @@ def train_prompt(
             best_step, best_state = step, copy.deepcopy(inner.prompt.state_dict())
         if state_path is not None and accelerator.is_main_process:
             extra = {"best_metric": best_metric, "best_step": best_step, "history": history, "evals": evals,
-                     "config": asdict(config)}
+                     "config": asdict(config), "wall_time_s": earlier_s + time.perf_counter() - start}
             save_training_state(state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler,
                                 step=step, extra=extra, best_state=best_state)
 
@@ -239,7 +244,6 @@ def train_prompt(
         stopped_early = bool(config.patience) and since >= config.patience and step < config.max_steps
         return stopped_early
 
-    start = time.perf_counter()
     prepared.train()
     if config.eval_at_start and eval_fn is not None and not resumed:
         checkpoint()  # step 0: the initial prompt is a candidate too (a resumed run has this evaluation already)
@@ -284,5 +288,5 @@ def train_prompt(
                 break
     bar.close()
     inner.prompt.load_state_dict(best_state)
-    return TrainResult(best_metric, best_step, step, time.perf_counter() - start, history, evals, stopped_early)
+    return TrainResult(best_metric, best_step, step, earlier_s + time.perf_counter() - start, history, evals, stopped_early)
 

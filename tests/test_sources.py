@@ -197,7 +197,8 @@ def test_retrain_trains_even_when_saved(tmp_path, monkeypatch):
 
     def fake_train_teachers(ws, seed=0, state_prefix=None):
         calls.append(seed)
-        run = types.SimpleNamespace(best_metric=0.5, best_step=1, evals=[], history=[], steps=1, stopped_early=False)
+        run = types.SimpleNamespace(best_metric=0.5, best_step=1, evals=[], history=[], steps=1, stopped_early=False,
+                                    wall_time_s=1.0)
         return _prompt(ws, "teachers"), [run for _ in ws.profile.source_tasks]
 
     monkeypatch.setattr("mpt_nb.pipeline.train_teachers", fake_train_teachers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import types
 
@@ -278,7 +279,13 @@ def test_interrupted_run_resumes_to_the_same_prompt_as_an_uninterrupted_run(
     # Killed while computing step 4: the state saved after step 3 is on disk.
     _, crashed, _ = _run(lively_llama, separable, 6, state_path=state, stop_before_call=4)
     assert crashed is None and state.exists()
+    from safetensors import safe_open
+
+    with safe_open(str(state), "pt") as f:
+        saved_s = json.loads(f.metadata()["extra"])["wall_time_s"]
+    assert saved_s > 0
     resumed, result, consumed = _run(lively_llama, separable, 6, state_path=state)
+    assert result.wall_time_s > saved_s  # the whole run's time: the first session's steps count too
     assert consumed == 3, "the resumed run must skip the 3 batches already trained on"
     assert result.steps == 6
     assert [h["step"] for h in result.history] == [1, 2, 3, 4, 5, 6]
