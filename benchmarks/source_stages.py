@@ -96,13 +96,12 @@ def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "off
     rising (the cap doubles for every shared stage), 2 one is not saved yet."""
     from mpt_nb.methods import source_stages
     from mpt_nb.profiles import get_profile
-    from mpt_nb.sources import stage_identity, stage_settings
+    from mpt_nb.sources import stage_file_name
 
     profile = get_profile(profile_name)
     found = {r["file"]: r for r in rows}
     shared = [s for s in source_stages() if s.kind != "teachers"]
-    wanted = {s.slug(profile.rank): f"{s.slug(profile.rank)}-seed{seed}-{stage_identity(stage_settings(profile, s, seed))}"
-              ".safetensors" for s in shared}
+    wanted = {s.slug(profile.rank): stage_file_name(profile, s, seed) for s in shared}
     missing = [slug for slug, name in wanted.items() if name not in found]
     if missing:
         return 2, f"seed {seed}: not saved yet under the current settings: {', '.join(missing)} (train-sources)"

@@ -42,6 +42,7 @@ __all__ = [
     "preferred_store",
     "shipped_dir",
     "shipped_store",
+    "stage_file_name",
     "stage_identity",
     "stage_settings",
 ]
@@ -194,6 +195,11 @@ def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any
     return settings
 
 
+def stage_file_name(profile: Any, stage: SourceStage, seed: int) -> str:
+    """``<slug>-seed<seed>-<identity>.safetensors``: where ``stage`` trained under ``profile`` with ``seed`` is saved."""
+    return f"{stage.slug(profile.rank)}-seed{seed}-{stage_identity(stage_settings(profile, stage, seed))}.safetensors"
+
+
 def stage_identity(settings: dict[str, Any]) -> str:
     """A short, stable hash of a stage's settings."""
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -276,8 +282,7 @@ class SourceStore:
         return stage_identity(self.settings(stage, seed))
 
     def file_name(self, stage: SourceStage, seed: int) -> str:
-        """``<slug>-seed<seed>-<identity>.safetensors``."""
-        return f"{stage.slug(self.profile.rank)}-seed{seed}-{self.identity(stage, seed)}.safetensors"
+        return stage_file_name(self.profile, stage, seed)
 
     def path(self, stage: SourceStage, seed: int) -> Path | None:
         """Where the stage is saved in ``cache_dir`` (None: memory only)."""
