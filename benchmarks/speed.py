@@ -1,4 +1,4 @@
-"""Speed benchmarks: the six ratios, each measured side by side in one run (median of repeats, warm-up excluded).
+"""Speed benchmarks: the seven ratios, each measured side by side in one run (median of repeats, warm-up excluded).
 
 Subcommands (``all`` runs every one)::
 
@@ -13,6 +13,9 @@ Subcommands (``all`` runs every one)::
                  trained teacher prompt, accuracy of both (on the random-weight T5: a random prompt, timings only)
     groups   [6] mixed batches of long (fact verification) and short source rows: a causal LM run as two
                  length groups (PromptedModel.group_lengths, the default)  ÷  one padded pass; same batches, same step
+    prefix   [7] a causal LM's prompt keys and values computed once per task in the batch and shared by its rows
+                 (PromptedModel.cache_prompt, the default)  ÷  the prompt concatenated in front of every row; a
+                 train step on mixed source batches and scoring (batch 32), same rows, same step
 
 Backbones: the offline default SmolLM2-135M (``smollm2``) and a T5 with T5-Small's shape and vocabulary size
 (``t5``: random weights, byte tokenizer, since the hub is out of reach); ``--smoke`` swaps in the package's tiny
@@ -45,7 +48,7 @@ ARTEFACTS = ROOT / "outputs" / "artefacts"  # the quality grid's source stages, 
 
 TASKS = ("movie_sentiment", "question_type")  # a 2-class and a 6-class source task mixed in one batch
 GEN_DEFAULT_TOKENS = 4  # evaluate_by_generation's default max_new_tokens
-TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2, "groups": 0.9}
+TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2, "groups": 0.9, "prefix": 0.9}
 GROUP_TASKS = ("movie_sentiment", "question_type", "sms_spam", "fact_verification")  # offline suite v2's sources
 
 
@@ -663,7 +666,61 @@ def bench_groups(backbone, args, results: dict) -> None:
     results[f"groups/{backbone.name}"] = ratio
 
 
-BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups")
+def bench_prefix(backbone, args, results: dict) -> None:
+    from torch.utils.data import DataLoader
+
+    from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
+    from mpt_nb.evaluate import predict_label_logits
+    from mpt_nb.prompted import PromptedModel
+    from mpt_nb.tasks import get_task, load_task_splits
+    from mpt_nb.train import TrainConfig, train_prompt
+
+    if backbone.is_seq2seq:
+        print("    [7] prefix: the prompt is the encoder's input; the shared key-value cache applies to causal LMs only")
+        return
+    parts = [
+        tokenize_task(load_task_splits(t, max_train=64 if args.smoke else 400, max_eval=8)["train"], get_task(t),
+                      backbone, task_id=i)
+        for i, t in enumerate(TASKS)
+    ]
+    data = build_multitask_dataset(parts)
+    n_batches = 2 if args.smoke else 6
+    batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=2, num_batches=n_batches))
+    per_task = 8 if args.smoke else 64
+    scored = build_multitask_dataset([part.select(range(per_task)) for part in parts])  # both tasks, ids 0..n-1
+    collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in TASKS])
+    model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(TASKS)))
+    config = TrainConfig(max_steps=n_batches, warmup_ratio=0.0, progress=False, lr=1e-3)
+    header("7 prefix: the prompt's keys and values once per task vs the prompt in every row", backbone, args,
+           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, 2 tasks per batch; {n_batches} "
+                 f"batches per repeat; scoring {len(scored)} rows at batch 32")
+
+    def train(cached: bool) -> Callable[[], float]:
+        def go() -> float:
+            model.cache_prompt = cached
+            return train_prompt(model, DataLoader(data, batch_sampler=batches, collate_fn=collate), config).wall_time_s
+        return go
+
+    def score(cached: bool) -> Callable[[], float]:
+        def go() -> float:
+            model.cache_prompt = cached
+            start = time.perf_counter()
+            predict_label_logits(model, scored, collate, batch_size=32)
+            return time.perf_counter() - start
+        return go
+
+    for what, make in (("train", train), ("score", score)):
+        times = timed(args.epoch_reps, args.warmup, {"every row": make(False), "cached": make(True)})
+        ratio = med(times["cached"]) / med(times["every row"])
+        print(f"    {what}: prompt in every row      {spread(times['every row'])}")
+        print(f"    {what}: prompt cached (default)  {spread(times['cached'])}")
+        print(f"    {what}: ratio cached / every row = {ratio:.3f}   {verdict(ratio, TARGETS['prefix'])}  "
+              f"{min_ratio(times['cached'], times['every row'])}", flush=True)
+        results[f"prefix_{what}/{backbone.name}"] = ratio
+    model.cache_prompt = True
+
+
+BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups", "prefix")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -737,7 +794,7 @@ def _run(args) -> int:
                 bench_peft(backbone, args, results, name)
             else:
                 {"step": bench_step, "epoch": bench_epoch, "distill": bench_distill, "eval": bench_eval,
-                 "groups": bench_groups}[bench](
+                 "groups": bench_groups, "prefix": bench_prefix}[bench](
                     backbone, args, results
                 )
             print(f"    ({bench} on {name} took {time.perf_counter() - start:.0f} s)", flush=True)

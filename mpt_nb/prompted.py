@@ -3,7 +3,9 @@
 ``PromptedModel`` prepends the composed prompt to the input embeddings (encoder side for seq2seq models, front of the
 sequence for causal LMs), extends the attention mask, and returns what the losses need: the logits of each row's
 label words at the position where the answer is read, and the final hidden state there. It never computes the
-full-vocabulary head over every position, which on SmolLM2 costs a quarter of a training step.
+full-vocabulary head over every position, which on SmolLM2 costs a quarter of a training step. On a causal LM the
+prompt's keys and values are computed once per task and shared by every row of the batch (they do not depend on the
+input that follows them), instead of once per row.
 
 Every entry point that takes a batch moves it to the model's device first, so a batch built on the CPU works with a
 model that training (accelerate) moved to a GPU; outputs stay on the model's device. The prompt follows the backbone
@@ -16,8 +18,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from transformers import DynamicCache
 
 from .backbones import Backbone, freeze
+from .prompts import check_task_ids
 
 __all__ = ["MASKED_LOGIT", "PromptOutput", "PromptedModel", "length_groups"]
 
@@ -68,6 +72,8 @@ class PromptedModel(nn.Module):
         # Causal LMs: run a batch of very unequal rows as two narrower passes (each row's answer state is unchanged:
         # right padding never reaches the last real token). benchmarks/speed.py measures the gain.
         self.group_lengths = True
+        # Causal LMs: the prompt's keys and values computed once per task and shared by its rows (same states).
+        self.cache_prompt = True
 
     @property
     def device(self) -> torch.device:
@@ -84,14 +90,18 @@ class PromptedModel(nn.Module):
         self.prompt.train(mode)
         return self
 
-    def _prompted_inputs(self, input_ids, attention_mask, task_ids):
-        embeds = self.model.get_input_embeddings()(input_ids)
+    def _prompt_rows(self, task_ids: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """The prompt for each of ``task_ids``, (n, l, d), on the device and in the dtype of ``like``."""
         first = next(self.prompt.parameters(), None)
-        if first is not None and first.device != embeds.device:
+        if first is not None and first.device != like.device:
             # The backbone moved after this model was built: training (accelerate) moved the shared backbone with
             # another prompt, e.g. a student's, while this one (a frozen teacher) stayed behind.
-            self.prompt.to(embeds.device)
-        prompt = self.prompt(task_ids).to(embeds.dtype)
+            self.prompt.to(like.device)
+        return self.prompt(task_ids).to(like.dtype)
+
+    def _prompted_inputs(self, input_ids, attention_mask, task_ids):
+        embeds = self.model.get_input_embeddings()(input_ids)
+        prompt = self._prompt_rows(task_ids, embeds)
         embeds = torch.cat([prompt, embeds], dim=1)
         prompt_mask = attention_mask.new_ones(attention_mask.shape[0], prompt.shape[1])
         return embeds, torch.cat([prompt_mask, attention_mask], dim=1)
@@ -102,34 +112,54 @@ class PromptedModel(nn.Module):
         Causal LM: at the last real input token (inputs are right-padded). Seq2seq: the decoder's first position.
         """
         input_ids, attention_mask, task_ids = self._here(input_ids, attention_mask, task_ids)
+        if not self.is_seq2seq:
+            return self._causal_answer_hidden(input_ids, attention_mask, task_ids)
         embeds, mask = self._prompted_inputs(input_ids, attention_mask, task_ids)
-        if self.is_seq2seq:
-            encoder_out = self.model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
-            start = torch.full(
-                (input_ids.shape[0], 1), self.model.config.decoder_start_token_id, device=input_ids.device
-            )
-            decoder_out = self.model.get_decoder()(
-                input_ids=start,
-                encoder_hidden_states=encoder_out.last_hidden_state,
-                encoder_attention_mask=mask,
-            )
-            hidden = decoder_out.last_hidden_state[:, 0]
-            if getattr(self.model.config, "scale_decoder_outputs", getattr(self.model.config, "tie_word_embeddings", False)):
-                hidden = hidden * self.model.config.d_model**-0.5  # what T5 does before its tied head
-            return hidden
-        groups = length_groups(attention_mask.sum(1), extra=embeds.shape[1] - input_ids.shape[1]) if self.group_lengths else None
-        if groups is None:
-            return self._last_hidden(embeds, mask)
-        parts = []
-        for rows in groups:
-            width = int(mask[rows].sum(1).max())
-            parts.append(self._last_hidden(embeds[rows, :width], mask[rows, :width]))
-        return torch.cat(parts)[torch.argsort(torch.cat(groups).to(embeds.device))]
+        encoder_out = self.model.get_encoder()(inputs_embeds=embeds, attention_mask=mask)
+        start = torch.full((input_ids.shape[0], 1), self.model.config.decoder_start_token_id, device=input_ids.device)
+        decoder_out = self.model.get_decoder()(
+            input_ids=start,
+            encoder_hidden_states=encoder_out.last_hidden_state,
+            encoder_attention_mask=mask,
+        )
+        hidden = decoder_out.last_hidden_state[:, 0]
+        if getattr(self.model.config, "scale_decoder_outputs", getattr(self.model.config, "tie_word_embeddings", False)):
+            hidden = hidden * self.model.config.d_model**-0.5  # what T5 does before its tied head
+        return hidden
 
-    def _last_hidden(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = self.model.get_decoder()(inputs_embeds=embeds, attention_mask=mask)
-        last = mask.sum(dim=1) - 1  # right padding: the last real position of each row
-        return out.last_hidden_state[torch.arange(embeds.shape[0], device=embeds.device), last]
+    def _causal_answer_hidden(self, input_ids, attention_mask, task_ids) -> torch.Tensor:
+        """Causal LMs, [prompt | input] per row. The prompt comes first, so its keys and values do not depend on the
+        input after it: with ``cache_prompt`` (the default) they are computed once per task, not once per row, and
+        handed to the rows as a key-value cache. Same states and gradients up to rounding (tests/test_backbones.py),
+        less time per step and per scored row (benchmarks/speed.py, [7] prefix)."""
+        decoder = self.model.get_decoder()
+        embeds = self.model.get_input_embeddings()(input_ids)
+        # A prompt depends on its task id alone: every task's prompt once (a handful of tasks of l tokens beside a
+        # batch of rows; no data-dependent shapes), then each row reads its own task's.
+        prompts = self._prompt_rows(torch.arange(self.prompt.num_tasks, device=embeds.device), embeds)
+        check_task_ids(task_ids, self.prompt.num_tasks)
+        row_task = task_ids
+        if self.cache_prompt:
+            prefix = [(k, v) for k, v, *_ in decoder(inputs_embeds=prompts, use_cache=True).past_key_values]
+        lengths = attention_mask.sum(1)
+        groups = length_groups(lengths) if self.group_lengths else None  # the prompt is the same width in every row
+        parts = []
+        for rows in groups or [torch.arange(input_ids.shape[0], device=input_ids.device)]:
+            width = int(lengths[rows].max())  # right padding: a narrower group drops only padding columns
+            mask = attention_mask[rows, :width]
+            full_mask = torch.cat([mask.new_ones(mask.shape[0], prompts.shape[1]), mask], dim=1)
+            if self.cache_prompt:
+                cache = DynamicCache(ddp_cache_data=[(k[row_task[rows]], v[row_task[rows]]) for k, v in prefix])
+                out = decoder(inputs_embeds=embeds[rows, :width], attention_mask=full_mask, past_key_values=cache,
+                              use_cache=False)
+            else:
+                full = torch.cat([prompts[row_task[rows]], embeds[rows, :width]], dim=1)
+                out = decoder(inputs_embeds=full, attention_mask=full_mask)
+            states = out.last_hidden_state[:, -width:]  # the input positions
+            parts.append(states[torch.arange(mask.shape[0], device=mask.device), mask.sum(dim=1) - 1])
+        if groups is None:
+            return parts[0]
+        return torch.cat(parts)[torch.argsort(torch.cat(groups))]
 
     def label_logits(self, hidden: torch.Tensor, candidate_ids: torch.Tensor, candidate_mask: torch.Tensor) -> torch.Tensor:
         """Logits of each row's label words only: hidden (batch, d), candidates (batch, C) -> (batch, C)."""

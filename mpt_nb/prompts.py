@@ -14,6 +14,7 @@ from torch import nn
 __all__ = [
     "MultitaskPrompt",
     "SoftPrompt",
+    "check_task_ids",
     "count_trainable",
     "expected_trainable",
     "percent_of",
@@ -22,7 +23,8 @@ __all__ = [
 ]
 
 
-def _check_task_ids(task_ids: torch.Tensor, num_tasks: int) -> None:
+def check_task_ids(task_ids: torch.Tensor, num_tasks: int) -> None:
+    """A clear error for task ids a prompt of ``num_tasks`` tasks does not hold (or a batch that is not 1-D)."""
     if task_ids.dim() != 1:
         raise ValueError(f"task_ids must be 1-D (batch,), got shape {tuple(task_ids.shape)}")
     if task_ids.numel() and (int(task_ids.min()) < 0 or int(task_ids.max()) >= num_tasks):
@@ -89,7 +91,7 @@ class SoftPrompt(nn.Module):
 
     def forward(self, task_ids: torch.Tensor) -> torch.Tensor:
         """Prompt rows for each example's task: (batch,) -> (batch, l, d)."""
-        _check_task_ids(task_ids, self.num_tasks)
+        check_task_ids(task_ids, self.num_tasks)
         return self.weight[task_ids]
 
     def task_prompts(self) -> torch.Tensor:
@@ -179,7 +181,7 @@ class MultitaskPrompt(nn.Module):
 
     def forward(self, task_ids: torch.Tensor) -> torch.Tensor:
         """Composed prompt per example: (batch,) -> (batch, l, d) = P* ∘ (u_i v_i)."""
-        _check_task_ids(task_ids, self.num_tasks)
+        check_task_ids(task_ids, self.num_tasks)
         return self.shared * torch.bmm(self.u[task_ids], self.v[task_ids])
 
     def task_prompts(self) -> torch.Tensor:

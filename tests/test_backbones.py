@@ -13,7 +13,7 @@ from mpt_nb.backbones import (
     label_token_ids,
     load_backbone,
 )
-from mpt_nb.prompted import MASKED_LOGIT, PromptedModel, PromptOutput
+from mpt_nb.prompted import MASKED_LOGIT, PromptedModel, PromptOutput, length_groups
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 
 TEXTS = ["Review: a fine film.\nSentiment:", "Hi\nA:", "Question: what is the capital of France?\nAnswer:"]
@@ -107,6 +107,40 @@ def test_causal_answer_position_is_last_real_token_not_padding(lively_llama):
             input_ids[:1, : lengths[0] - 1], mask[:1, : lengths[0] - 1], task_ids[:1]
         )
         assert not torch.allclose(batched[0], shorter[0], atol=1e-3)
+
+
+@pytest.mark.parametrize("cache_prompt", [True, False])
+@pytest.mark.parametrize("group_lengths", [False, True])
+def test_causal_answer_states_and_gradients_equal_one_pass(make_lively, group_lengths, cache_prompt):
+    """The causal path (by default computing the prompt's keys and values once per task in the batch and sharing
+    them with its rows; optionally in two length groups) must give the hidden states and prompt gradients of one
+    [prompt | input] pass per row. In float64: the lively model's prompt gradients are ~1e-6, below float32's
+    rounding of the sums that make them."""
+    llama = make_lively("llama")
+    llama.model.double()
+    texts = [TEXTS[1], "Hi there\nA:", TEXTS[0], TEXTS[2] * 3]  # very unequal rows, so length groups form
+    input_ids, mask, lengths = _inputs(llama, texts)
+    task_ids = torch.tensor([1, 0, 1, 0])
+    cached = PromptedModel(llama, _mpt_prompt(llama).double())
+    cached.group_lengths, cached.cache_prompt = group_lengths, cache_prompt
+    if group_lengths:
+        assert length_groups(mask.sum(1)) is not None, "the batch should split into two length groups"
+    hidden = cached.answer_hidden(input_ids, mask, task_ids)
+    hidden.pow(2).sum().backward()
+
+    reference = _mpt_prompt(llama).double()
+    embeds = torch.cat([reference(task_ids), llama.model.get_input_embeddings()(input_ids)], dim=1)
+    full_mask = torch.cat([torch.ones(4, reference.num_tokens, dtype=torch.long), mask], dim=1)
+    states = llama.model.get_decoder()(inputs_embeds=embeds, attention_mask=full_mask).last_hidden_state
+    expected = states[torch.arange(4), reference.num_tokens + torch.tensor(lengths) - 1]
+    expected.pow(2).sum().backward()
+
+    torch.testing.assert_close(hidden, expected, rtol=1e-9, atol=1e-9)
+    for name, p in reference.named_parameters():
+        got = dict(cached.prompt.named_parameters())[name].grad
+        torch.testing.assert_close(got, p.grad, rtol=1e-6, atol=1e-6 * float(p.grad.abs().max()), msg=name)
+    # Both tasks' rows are in the batch: each task's u, v gets its own, non-zero gradient.
+    assert (cached.prompt.u.grad.flatten(1).abs().sum(1) > 0).all()
 
 
 def test_gradients_reach_only_the_prompt(backbone):

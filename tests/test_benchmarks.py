@@ -147,8 +147,10 @@ def test_speed_smoke_prints_every_ratio(capsys):
     summary = json.loads(out.split("summary: ", 1)[1].splitlines()[0])
     assert {"step/tiny-llama", "peft/tiny-llama", "epoch/tiny-llama", "distill/tiny-llama", "eval/tiny-llama"} <= set(summary)
     assert "teacher passes during student steps: 0" in out
-    # --profile: rank classification is one backbone pass per batch; generation at least one
-    assert "profile, rank classification, one batch of 16 rows: 1 backbone forward pass(es)" in out
+    # --profile: rank classification is two backbone passes per batch (the prompt's keys and values once, then the
+    # rows: PromptedModel.cache_prompt); generation at least one
+    assert "profile, rank classification, one batch of 16 rows: 2 backbone forward pass(es)" in out
+    assert "ratio cached / every row" in out and "prefix_train/tiny-llama" in summary
     assert "profile, generate, max_new_tokens=" in out
 
 
