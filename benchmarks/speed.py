@@ -138,6 +138,18 @@ def min_ratio(num: list[float], den: list[float]) -> str:
     return f"(ratio of the minima {min(num) / min(den):.3f})"
 
 
+def report_ratio(results: dict, key: str, target: float, times: dict[str, list[float]], new: str, old: str,
+                 rows: tuple[tuple[str, str], ...], name: str, note: str = "") -> float:
+    """Print each variant's times (``rows``: label, variant), then ``new`` ÷ ``old`` with its verdict against
+    ``target`` and the ratio of the fastest repeats; record the ratio in ``results[key]``."""
+    ratio = med(times[new]) / med(times[old])
+    for label, variant in rows:
+        print(f"    {label}{spread(times[variant])}")
+    print(f"    {name} = {ratio:.3f}   {verdict(ratio, target)}  {min_ratio(times[new], times[old])}{note}", flush=True)
+    results[key] = ratio
+    return ratio
+
+
 def verdict(ratio: float, target: float) -> str:
     if ratio <= target:
         return f"target <= {target:g}: MET"
@@ -362,23 +374,17 @@ def header(title: str, backbone, args, extra: str = "", *, shape: str | None = N
 def bench_step(backbone, args, results: dict) -> None:
     header("1 step vs limit", backbone, args)
     times = timed(args.reps, args.warmup, {v: build_variant(v, backbone, args) for v in ("limit", "mpt")})
-    ratio = med(times["mpt"]) / med(times["limit"])
-    print(f"    limit: body + prompt by hand + label rows   {spread(times['limit'])}")
-    print(f"    mpt_nb train_prompt step (MPT, 2 tasks)      {spread(times['mpt'])}")
-    print(f"    ratio mpt_nb / limit = {ratio:.3f}   {verdict(ratio, TARGETS['step'])}  "
-          f"{min_ratio(times['mpt'], times['limit'])}", flush=True)
-    results[f"step/{backbone.name}"] = ratio
+    report_ratio(results, f"step/{backbone.name}", TARGETS["step"], times, "mpt", "limit",
+                 (("limit: body + prompt by hand + label rows   ", "limit"),
+                  ("mpt_nb train_prompt step (MPT, 2 tasks)      ", "mpt")), "ratio mpt_nb / limit")
 
 
 def bench_peft(backbone, args, results: dict, name: str) -> None:
     header("2 mpt_nb vs PEFT MultitaskPromptTuning", backbone, args)
     times = timed(args.reps, args.warmup, {v: build_variant(v, backbone, args) for v in ("peft", "mpt")})
-    ratio = med(times["mpt"]) / med(times["peft"])
-    print(f"    PEFT MPT step (full logits + LM loss)        {spread(times['peft'])}")
-    print(f"    mpt_nb train_prompt step                     {spread(times['mpt'])}")
-    print(f"    time ratio mpt_nb / PEFT = {ratio:.3f}   {verdict(ratio, TARGETS['peft'])}  "
-          f"{min_ratio(times['mpt'], times['peft'])}", flush=True)
-    results[f"peft/{backbone.name}"] = ratio
+    report_ratio(results, f"peft/{backbone.name}", TARGETS["peft"], times, "mpt", "peft",
+                 (("PEFT MPT step (full logits + LM loss)        ", "peft"),
+                  ("mpt_nb train_prompt step                     ", "mpt")), "time ratio mpt_nb / PEFT")
     if args.no_memory:
         return
     mem = {v: measure_memory(v, name, args) for v in ("mpt", "peft", "limit")}
@@ -465,13 +471,10 @@ def bench_epoch(backbone, args, results: dict) -> None:
         warm(dynamic)()
         warm(padded)()
     times = timed(args.epoch_reps, 0, {"padded": epoch(padded), "dynamic": epoch(dynamic)})
-    ratio = med(times["dynamic"]) / med(times["padded"])
-    print(f"    epoch, every row padded to {args.pad_to}           {spread(times['padded'])}")
-    print(f"    epoch, mpt_nb dynamic padding (mpt_nb.data)  {spread(times['dynamic'])}")
-    print(f"    ratio dynamic / padded = {ratio:.3f}   {verdict(ratio, TARGETS['epoch'])}  "
-          f"{min_ratio(times['dynamic'], times['padded'])}  (median of {args.epoch_reps} epochs; same sampler, "
-          "batches and train_prompt step in both)", flush=True)
-    results[f"epoch/{backbone.name}"] = ratio
+    report_ratio(results, f"epoch/{backbone.name}", TARGETS["epoch"], times, "dynamic", "padded",
+                 ((f"epoch, every row padded to {args.pad_to}           ", "padded"),
+                  ("epoch, mpt_nb dynamic padding (mpt_nb.data)  ", "dynamic")), "ratio dynamic / padded",
+                 f"  (median of {args.epoch_reps} epochs; same sampler, batches and train_prompt step in both)")
 
 
 def bench_distill(backbone, args, results: dict) -> None:
@@ -500,13 +503,10 @@ def bench_distill(backbone, args, results: dict) -> None:
         "distill": lambda: train_steps(distill_model, batch, objective=distill_objective),
     })
     assert cache.teacher_passes == passes, "the teacher ran during student steps"
-    ratio = med(times["distill"]) / med(times["plain"])
-    print(f"    plain multitask step (L_PLM)                 {spread(times['plain'])}")
-    print(f"    distillation step (L_PLM + KL + MSE, cached) {spread(times['distill'])}")
-    print(f"    ratio distill / plain = {ratio:.3f}   {verdict(ratio, TARGETS['distill'])}  "
-          f"{min_ratio(times['distill'], times['plain'])}  (teacher passes during student steps: "
-          f"{cache.teacher_passes - passes})", flush=True)
-    results[f"distill/{backbone.name}"] = ratio
+    report_ratio(results, f"distill/{backbone.name}", TARGETS["distill"], times, "distill", "plain",
+                 (("plain multitask step (L_PLM)                 ", "plain"),
+                  ("distillation step (L_PLM + KL + MSE, cached) ", "distill")), "ratio distill / plain",
+                 f"  (teacher passes during student steps: {cache.teacher_passes - passes})")
 
 
 def bench_eval(backbone, args, results: dict) -> None:
@@ -658,12 +658,9 @@ def bench_groups(backbone, args, results: dict) -> None:
 
     times = timed(args.epoch_reps, args.warmup, {"one pass": run(False), "groups": run(True)})
     model.group_lengths = True
-    ratio = med(times["groups"]) / med(times["one pass"])
-    print(f"    one padded pass per batch       {spread(times['one pass'])}")
-    print(f"    two length groups (default)     {spread(times['groups'])}")
-    print(f"    ratio groups / one pass = {ratio:.3f}   {verdict(ratio, TARGETS['groups'])}  "
-          f"{min_ratio(times['groups'], times['one pass'])}", flush=True)
-    results[f"groups/{backbone.name}"] = ratio
+    report_ratio(results, f"groups/{backbone.name}", TARGETS["groups"], times, "groups", "one pass",
+                 (("one padded pass per batch       ", "one pass"), ("two length groups (default)     ", "groups")),
+                 "ratio groups / one pass")
 
 
 def bench_prefix(backbone, args, results: dict) -> None:
@@ -711,12 +708,9 @@ def bench_prefix(backbone, args, results: dict) -> None:
 
     for what, make in (("train", train), ("score", score)):
         times = timed(args.epoch_reps, args.warmup, {"every row": make(False), "cached": make(True)})
-        ratio = med(times["cached"]) / med(times["every row"])
-        print(f"    {what}: prompt in every row      {spread(times['every row'])}")
-        print(f"    {what}: prompt cached (default)  {spread(times['cached'])}")
-        print(f"    {what}: ratio cached / every row = {ratio:.3f}   {verdict(ratio, TARGETS['prefix'])}  "
-              f"{min_ratio(times['cached'], times['every row'])}", flush=True)
-        results[f"prefix_{what}/{backbone.name}"] = ratio
+        report_ratio(results, f"prefix_{what}/{backbone.name}", TARGETS["prefix"], times, "cached", "every row",
+                     ((f"{what}: prompt in every row      ", "every row"), (f"{what}: prompt cached (default)  ", "cached")),
+                     f"{what}: ratio cached / every row")
     model.cache_prompt = True
 
 
