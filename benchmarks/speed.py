@@ -623,31 +623,42 @@ def profile_eval(args, evaluations: dict[str, Callable[[Any], Any]], data, model
         hook.remove()
 
 
+def mixed_source_setup(backbone, args, tasks: tuple[str, ...], kappa: int):
+    """What [6] and [7] time a switch of: each task's real training rows (tokenised with its task id), the merged
+    dataset, sampled batches mixing m ∈ [2, κ] tasks, their collator, an MPT prompt over the tasks, and a train config
+    of one step per batch. Returns (parts, data, batches, collate, model, config)."""
+    from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
+    from mpt_nb.prompted import PromptedModel
+    from mpt_nb.tasks import get_task, load_task_splits
+    from mpt_nb.train import TrainConfig
+
+    parts = [
+        tokenize_task(load_task_splits(t, max_train=64 if args.smoke else 400, max_eval=8)["train"], get_task(t),
+                      backbone, task_id=i, max_input_tokens=128)
+        for i, t in enumerate(tasks)
+    ]
+    data = build_multitask_dataset(parts)
+    n_batches = 2 if args.smoke else 6
+    batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=kappa, num_batches=n_batches))
+    collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in tasks])
+    model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(tasks)))
+    config = TrainConfig(max_steps=n_batches, warmup_ratio=0.0, progress=False, lr=1e-3)
+    return parts, data, batches, collate, model, config
+
+
 def bench_groups(backbone, args, results: dict) -> None:
     import numpy as np
     from torch.utils.data import DataLoader
 
-    from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
-    from mpt_nb.prompted import PromptedModel
-    from mpt_nb.tasks import get_task, load_task_splits
-    from mpt_nb.train import TrainConfig, train_prompt
+    from mpt_nb.train import train_prompt
 
     if backbone.is_seq2seq:
         print("    [6] groups: seq2seq encoders see the whole padded input; length groups apply to causal LMs only")
         return
-    parts = []
-    for i, t in enumerate(GROUP_TASKS):
-        split = load_task_splits(t, max_train=64 if args.smoke else 400, max_eval=8)["train"]
-        parts.append(tokenize_task(split, get_task(t), backbone, task_id=i, max_input_tokens=128))
-    data = build_multitask_dataset(parts)
-    n_batches = 2 if args.smoke else 6
-    batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=3, num_batches=n_batches))
-    collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in GROUP_TASKS])
+    _, data, batches, collate, model, config = mixed_source_setup(backbone, args, GROUP_TASKS, kappa=3)
     lengths = np.array([len(x) for x in data["input_ids"]])
-    model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(GROUP_TASKS)))
-    config = TrainConfig(max_steps=n_batches, warmup_ratio=0.0, progress=False, lr=1e-3)
     header("6 groups: two length groups vs one padded pass", backbone, args,
-           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3; {n_batches} sampled batches per repeat",
+           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3; {len(batches)} sampled batches per repeat",
            extra=f"; tokens per row mean {lengths.mean():.1f}, max {lengths.max()}")
 
     def run(grouped: bool) -> Callable[[], float]:
@@ -666,30 +677,18 @@ def bench_groups(backbone, args, results: dict) -> None:
 def bench_prefix(backbone, args, results: dict) -> None:
     from torch.utils.data import DataLoader
 
-    from mpt_nb.data import MultitaskBatchSampler, PromptCollator, build_multitask_dataset, tokenize_task
+    from mpt_nb.data import build_multitask_dataset
     from mpt_nb.evaluate import predict_label_logits
-    from mpt_nb.prompted import PromptedModel
-    from mpt_nb.tasks import get_task, load_task_splits
-    from mpt_nb.train import TrainConfig, train_prompt
+    from mpt_nb.train import train_prompt
 
     if backbone.is_seq2seq:
         print("    [7] prefix: the prompt is the encoder's input; the shared key-value cache applies to causal LMs only")
         return
-    parts = [
-        tokenize_task(load_task_splits(t, max_train=64 if args.smoke else 400, max_eval=8)["train"], get_task(t),
-                      backbone, task_id=i)
-        for i, t in enumerate(TASKS)
-    ]
-    data = build_multitask_dataset(parts)
-    n_batches = 2 if args.smoke else 6
-    batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=2, num_batches=n_batches))
+    parts, data, batches, collate, model, config = mixed_source_setup(backbone, args, TASKS, kappa=2)
     per_task = 8 if args.smoke else 64
     scored = build_multitask_dataset([part.select(range(per_task)) for part in parts])  # both tasks, ids 0..n-1
-    collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in TASKS])
-    model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(TASKS)))
-    config = TrainConfig(max_steps=n_batches, warmup_ratio=0.0, progress=False, lr=1e-3)
     header("7 prefix: the prompt's keys and values once per task vs the prompt in every row", backbone, args,
-           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, 2 tasks per batch; {n_batches} "
+           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, 2 tasks per batch; {len(batches)} "
                  f"batches per repeat; scoring {len(scored)} rows at batch 32")
 
     def train(cached: bool) -> Callable[[], float]:
