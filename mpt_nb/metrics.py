@@ -23,6 +23,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 __all__ = [
     "METRICS",
     "UnknownMetricError",
+    "chance_score",
     "compute_metric",
     "normalize_answer",
     "squad_exact_match",
@@ -160,3 +161,15 @@ def compute_metric(name: str, predictions: Sequence, references: Sequence) -> di
     if name not in METRICS:
         raise UnknownMetricError(f"unknown metric {name!r}; known metrics: {', '.join(METRICS)}")
     return METRICS[name](predictions, references)
+
+
+def chance_score(name: str, references: Sequence[int], num_classes: int, *, draws: int = 200, seed: int = 0) -> float:
+    """The metric a uniformly random guess would score on these references: the mean over ``draws`` seeded draws
+    (1/C for accuracy; for macro-F1 it depends on the class balance, hence the simulation)."""
+    if num_classes < 2:
+        raise ValueError(f"a chance level needs at least 2 classes, got {num_classes}")
+    references = list(references)
+    rng = np.random.default_rng(seed)
+    scores = [compute_metric(name, rng.integers(num_classes, size=len(references)).tolist(), references)[name]
+              for _ in range(draws)]
+    return float(np.mean(scores))

@@ -31,7 +31,7 @@ from .losses import DistillationLoss, classification_objective, objective_for
 from .methods import Method, get_method
 from .profiles import Profile
 from .prompted import PromptedModel
-from .prompts import MultitaskPrompt, SoftPrompt, count_trainable
+from .prompts import MultitaskPrompt, NoPrompt, SoftPrompt, count_trainable
 from .sources import SourceStore
 from .tasks import get_task, load_task_splits
 from .train import TrainConfig, TrainResult, train_prompt
@@ -42,6 +42,7 @@ __all__ = [
     "distill_shared_prompt",
     "select_spot_source",
     "train_teachers",
+    "zero_shot",
 ]
 
 
@@ -369,5 +370,32 @@ def adapt_target(
         "best_step": result.best_step,
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,
+        "test_predictions": predictions.as_record(),
+    }
+
+
+def zero_shot(ws: Workspace, target: str) -> dict[str, Any]:
+    """The zero-shot baseline on one target: the frozen model and the task's hand-written template, no soft prompt and
+    no training; returns a results record (method "zero_shot", 0 trainable parameters) like ``adapt_target``'s."""
+    profile, task = ws.profile, get_task(target)
+    start = time.perf_counter()
+    predictions = ws.predict(PromptedModel(ws.backbone, NoPrompt(ws.backbone.dim)), target, "test")
+    return {
+        "profile": profile.name,
+        "sizing": profile.sizing,
+        "backbone": ws.backbone.name,
+        "task": target,
+        "method": "zero_shot",
+        "ablation": "none",
+        "k": "full",
+        "seed": None,
+        "source_seed": None,
+        "metric": task.metric,
+        "test": predictions.score(task.metric)[task.metric],
+        "test_rows": len(predictions.references),
+        "trainable_params": 0,
+        "prompt_tokens": 0,
+        "steps": 0,
+        "wall_time_s": round(time.perf_counter() - start, 2),
         "test_predictions": predictions.as_record(),
     }

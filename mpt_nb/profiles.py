@@ -193,11 +193,14 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
             "seeds": (0, 1),
             "few_shot_k": (4, 8),
         },
-        # Measured on a 2-core CPU: a SmolLM2 training step (batch 8) takes ~2 s and scoring 100 rows ~5 s, so a
-        # notebook's 8 minutes hold roughly 150-200 steps plus its evaluations. Notebooks 02-03 train their own small
-        # source stages on the three short-text sources (fact verification's long passages would not fit); 04-06
-        # start from the shipped converged stages (four sources) when they are there. Two of the suite's targets:
-        # intent first (notebook 05's few-shot target: 7 classes, short utterances), then the 3-way tweets.
+        # Measured on a 2-core CPU (2026-12-02, a fast day): a SmolLM2 training step (batch 8) takes ~1.8 s, ~0.78x
+        # that with the prompt cache (benchmark [7]), and scoring 100 rows ~5 s; the host runs up to 2x slower on
+        # other days. So a notebook's budget (8 minutes when it trains source stages, 5 when it starts from shipped
+        # ones) holds ~100-150 steps plus evaluations.
+        # Notebook 02 trains its own small source stage on the three short-text sources (fact verification's long
+        # passages would not fit), 03 distils them from the shipped teachers; 04-06 start from the shipped converged
+        # stages (four sources) when they are there. Two of the suite's targets: intent first (notebooks 04-05's
+        # comparisons: 7 classes, short utterances), then the 3-way tweets. k = 4 and 16 per class in notebook 05.
         "offline": {
             "source_tasks": ("movie_sentiment", "question_type", "sms_spam"),
             "target_tasks": ("intent_recognition", "tweet_sentiment3"),
@@ -211,6 +214,7 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
             "source_patience": 0,  # fixed small budgets (the shipped stages are the converged ones)
             "distill_eval_every": None,
             "seeds": (0, 1),
+            "few_shot_k": (4, 16),
         },
     },
     # What the notebooks run on a free Colab GPU (a T4; `mpt_nb.course.choose_profile` picks it there): the profile's

@@ -138,18 +138,19 @@ class PromptedModel(nn.Module):
         # batch of rows; no data-dependent shapes), then each row reads its own task's.
         prompts = self._prompt_rows(torch.arange(self.prompt.num_tasks, device=embeds.device), embeds)
         check_task_ids(task_ids, self.prompt.num_tasks)
-        if self.cache_prompt:
+        cache_prompt = self.cache_prompt and prompts.shape[1] > 0  # no prompt (zero-shot): nothing to cache
+        if cache_prompt:
             prefix = [(k, v) for k, v, *_ in decoder(inputs_embeds=prompts, use_cache=True).past_key_values]
         lengths = attention_mask.sum(1)
         # A cached prompt is no per-row work; a concatenated one adds its l tokens to every row.
-        extra = 0 if self.cache_prompt else prompts.shape[1]
+        extra = 0 if cache_prompt else prompts.shape[1]
         groups = length_groups(lengths, extra=extra) if self.group_lengths else None
         parts = []
         for rows in groups or [torch.arange(input_ids.shape[0], device=input_ids.device)]:
             width = int(lengths[rows].max())  # right padding: a narrower group drops only padding columns
             mask = attention_mask[rows, :width]
             full_mask = torch.cat([mask.new_ones(mask.shape[0], prompts.shape[1]), mask], dim=1)
-            if self.cache_prompt:
+            if cache_prompt:
                 cache = DynamicCache(ddp_cache_data=[(k[task_ids[rows]], v[task_ids[rows]]) for k, v in prefix])
                 out = decoder(inputs_embeds=embeds[rows, :width], attention_mask=full_mask, past_key_values=cache,
                               use_cache=False)

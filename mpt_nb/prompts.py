@@ -13,6 +13,7 @@ from torch import nn
 
 __all__ = [
     "MultitaskPrompt",
+    "NoPrompt",
     "SoftPrompt",
     "check_task_ids",
     "count_trainable",
@@ -121,6 +122,36 @@ class SoftPrompt(nn.Module):
         if prompts.dim() == 2:
             prompts = prompts.unsqueeze(0)
         return cls(prompts.shape[1], prompts.shape[2], prompts.shape[0], init=prompts)
+
+
+class NoPrompt(nn.Module):
+    """The zero-shot baseline as a prompt: no soft tokens (l = 0), nothing to train; the frozen model reads the task's
+    hand-written template alone. ``forward(task_ids) -> (batch, 0, d)``."""
+
+    def __init__(self, dim: int, num_tasks: int = 1) -> None:
+        super().__init__()
+        if dim < 1 or num_tasks < 1:
+            raise ValueError(f"need dim, num_tasks >= 1, got {dim}, {num_tasks}")
+        self._dim, self._num_tasks = dim, num_tasks
+
+    @property
+    def num_tasks(self) -> int:
+        return self._num_tasks
+
+    @property
+    def num_tokens(self) -> int:
+        return 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def forward(self, task_ids: torch.Tensor) -> torch.Tensor:
+        check_task_ids(task_ids, self.num_tasks)
+        return torch.zeros(task_ids.shape[0], 0, self.dim, device=task_ids.device)
+
+    def task_prompts(self) -> torch.Tensor:
+        return torch.zeros(self.num_tasks, 0, self.dim)
 
 
 class MultitaskPrompt(nn.Module):

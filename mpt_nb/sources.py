@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -309,9 +310,19 @@ class SourceStore:
         """Whether the stage is in this store's memory already."""
         return self.identity(stage, seed) in self._memory
 
-    def teachers(self, seed: int = 0) -> SoftPrompt:
-        """The teachers (one prompt per source task), stacked (tasks, l, d)."""
-        return self.get(TEACHERS, seed)
+    def teachers(self, seed: int = 0, *, tasks: Sequence[str] | None = None) -> SoftPrompt:
+        """The teachers (one prompt per source task), stacked (tasks, l, d); with ``tasks``, only those tasks'
+        teachers, in that order (e.g. a notebook's three course sources from the four shipped ones)."""
+        from .prompts import SoftPrompt
+
+        teachers = self.get(TEACHERS, seed)
+        if tasks is None:
+            return teachers
+        trained = list(self.profile.source_tasks)
+        missing = [t for t in tasks if t not in trained]
+        if missing:
+            raise KeyError(f"no teachers for {missing} in this store: its teachers are for {trained}")
+        return SoftPrompt.from_prompts(teachers.weight.detach()[[trained.index(t) for t in tasks]].clone())
 
     def get(self, stage: SourceStage, seed: int = 0) -> SoftPrompt | MultitaskPrompt:
         """The stage from memory, else from disk (refused if stale), else trained now and saved."""

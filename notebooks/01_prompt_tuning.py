@@ -41,11 +41,7 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours), not measured here |
 #
-# **Outputs are from an older run:** the saved outputs were made by commit 7c42cb8 (the v1 task suite, before the
-# course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
-# offline re-run, which is pending.
-#
-# The outputs saved in this notebook come from one run of the **`offline`** profile (regenerate them with
+# The outputs saved in this notebook come from one run of the **`offline`** profile on 2026-12-02 (regenerate them with
 # `tools/run_notebooks.sh`). Key numbers of that run are summarised at the end.
 
 # %% [markdown]

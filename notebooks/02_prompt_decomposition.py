@@ -46,11 +46,7 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
 #
-# **Outputs are from an older run:** the saved outputs were made by commit 7c42cb8 (the v1 task suite, before the
-# course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
-# offline re-run, which is pending.
-#
-# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh` regenerates them).
+# The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh` regenerates them).
 # Notebook 01 is not required: nothing here depends on it.
 
 # %% [markdown]
@@ -556,63 +552,15 @@ assert bool(_answer["r4_better"]) == (_answer["r4"] > _answer["r1"]), (
 print(f"exercise 3: ok; mean validation r = 1 {_r1:.3f}, r = 4 {_r4:.3f}, for {_extra:,} more parameters")
 
 # %% [markdown]
-# **Exercise 4 (experiment: the number of steps).** The reading after section 5 says the u_i v_i moved only a little
-# *at this budget*. Test that: train the decomposition again with half of `profile.distill_steps` (a workspace
-# whose profile differs only in that field: `profile.with_overrides(...)`, sharing the backbone:
-# `Workspace(new_profile, ws.backbone)`), and compare how far the u_i v_i moved from 1: the mean of |u_i v_i − 1|
-# over every task and entry. Question: **do the rank-1 updates move further from 1 the longer they train?**
-#
-# Store `ws_ex4`, `joint_ex4`, `run_ex4` and `answer_ex4 = {"spread": section 5's mean |u_i v_i − 1|,
-# "spread_half": yours with half the steps, "grows_with_steps": True or False}`.
-
-# %% tags=["solution"]
-# Section 5's joint training with half the steps: the profile differs in distill_steps only.
-ws_ex4 = Workspace(profile.with_overrides(distill_steps=profile.distill_steps // 2), ws.backbone)
-joint_ex4, run_ex4 = distill_shared_prompt(
-    ws_ex4, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init,
-    seed=0,
-)
-
-
-def mean_spread(prompt):
-    """Mean of |u_i v_i − 1| over every task and entry of a MultitaskPrompt."""
-    with torch.no_grad():
-        return float((torch.bmm(prompt.u, prompt.v) - 1).abs().mean())
-
-
-answer_ex4 = {"spread": mean_spread(joint), "spread_half": mean_spread(joint_ex4)}
-answer_ex4["grows_with_steps"] = answer_ex4["spread"] > answer_ex4["spread_half"]
-
-# %%
-ws_ex4, joint_ex4, run_ex4 = check_defined("ws_ex4", "joint_ex4", "run_ex4")
-_answer = check_answer("answer_ex4", values=("spread", "spread_half"), flags=("grows_with_steps",))
-_changed = sorted(f for f in profile.__dataclass_fields__ if getattr(ws_ex4.profile, f) != getattr(profile, f))
-assert _changed == ["distill_steps"], (
-    f"ws_ex4's profile should differ from profile in distill_steps only; it differs in {_changed or 'nothing'}"
-)
-assert ws_ex4.profile.distill_steps == profile.distill_steps // 2, (
-    f"use half the steps, {profile.distill_steps // 2}, not {ws_ex4.profile.distill_steps}"
-)
-assert run_ex4.steps == profile.distill_steps // 2, f"run_ex4 trained {run_ex4.steps} steps: train it in ws_ex4"
-assert isinstance(joint_ex4, MultitaskPrompt) and joint_ex4.rank == joint.rank, "train the same decomposition (same r)"
-
-
-def _spread(prompt):
-    with torch.no_grad():
-        return float((torch.bmm(prompt.u, prompt.v) - 1).abs().mean())
-
-
-assert abs(_answer["spread"] - _spread(joint)) < 1e-6, f"answer_ex4['spread'] is section 5's, {_spread(joint):.5f}"
-assert abs(_answer["spread_half"] - _spread(joint_ex4)) < 1e-6, (
-    f"answer_ex4['spread_half'] is {_answer['spread_half']:.5f}, but joint_ex4's mean |u_i v_i − 1| is "
-    f"{_spread(joint_ex4):.5f}"
-)
-assert bool(_answer["grows_with_steps"]) == (_answer["spread"] > _answer["spread_half"]), (
-    "grows_with_steps does not follow from your numbers "
-    f"({profile.distill_steps} steps: {_answer['spread']:.5f}; half: {_answer['spread_half']:.5f})"
-)
-print(f"exercise 4: ok; mean |u_i v_i − 1| after {profile.distill_steps // 2} steps {_answer['spread_half']:.5f}, "
-      f"after {profile.distill_steps} steps {_answer['spread']:.5f}")
+# **More experiments** (no self-check; each retrains section 5, about 2-3 minutes on the `offline` profile, so they
+# are left for homework):
+# - **The number of steps.** The reading after section 5 says the u_i v_i moved only a little *at this budget*. Train
+#   the decomposition again with half of `profile.distill_steps` (a workspace whose profile differs in that field
+#   alone: `Workspace(profile.with_overrides(distill_steps=...), ws.backbone)`) and compare the mean of |u_i v_i − 1|
+#   over every task and entry (`torch.bmm(prompt.u, prompt.v)`). Do the rank-1 updates move further from 1 the
+#   longer they train?
+# - **No decomposition** (`decompose=False` in `distill_shared_prompt`: one shared prompt, u and v frozen at 1).
+#   How much of section 5's mean validation score do the per-task updates add?
 
 # %% [markdown]
 # ## Summary of this run

@@ -41,13 +41,9 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | estimated, not measured: about 3 min, install included (it trains a small set until the v2 grid is committed; about 2 min after) |
 # | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
-# **Outputs are from an older run:** the saved outputs were made by commit 7c42cb8 (the v1 task suite, before the
-# course moved to the suite v2 and the shipped source prompts); cells changed since show no output until the
-# offline re-run, which is pending.
-#
 # The widget needs a live kernel with `ipywidgets` (Jupyter, VS Code, Colab); everywhere else (GitHub, nbviewer, an
 # exported HTML) the static figure below it shows the same view. Saved outputs: one run of the **`offline`**
-# profile (`tools/run_notebooks.sh`).
+# profile on 2026-12-02 (`tools/run_notebooks.sh`).
 
 # %% [markdown]
 # ## Setup

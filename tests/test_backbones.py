@@ -14,7 +14,7 @@ from mpt_nb.backbones import (
     load_backbone,
 )
 from mpt_nb.prompted import MASKED_LOGIT, PromptedModel, PromptOutput, length_groups
-from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
+from mpt_nb.prompts import MultitaskPrompt, NoPrompt, SoftPrompt
 
 TEXTS = ["Review: a fine film.\nSentiment:", "Hi\nA:", "Question: what is the capital of France?\nAnswer:"]
 
@@ -88,6 +88,28 @@ def test_label_logits_equal_full_model_logits_at_answer_position(lively):
     # only if prompt and no-prompt logits coincided).
     other = _full_model_logits(backbone, _mpt_prompt(backbone, seed=1), input_ids, mask, task_ids)
     assert not torch.allclose(full, other, atol=1e-4)
+
+
+@pytest.mark.parametrize("cache_prompt", [True, False])
+def test_no_prompt_is_the_backbone_on_the_bare_input(lively, cache_prompt):
+    # The zero-shot baseline: label logits of the model's own forward on the template-formatted input alone.
+    backbone = lively
+    model = PromptedModel(backbone, NoPrompt(backbone.dim, num_tasks=2))
+    model.cache_prompt = cache_prompt
+    input_ids, mask, lengths = _inputs(backbone)
+    task_ids = torch.tensor([1, 0, 1])
+    vocab = backbone.model.config.vocab_size
+    candidate_ids = torch.tensor([[3, 7], [5, 11], [2, vocab - 1]])
+    candidate_mask = torch.ones(3, 2, dtype=torch.bool)
+    with torch.no_grad():
+        out = model(input_ids, mask, task_ids, candidate_ids=candidate_ids, candidate_mask=candidate_mask)
+        if backbone.is_seq2seq:
+            start = torch.full((3, 1), backbone.model.config.decoder_start_token_id)
+            own = backbone.model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=start).logits[:, 0]
+        else:
+            own = backbone.model(input_ids=input_ids, attention_mask=mask).logits[torch.arange(3), torch.tensor(lengths) - 1]
+    torch.testing.assert_close(out.label_logits, own.gather(1, candidate_ids), rtol=1e-4, atol=1e-5)
+    assert sum(p.numel() for p in model.prompt.parameters()) == 0
 
 
 def test_causal_answer_position_is_last_real_token_not_padding(lively_llama):

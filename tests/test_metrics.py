@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from mpt_nb.metrics import METRICS, compute_metric, normalize_answer, squad_exact_match, squad_f1
+from mpt_nb.metrics import (
+    METRICS,
+    chance_score,
+    compute_metric,
+    normalize_answer,
+    squad_exact_match,
+    squad_f1,
+)
 
 
 def test_accuracy():
@@ -103,3 +110,17 @@ def test_empty_and_mismatched_inputs_are_clear_errors(name):
         compute_metric(name, [], [])
     with pytest.raises(ValueError, match="2 predictions but 3 references"):
         compute_metric(name, [1, 0], [1, 0, 1])
+
+
+
+def test_chance_score_is_what_random_guessing_scores():
+    balanced = [0, 1, 2] * 200
+    assert chance_score("accuracy", balanced, 3) == pytest.approx(1 / 3, abs=0.01)
+    assert chance_score("macro_f1", balanced, 3) == pytest.approx(1 / 3, abs=0.01)
+    # Imbalanced: random guessing still hits 1/C of the rows, but its macro-F1 falls below 1/C (the rare class).
+    skewed = [0] * 540 + [1] * 60
+    assert chance_score("accuracy", skewed, 2) == pytest.approx(0.5, abs=0.01)
+    assert chance_score("macro_f1", skewed, 2) < 0.45
+    assert chance_score("accuracy", skewed, 2, seed=1) != chance_score("accuracy", skewed, 2, seed=2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        chance_score("accuracy", [0, 0], 1)

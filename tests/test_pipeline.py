@@ -10,8 +10,9 @@ import torch
 from mpt_nb import profiles
 from mpt_nb.__main__ import main
 from mpt_nb.methods import METHODS, get_method
-from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, train_teachers
-from mpt_nb.prompts import MultitaskPrompt, SoftPrompt, expected_trainable
+from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, train_teachers, zero_shot
+from mpt_nb.prompted import PromptedModel
+from mpt_nb.prompts import MultitaskPrompt, NoPrompt, SoftPrompt, expected_trainable
 from mpt_nb.sources import TEACHERS, SourceStore
 from mpt_nb.tasks import get_task
 
@@ -146,6 +147,19 @@ def test_adapt_target_records(method, ws, profile, sources, distilled, joint):
     assert accuracy == pytest.approx(record["test"])
     assert (record["source_seed"] is None) == (method == "pt")
     json.dumps(record)  # records are written as JSON Lines
+
+
+def test_zero_shot_record_scores_the_template_alone(ws):
+    record = zero_shot(ws, TARGET)
+    assert set(record) >= RECORD_KEYS - {"validation", "rank", "best_step"}
+    assert record["method"] == "zero_shot" and record["trainable_params"] == 0 and record["steps"] == 0
+    # The record's predictions are the bare model's: the same as a prompted model whose prompt is empty.
+    model = PromptedModel(ws.backbone, NoPrompt(ws.backbone.dim))
+    assert ws.predict(model, TARGET, "test").as_record() == record["test_predictions"]
+    predictions = record["test_predictions"]
+    accuracy = sum(p == g for p, g in zip(predictions["pred"], predictions["gold"], strict=True)) / record["test_rows"]
+    assert accuracy == pytest.approx(record["test"])
+    json.dumps(record)
 
 
 def test_each_method_starts_from_its_own_source_stage(ws, sources, teachers, distilled, joint):

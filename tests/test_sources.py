@@ -227,6 +227,19 @@ def test_a_store_keyed_by_another_profile_finds_stages_shipped_for_it(tmp_path):
     assert not SourceStore(course_ws, cache, shipped=shipped).is_saved(TEACHERS, 0)
 
 
+def test_teachers_of_chosen_tasks_are_those_rows_in_that_order(tmp_path):
+    # Notebook 03 distils from the shipped teachers of its three course sources, out of the four shipped.
+    store = _store(tmp_path)
+    tasks = list(store.profile.source_tasks)
+    stacked = SoftPrompt(store.profile.prompt_tokens, store.ws.backbone.dim, num_tasks=len(tasks))
+    store.put(TEACHERS, 0, stacked, validation={t: 0.5 for t in tasks})
+    chosen = store.teachers(0, tasks=tasks[::-1])
+    assert torch.equal(chosen.weight, stacked.weight.detach().flip(0))
+    assert chosen.weight.data_ptr() != stacked.weight.data_ptr()  # a copy: training it leaves the store's alone
+    with pytest.raises(KeyError, match="no teachers for \\['intent_recognition'\\]"):
+        store.teachers(0, tasks=[tasks[0], "intent_recognition"])
+
+
 def test_a_stopped_stage_resumes_from_its_training_state(tmp_path, monkeypatch):
     import mpt_nb.pipeline as pipeline
 
