@@ -223,9 +223,9 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
     # stay the profile's own, which the shipped source stages are keyed by.
     # Budgets are an estimate, not a measurement (no GPU here): a SmolLM2 step at batch 8, <= 64 tokens takes ~2 s on
     # a 2-core CPU and should be 30-60x faster on a T4 in fp16, ~0.035-0.07 s. At the slow end notebook 04's
-    # 3 targets x 5 methods x 300 steps plus its joint run (~4,800 steps) take ~5.5 min, notebook 05's
-    # 3 k x 2 seeds x 2 methods x 100 steps ~1.5 min; with the install cell (~2 min), loading the model (~30 s the
-    # first time), evaluations and any source stage trained on the spot (~500 steps), each fits ~15 minutes.
+    # 5 methods x 300 steps on its first target, its joint run and exercise 2 (~2,100 steps) take ~2.5 min, notebook
+    # 05's 3 k x 2 seeds x 2 methods x 100 steps ~1.5 min; with the install cell (~2 min), loading the model (~30 s
+    # the first time), evaluations and any source stage trained on the spot (~500 steps), each fits ~15 minutes.
     "colab": {
         "offline": {"target_steps": 300, "few_shot_steps": 100, "mixed_precision": "fp16"},
         "smoke": {},
