@@ -451,6 +451,70 @@ print(f"exercise 2: ok; {targets[0]} test {rec_ex2['metric']}: r = 1 {_answer['r
       f"(+{_extra:,} parameters)")
 
 # %% [markdown]
+# **Exercise 3 (experiment: what the target's own u v adds).** Section 3 served every target with P* composed with
+# that target's u v. Serve the last target with P* alone instead: copy `serving` (`copy.deepcopy`), set the last
+# target's u and v back to their start (every entry 1/√r, so u v = 1), and score that target's test split with the
+# copy (`ws.predict(PromptedModel(ws.backbone, copy), target, "test", task_id=...)`). Question: **does P* alone score
+# lower than section 3's jointly adapted prompt by more than the test set's standard error?**
+#
+# Store `alone_ex3` (the copied prompt) and `answer_ex3 = {"adapted": section 3's score on that target, "p_star_alone":
+# yours, "se": the standard error of your predictions (`mpt_nb.stats.standard_error`), "beyond_se": True or False}`.
+# Scoring only: seconds.
+
+# %%
+import copy
+
+from mpt_nb.stats import standard_error  # what exercise 3 needs
+
+# %% tags=["solution"]
+last = len(targets) - 1
+alone_ex3 = copy.deepcopy(serving)
+with torch.no_grad():
+    alone_ex3.u[last].fill_(alone_ex3.rank**-0.5)
+    alone_ex3.v[last].fill_(alone_ex3.rank**-0.5)
+preds_ex3 = ws.predict(PromptedModel(ws.backbone, alone_ex3), targets[last], "test", task_id=last)
+metric_ex3 = get_task(targets[last]).metric
+answer_ex3 = {
+    "adapted": serving_scores[targets[last]],
+    "p_star_alone": preds_ex3.score(metric_ex3)[metric_ex3],
+    "se": standard_error(metric_ex3, preds_ex3.predictions, preds_ex3.references),
+}
+answer_ex3["beyond_se"] = answer_ex3["adapted"] - answer_ex3["p_star_alone"] > answer_ex3["se"]
+
+# %%
+alone_ex3 = check_defined("alone_ex3")
+_answer = check_answer("answer_ex3", values=("adapted", "p_star_alone", "se"), flags=("beyond_se",))
+_last = len(targets) - 1
+assert isinstance(alone_ex3, type(serving)) and alone_ex3 is not serving, "alone_ex3 is a copy of serving, not serving"
+assert torch.equal(alone_ex3.shared, serving.shared), "keep P* as section 3 trained it: change only the last u, v"
+_start = alone_ex3.u[_last] @ alone_ex3.v[_last]
+assert torch.allclose(_start, torch.ones_like(_start), atol=1e-6), "the last target's u v should be 1 everywhere"
+assert not torch.allclose(serving.u[_last] @ serving.v[_last], torch.ones_like(_start)), (
+    "serving's own u v changed back to 1 as well: copy serving before changing the copy"
+)
+for _i in range(_last):
+    assert torch.equal(alone_ex3.u[_i], serving.u[_i]) and torch.equal(alone_ex3.v[_i], serving.v[_i]), (
+        f"target {_i}'s u, v changed: reset only the last target's"
+    )
+_metric = get_task(targets[_last]).metric
+_preds = ws.predict(PromptedModel(ws.backbone, alone_ex3), targets[_last], "test", task_id=_last)
+_score = _preds.score(_metric)[_metric]
+assert abs(_answer["adapted"] - serving_scores[targets[_last]]) < 1e-12, (
+    f"answer_ex3['adapted'] is section 3's score on {targets[_last]}: {serving_scores[targets[_last]]:.3f}"
+)
+assert abs(_answer["p_star_alone"] - _score) < 1e-9, (
+    f"answer_ex3['p_star_alone'] is {_answer['p_star_alone']:.3f}, but alone_ex3 scores {_score:.3f} on "
+    f"{targets[_last]}'s test split (score it with task_id={_last})"
+)
+_se = standard_error(_metric, _preds.predictions, _preds.references)
+assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, f"answer_ex3['se'] is {_answer['se']:.4f}; expected near {_se:.4f}"
+assert bool(_answer["beyond_se"]) == (_answer["adapted"] - _answer["p_star_alone"] > _answer["se"]), (
+    "beyond_se does not follow from your numbers: is adapted − p_star_alone larger than se?"
+)
+print(f"exercise 3: ok; {targets[_last]} test {_metric}: P* ∘ (u v) {_answer['adapted']:.3f}, P* alone {_score:.3f} "
+      f"(standard error {_se:.3f})")
+
+# %% [markdown]
 # **More experiments** (no self-check; a few minutes each on the `offline` profile, so they are left for homework):
 # - **The number of steps.** Give PT and MPT twice `profile.target_steps` on the first target (`adapt_target` takes
 #   `steps=`), the same seed. Is MPT's lead over PT smaller with twice the budget?

@@ -430,7 +430,7 @@ if grid:
 # The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
 
 # %%
-from mpt_nb.checks import check_defined, is_flag
+from mpt_nb.checks import check_answer, check_defined, is_flag
 
 # %% [markdown]
 # **Exercise 1 (k per class).** Write `k_shot_indices(labels, k, seed)`: the indices of exactly k rows of every
@@ -596,6 +596,60 @@ assert bool(_flag) == (_h2 < _h), (
     f"with {len(_more)})"
 )
 print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds, {2 * _h2:.4f} with {len(_more)}")
+
+# %% [markdown]
+# **Exercise 4 (experiment: true few-shot).** Section 2 chose each run's checkpoint on up to
+# `profile.max_validation` labelled validation rows, more labels than a k-shot user has. Run MPT again at section 2's
+# smallest k, seed 0, selecting on only k validation rows per class (`adapt_target(..., validation_k=k)`), with
+# everything else as in section 2. Question: **does the test score move by more than the test set's standard
+# error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
+#
+# Store `rec_ex4` (the record) and `answer_ex4 = {"selected_on_all": section 2's test score of that run,
+# "selected_on_k": yours, "se": the standard error of section 2's run, "beyond_se": True or False}`. One few-shot run.
+
+# %%
+from mpt_nb.stats import standard_error  # what exercise 4 needs
+
+# %% tags=["solution"]
+# Section 2's MPT run at the smallest k, seed 0, with checkpoints chosen on k validation rows per class.
+rec_ex4 = adapt_target(ws, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0, validation_k=k_small)
+_section2 = next(rec for rec in records if rec["method"] == "mpt" and rec["k"] == k_small and rec["seed"] == 0)
+_preds = _section2["test_predictions"]
+answer_ex4 = {
+    "selected_on_all": _section2["test"],
+    "selected_on_k": rec_ex4["test"],
+    "se": standard_error(_section2["metric"], _preds["pred"], _preds["gold"]),
+}
+answer_ex4["beyond_se"] = abs(answer_ex4["selected_on_k"] - answer_ex4["selected_on_all"]) > answer_ex4["se"]
+
+# %%
+rec_ex4 = check_defined("rec_ex4")
+_answer = check_answer("answer_ex4", values=("selected_on_all", "selected_on_k", "se"), flags=("beyond_se",))
+_k = min(profile.few_shot_k)
+assert (rec_ex4["method"], rec_ex4["k"], rec_ex4["seed"], rec_ex4["task"]) == ("mpt", _k, 0, target), (
+    f"run MPT on {target} at k = {_k}, seed 0 (got {rec_ex4['method']}, k = {rec_ex4['k']}, seed {rec_ex4['seed']})"
+)
+_n_classes = len(set(ws.tokenised(target, "validation")["label"]))
+assert rec_ex4["validation_k"] == _k and rec_ex4["validation_rows"] == _k * _n_classes, (
+    f"select on k = {_k} validation rows per class ({_k * _n_classes} rows): pass validation_k={_k} "
+    f"(your run selected on {rec_ex4['validation_rows']} rows)"
+)
+assert rec_ex4["steps"] == profile.few_shot_steps and rec_ex4["source_seed"] == 0, "keep everything else as in section 2"
+_before = next(rec for rec in records if rec["method"] == "mpt" and rec["k"] == _k and rec["seed"] == 0)
+assert abs(_answer["selected_on_all"] - _before["test"]) < 1e-12, (
+    f"answer_ex4['selected_on_all'] is section 2's MPT run at k = {_k}, seed 0: {_before['test']:.3f}"
+)
+assert abs(_answer["selected_on_k"] - rec_ex4["test"]) < 1e-12, "answer_ex4['selected_on_k'] is rec_ex4's test score"
+_se = standard_error(_before["metric"], _before["test_predictions"]["pred"], _before["test_predictions"]["gold"])
+assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
+    f"answer_ex4['se'] is {_answer['se']:.4f}, but section 2's run has a standard error near {_se:.4f} (a bootstrap, "
+    "so a little noise is fine): pass its metric, pred and gold"
+)
+assert bool(_answer["beyond_se"]) == (abs(_answer["selected_on_k"] - _answer["selected_on_all"]) > _answer["se"]), (
+    "beyond_se does not follow from your numbers: is |selected_on_k − selected_on_all| larger than se?"
+)
+print(f"exercise 4: ok; MPT at k = {_k}, seed 0: test {_before['test']:.3f} selected on {_before['validation_rows']} "
+      f"validation rows, {rec_ex4['test']:.3f} on {rec_ex4['validation_rows']} (standard error {_se:.3f})")
 
 # %% [markdown]
 # **More experiments** (no self-check; a few minutes each on the `offline` profile, so they are left for homework):

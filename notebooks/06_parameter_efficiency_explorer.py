@@ -517,6 +517,73 @@ print(f"exercise 4: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k
 
 
 # %% [markdown]
+# **Exercise 5 (experiment: the rank r with few examples).** Raising r buys MPT (l + d)·r more parameters per task
+# (the explorer's r slider). Does it buy accuracy when data is scarce? Adapt MPT to the first target at the smallest
+# few-shot k, seed 0, once with r = `profile.rank` and once with r = 4 (`adapt_target` takes `rank=`; reuse
+# `ws_ex4`, the shipped source stages come from `preferred_store` as in notebook 05). Question: **does r = 4 score
+# higher on the test split by more than the test set's standard error?**
+#
+# Store `runs_ex5 = {r: the record}` for the two ranks and `answer_ex5 = {"r_profile": the score at the profile's r,
+# "r4": at r = 4, "se": the standard error of the run at the profile's r, "extra_params": how many more trainable
+# parameters r = 4 has, "beyond_se": True or False (is r = 4 higher by more than one standard error?)}`. Two
+# few-shot runs.
+
+# %%
+from mpt_nb.course import artefact_dir
+from mpt_nb.methods import source_stages
+from mpt_nb.sources import preferred_store  # what exercise 5 needs
+
+# %% tags=["solution"]
+stages_ex5, _ = preferred_store(ws_ex4, source_stages(["mpt"]), artefact_dir())
+runs_ex5 = {
+    rank: adapt_target(ws_ex4, profile.target_tasks[0], "mpt", sources=stages_ex5, k=min(profile.few_shot_k), seed=0,
+                       rank=rank)
+    for rank in (profile.rank, 4)
+}
+_base = runs_ex5[profile.rank]
+answer_ex5 = {
+    "r_profile": _base["test"],
+    "r4": runs_ex5[4]["test"],
+    "se": standard_error(_base["metric"], _base["test_predictions"]["pred"], _base["test_predictions"]["gold"]),
+    "extra_params": runs_ex5[4]["trainable_params"] - _base["trainable_params"],
+}
+answer_ex5["beyond_se"] = answer_ex5["r4"] - answer_ex5["r_profile"] > answer_ex5["se"]
+
+# %%
+runs_ex5 = check_defined("runs_ex5")
+_answer = check_answer("answer_ex5", values=("r_profile", "r4", "se", "extra_params"), flags=("beyond_se",))
+assert isinstance(runs_ex5, dict) and set(runs_ex5) == {profile.rank, 4}, (
+    f"runs_ex5 maps each rank to its record: keys {profile.rank} and 4"
+)
+for _rank, _rec in runs_ex5.items():
+    assert _rec["method"] == "mpt" and _rec["rank"] == _rank, (
+        f"the record under {_rank} is {_rec['method']} with r = {_rec['rank']}: adapt MPT with rank={_rank}"
+    )
+_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"], r_["prompt_tokens"]) for r_ in runs_ex5.values()}
+assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps,
+                    profile.prompt_tokens)}, (
+    f"change only r: the first target, k = {min(profile.few_shot_k)}, seed 0, the profile's few-shot steps and l "
+    f"(yours: {sorted(_setups)})"
+)
+_extra = (profile.prompt_tokens + ws_ex4.backbone.dim) * (4 - profile.rank)
+assert _answer["extra_params"] == _extra, f"answer_ex5['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
+assert abs(_answer["r_profile"] - runs_ex5[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex5[4]["test"]) < 1e-12, (
+    "answer_ex5's r_profile and r4 are the two records' test scores"
+)
+_preds = runs_ex5[profile.rank]["test_predictions"]
+_se = standard_error(runs_ex5[profile.rank]["metric"], _preds["pred"], _preds["gold"])
+assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
+    f"answer_ex5['se'] is {_answer['se']:.4f}, but the run at r = {profile.rank} has a standard error near {_se:.4f}"
+)
+assert bool(_answer["beyond_se"]) == (_answer["r4"] - _answer["r_profile"] > _answer["se"]), (
+    "beyond_se does not follow from your numbers: is r4 − r_profile larger than se?"
+)
+print(f"exercise 5: ok; MPT on {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: r = {profile.rank} "
+      f"{_answer['r_profile']:.3f}, r = 4 {_answer['r4']:.3f} (standard error {_se:.3f}) for "
+      f"{_answer['extra_params']:,} more parameters")
+
+
+# %% [markdown]
 # ## Summary of this run
 
 # %%
