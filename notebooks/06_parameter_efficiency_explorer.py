@@ -37,7 +37,7 @@
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
-# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (seconds when measured runs exist; minutes when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (about 2 minutes with measured runs to read, most of it the two experiment exercises' four few-shot runs; a minute more when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | estimated, not measured: about 3 min, install included (it trains a small set until the v2 grid is committed; about 2 min after) |
 # | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
@@ -519,9 +519,9 @@ print(f"exercise 4: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k
 # %% [markdown]
 # **Exercise 5 (experiment: the rank r with few examples).** Raising r buys MPT (l + d)·r more parameters per task
 # (the explorer's r slider). Does it buy accuracy when data is scarce? Adapt MPT to the first target at the smallest
-# few-shot k, seed 0, once with r = `profile.rank` and once with r = 4 (`adapt_target` takes `rank=`; reuse
-# `ws_ex4`, the shipped source stages come from `preferred_store` as in notebook 05). Question: **does r = 4 score
-# higher on the test split by more than the test set's standard error?**
+# few-shot k, seed 0, once with r = `profile.rank` and once with r = 4 (`adapt_target` takes `rank=`; the cell
+# below builds the workspace `ws_ex5` and the store `stages_ex5` of source stages, as notebook 05 does). Question:
+# **does r = 4 score higher on the test split by more than the test set's standard error?**
 #
 # Store `runs_ex5 = {r: the record}` for the two ranks and `answer_ex5 = {"r_profile": the score at the profile's r,
 # "r4": at r = 4, "se": the standard error of the run at the profile's r, "extra_params": how many more trainable
@@ -531,12 +531,15 @@ print(f"exercise 4: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k
 # %%
 from mpt_nb.course import artefact_dir
 from mpt_nb.methods import source_stages
-from mpt_nb.sources import preferred_store  # what exercise 5 needs
+from mpt_nb.sources import preferred_store
+
+ws_ex5 = Workspace.from_profile(profile)  # what exercise 5 needs: the model, and the source stages it starts from
+stages_ex5, origin_ex5 = preferred_store(ws_ex5, source_stages(["mpt"]), artefact_dir())
+print(origin_ex5)
 
 # %% tags=["solution"]
-stages_ex5, _ = preferred_store(ws_ex4, source_stages(["mpt"]), artefact_dir())
 runs_ex5 = {
-    rank: adapt_target(ws_ex4, profile.target_tasks[0], "mpt", sources=stages_ex5, k=min(profile.few_shot_k), seed=0,
+    rank: adapt_target(ws_ex5, profile.target_tasks[0], "mpt", sources=stages_ex5, k=min(profile.few_shot_k), seed=0,
                        rank=rank)
     for rank in (profile.rank, 4)
 }
@@ -565,7 +568,7 @@ assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, pr
     f"change only r: the first target, k = {min(profile.few_shot_k)}, seed 0, the profile's few-shot steps and l "
     f"(yours: {sorted(_setups)})"
 )
-_extra = (profile.prompt_tokens + ws_ex4.backbone.dim) * (4 - profile.rank)
+_extra = (profile.prompt_tokens + ws_ex5.backbone.dim) * (4 - profile.rank)
 assert _answer["extra_params"] == _extra, f"answer_ex5['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
 assert abs(_answer["r_profile"] - runs_ex5[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex5[4]["test"]) < 1e-12, (
     "answer_ex5's r_profile and r4 are the two records' test scores"
