@@ -484,7 +484,7 @@ print(f"exercise 2: ok; {targets[_first]} test {_metric}: P* ∘ (u v) {_answer[
 # - **The number of steps.** Give PT and MPT twice `profile.target_steps` on the first target (`adapt_target` takes
 #   `steps=`), the same seed. Is MPT's lead over PT smaller with twice the budget?
 # - **The target's rank r.** Adapt MPT to the first target again with r = 4 (`adapt_target` takes `rank=`): does it
-#   score better, for (l + d)·3 more parameters? (Notebook 06's exercise 5 asks the same with few examples.)
+#   score better, for (l + d)·3 more parameters? (Notebook 06's exercise 4 asks the same with few examples.)
 # - **The second target.** Run section 2's comparison on `targets[1]` (the 3-way tweets: switch on the
 #   `compared = targets` line there). Does the ranking of the five starts hold on a second task?
 

@@ -415,115 +415,82 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
       f"(the factor tends to {_limit:.1f} here)")
 
 # %% [markdown]
-# **Exercise 3 (best method per task).** Write `best_method_per_task(records, k="full")`: {task: the method with the
-# highest mean test score over seeds}, using only records with that k.
-
-# %% tags=["solution"]
-def best_method_per_task(records, k="full"):
-    """{task: method with the best mean test score at this k}."""
-    rows = summarise(rec for rec in records if str(rec["k"]) == str(k))
-    best = {}
-    for row in rows:
-        if row["task"] not in best or row["mean"] > best[row["task"]][1]:
-            best[row["task"]] = (row["method"], row["mean"])
-    return {task: method for task, (method, _) in best.items()}
-
-
-# %%
-_toy = [
-    {"task": "a", "method": "pt", "k": "full", "seed": 0, "metric": "accuracy", "test": 0.6, "trainable_params": 1},
-    {"task": "a", "method": "mpt", "k": "full", "seed": 0, "metric": "accuracy", "test": 0.7, "trainable_params": 1},
-    {"task": "a", "method": "mpt", "k": "full", "seed": 1, "metric": "accuracy", "test": 0.4, "trainable_params": 1},
-    {"task": "b", "method": "pt", "k": 4, "seed": 0, "metric": "accuracy", "test": 0.9, "trainable_params": 1},
-    {"task": "b", "method": "mpt", "k": 4, "seed": 0, "metric": "accuracy", "test": 0.8, "trainable_params": 1},
-]
-_best = best_method_per_task(_toy)
-assert isinstance(_best, dict), f"return a dict {{task: method}}, got {type(_best).__name__}"
-assert "b" not in _best, "task b has runs only at k = 4: keep only the records with the k asked for"
-assert _best.get("a") != "mpt", (
-    "on task a MPT has the best single run (0.7) but its mean over seeds is 0.55, below PT's 0.6: pick by the mean"
-)
-assert _best == {"a": "pt"}, f"expected PT for task a, got {_best}"
-assert best_method_per_task(_toy, k=4) == {"b": "pt"}, "k = 4 (an int in the records) should find task b's runs"
-print(f"exercise 3: ok; this repo (k = {plot_k}):", best_method_per_task(main, k=plot_k))
-
-# %% [markdown]
-# **Exercise 4 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
+# **Exercise 3 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
 # Does it cost accuracy? Train PT on the first target at the smallest few-shot k, seed 0, once with l =
 # `profile.prompt_tokens` and once with half of it, nothing else changed: a profile with one field changed is
-# `profile.with_overrides(prompt_tokens=...)`; load the model once (`ws_ex4 = Workspace.from_profile(profile)`), and
-# `Workspace.from_profile(that, backbone=ws_ex4.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
+# `profile.with_overrides(prompt_tokens=...)`; load the model once (`ws_ex3 = Workspace.from_profile(profile)`), and
+# `Workspace.from_profile(that, backbone=ws_ex3.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
 # standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
 #
-# Store `runs_ex4 = {l: the record adapt_target returned}` for the two lengths, and
-# `answer_ex4 = {"full": the score at l, "half": at l / 2, "se": the standard error of the run at l,
+# Store `runs_ex3 = {l: the record adapt_target returned}` for the two lengths, and
+# `answer_ex3 = {"full": the score at l, "half": at l / 2, "se": the standard error of the run at l,
 # "half_lower": True or False, "beyond_se": True or False (is the drop larger than one standard error?)}`.
 # On the `offline` profile this takes two few-shot runs (a minute or two on a CPU).
 
 # %%
-from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 4 needs
+from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 3 needs
 from mpt_nb.stats import standard_error
 
 # %% tags=["solution"]
-ws_ex4 = Workspace.from_profile(profile)
+ws_ex3 = Workspace.from_profile(profile)
 half_profile = profile.with_overrides(prompt_tokens=profile.prompt_tokens // 2)
-runs_ex4 = {
+runs_ex3 = {
     w.profile.prompt_tokens: adapt_target(w, profile.target_tasks[0], "pt", k=min(profile.few_shot_k), seed=0)
-    for w in (ws_ex4, Workspace.from_profile(half_profile, backbone=ws_ex4.backbone))
+    for w in (ws_ex3, Workspace.from_profile(half_profile, backbone=ws_ex3.backbone))
 }
-_full_run = runs_ex4[profile.prompt_tokens]
-answer_ex4 = {
+_full_run = runs_ex3[profile.prompt_tokens]
+answer_ex3 = {
     "full": _full_run["test"],
-    "half": runs_ex4[half_profile.prompt_tokens]["test"],
+    "half": runs_ex3[half_profile.prompt_tokens]["test"],
     "se": standard_error(_full_run["metric"], _full_run["test_predictions"]["pred"], _full_run["test_predictions"]["gold"]),
 }
-answer_ex4["half_lower"] = answer_ex4["half"] < answer_ex4["full"]
-answer_ex4["beyond_se"] = answer_ex4["full"] - answer_ex4["half"] > answer_ex4["se"]
+answer_ex3["half_lower"] = answer_ex3["half"] < answer_ex3["full"]
+answer_ex3["beyond_se"] = answer_ex3["full"] - answer_ex3["half"] > answer_ex3["se"]
 
 # %%
-runs_ex4 = check_defined("runs_ex4")
-_answer = check_answer("answer_ex4", values=("full", "half", "se"), flags=("half_lower", "beyond_se"))
+runs_ex3 = check_defined("runs_ex3")
+_answer = check_answer("answer_ex3", values=("full", "half", "se"), flags=("half_lower", "beyond_se"))
 _l, _half = profile.prompt_tokens, profile.prompt_tokens // 2
-assert isinstance(runs_ex4, dict) and set(runs_ex4) == {_l, _half}, (
-    f"runs_ex4 maps each prompt length to its record: keys {_l} and {_half}, got {sorted(runs_ex4) if isinstance(runs_ex4, dict) else runs_ex4!r}"
+assert isinstance(runs_ex3, dict) and set(runs_ex3) == {_l, _half}, (
+    f"runs_ex3 maps each prompt length to its record: keys {_l} and {_half}, got {sorted(runs_ex3) if isinstance(runs_ex3, dict) else runs_ex3!r}"
 )
-for _length, _rec in runs_ex4.items():
+for _length, _rec in runs_ex3.items():
     assert _rec["method"] == "pt" and _rec["prompt_tokens"] == _length, (
         f"the record under {_length} is {_rec['method']} with l = {_rec['prompt_tokens']}: train PT with "
         f"prompt_tokens={_length} (a Workspace on profile.with_overrides(prompt_tokens={_length}))"
     )
     assert _rec["trainable_params"] % _length == 0, "PT trains l·d parameters"
-_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"]) for r_ in runs_ex4.values()}
+_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"]) for r_ in runs_ex3.values()}
 assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps)}, (
     f"change only l: the first target, k = {min(profile.few_shot_k)}, seed 0 and the profile's few-shot steps "
     f"for both runs (yours: {sorted(_setups)})"
 )
-assert abs(_answer["full"] - runs_ex4[_l]["test"]) < 1e-12, f"answer_ex4['full'] is the run at l = {_l}: {runs_ex4[_l]['test']:.3f}"
-assert abs(_answer["half"] - runs_ex4[_half]["test"]) < 1e-12, (
-    f"answer_ex4['half'] is the run at l = {_half}: {runs_ex4[_half]['test']:.3f}"
+assert abs(_answer["full"] - runs_ex3[_l]["test"]) < 1e-12, f"answer_ex3['full'] is the run at l = {_l}: {runs_ex3[_l]['test']:.3f}"
+assert abs(_answer["half"] - runs_ex3[_half]["test"]) < 1e-12, (
+    f"answer_ex3['half'] is the run at l = {_half}: {runs_ex3[_half]['test']:.3f}"
 )
-_preds = runs_ex4[_l]["test_predictions"]
-_se = standard_error(runs_ex4[_l]["metric"], _preds["pred"], _preds["gold"])
+_preds = runs_ex3[_l]["test_predictions"]
+_se = standard_error(runs_ex3[_l]["metric"], _preds["pred"], _preds["gold"])
 assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex4['se'] is {_answer['se']:.4f}, but the run at l = {_l} has a standard error near {_se:.4f} "
+    f"answer_ex3['se'] is {_answer['se']:.4f}, but the run at l = {_l} has a standard error near {_se:.4f} "
     "(a bootstrap, so a little noise is fine): pass its metric, pred and gold"
 )
 assert bool(_answer["half_lower"]) == (_answer["half"] < _answer["full"]), "half_lower does not follow from your two scores"
 assert bool(_answer["beyond_se"]) == (_answer["full"] - _answer["half"] > _answer["se"]), (
     "beyond_se does not follow from your numbers: is full − half larger than se?"
 )
-print(f"exercise 4: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: l = {_l} {_answer['full']:.3f}, "
+print(f"exercise 3: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: l = {_l} {_answer['full']:.3f}, "
       f"l = {_half} {_answer['half']:.3f} (standard error {_answer['se']:.3f}), with {_l - _half} fewer tokens")
 
 
 # %% [markdown]
-# **Exercise 5 (experiment: the rank r with few examples).** Raising r buys MPT (l + d)·r more parameters per task
+# **Exercise 4 (experiment: the rank r with few examples).** Raising r buys MPT (l + d)·r more parameters per task
 # (the explorer's r slider). Does it buy accuracy when data is scarce? Adapt MPT to the first target at the smallest
 # few-shot k, seed 0, once with r = `profile.rank` and once with r = 4 (`adapt_target` takes `rank=`; the cell
-# below builds the workspace `ws_ex5` and the store `stages_ex5` of source stages, as notebook 05 does). Question:
+# below builds the workspace `ws_ex4` and the store `stages_ex4` of source stages, as notebook 05 does). Question:
 # **does r = 4 score higher on the test split by more than the test set's standard error?**
 #
-# Store `runs_ex5 = {r: the record}` for the two ranks and `answer_ex5 = {"r_profile": the score at the profile's r,
+# Store `runs_ex4 = {r: the record}` for the two ranks and `answer_ex4 = {"r_profile": the score at the profile's r,
 # "r4": at r = 4, "se": the standard error of the run at the profile's r, "extra_params": how many more trainable
 # parameters r = 4 has, "beyond_se": True or False (is r = 4 higher by more than one standard error?)}`. Two
 # few-shot runs.
@@ -533,55 +500,55 @@ from mpt_nb.course import artefact_dir
 from mpt_nb.methods import source_stages
 from mpt_nb.sources import preferred_store
 
-ws_ex5 = Workspace.from_profile(profile)  # what exercise 5 needs: the model, and the source stages it starts from
-stages_ex5, origin_ex5 = preferred_store(ws_ex5, source_stages(["mpt"]), artefact_dir())
-print(origin_ex5)
+ws_ex4 = Workspace.from_profile(profile)  # what exercise 4 needs: the model, and the source stages it starts from
+stages_ex4, origin_ex4 = preferred_store(ws_ex4, source_stages(["mpt"]), artefact_dir())
+print(origin_ex4)
 
 # %% tags=["solution"]
-runs_ex5 = {
-    rank: adapt_target(ws_ex5, profile.target_tasks[0], "mpt", sources=stages_ex5, k=min(profile.few_shot_k), seed=0,
+runs_ex4 = {
+    rank: adapt_target(ws_ex4, profile.target_tasks[0], "mpt", sources=stages_ex4, k=min(profile.few_shot_k), seed=0,
                        rank=rank)
     for rank in (profile.rank, 4)
 }
-_base = runs_ex5[profile.rank]
-answer_ex5 = {
+_base = runs_ex4[profile.rank]
+answer_ex4 = {
     "r_profile": _base["test"],
-    "r4": runs_ex5[4]["test"],
+    "r4": runs_ex4[4]["test"],
     "se": standard_error(_base["metric"], _base["test_predictions"]["pred"], _base["test_predictions"]["gold"]),
-    "extra_params": runs_ex5[4]["trainable_params"] - _base["trainable_params"],
+    "extra_params": runs_ex4[4]["trainable_params"] - _base["trainable_params"],
 }
-answer_ex5["beyond_se"] = answer_ex5["r4"] - answer_ex5["r_profile"] > answer_ex5["se"]
+answer_ex4["beyond_se"] = answer_ex4["r4"] - answer_ex4["r_profile"] > answer_ex4["se"]
 
 # %%
-runs_ex5 = check_defined("runs_ex5")
-_answer = check_answer("answer_ex5", values=("r_profile", "r4", "se", "extra_params"), flags=("beyond_se",))
-assert isinstance(runs_ex5, dict) and set(runs_ex5) == {profile.rank, 4}, (
-    f"runs_ex5 maps each rank to its record: keys {profile.rank} and 4"
+runs_ex4 = check_defined("runs_ex4")
+_answer = check_answer("answer_ex4", values=("r_profile", "r4", "se", "extra_params"), flags=("beyond_se",))
+assert isinstance(runs_ex4, dict) and set(runs_ex4) == {profile.rank, 4}, (
+    f"runs_ex4 maps each rank to its record: keys {profile.rank} and 4"
 )
-for _rank, _rec in runs_ex5.items():
+for _rank, _rec in runs_ex4.items():
     assert _rec["method"] == "mpt" and _rec["rank"] == _rank, (
         f"the record under {_rank} is {_rec['method']} with r = {_rec['rank']}: adapt MPT with rank={_rank}"
     )
-_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"], r_["prompt_tokens"]) for r_ in runs_ex5.values()}
+_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"], r_["prompt_tokens"]) for r_ in runs_ex4.values()}
 assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps,
                     profile.prompt_tokens)}, (
     f"change only r: the first target, k = {min(profile.few_shot_k)}, seed 0, the profile's few-shot steps and l "
     f"(yours: {sorted(_setups)})"
 )
-_extra = (profile.prompt_tokens + ws_ex5.backbone.dim) * (4 - profile.rank)
-assert _answer["extra_params"] == _extra, f"answer_ex5['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
-assert abs(_answer["r_profile"] - runs_ex5[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex5[4]["test"]) < 1e-12, (
-    "answer_ex5's r_profile and r4 are the two records' test scores"
+_extra = (profile.prompt_tokens + ws_ex4.backbone.dim) * (4 - profile.rank)
+assert _answer["extra_params"] == _extra, f"answer_ex4['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
+assert abs(_answer["r_profile"] - runs_ex4[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex4[4]["test"]) < 1e-12, (
+    "answer_ex4's r_profile and r4 are the two records' test scores"
 )
-_preds = runs_ex5[profile.rank]["test_predictions"]
-_se = standard_error(runs_ex5[profile.rank]["metric"], _preds["pred"], _preds["gold"])
+_preds = runs_ex4[profile.rank]["test_predictions"]
+_se = standard_error(runs_ex4[profile.rank]["metric"], _preds["pred"], _preds["gold"])
 assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex5['se'] is {_answer['se']:.4f}, but the run at r = {profile.rank} has a standard error near {_se:.4f}"
+    f"answer_ex4['se'] is {_answer['se']:.4f}, but the run at r = {profile.rank} has a standard error near {_se:.4f}"
 )
 assert bool(_answer["beyond_se"]) == (_answer["r4"] - _answer["r_profile"] > _answer["se"]), (
     "beyond_se does not follow from your numbers: is r4 − r_profile larger than se?"
 )
-print(f"exercise 5: ok; MPT on {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: r = {profile.rank} "
+print(f"exercise 4: ok; MPT on {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: r = {profile.rank} "
       f"{_answer['r_profile']:.3f}, r = 4 {_answer['r4']:.3f} (standard error {_se:.3f}) for "
       f"{_answer['extra_params']:,} more parameters")
 

@@ -271,15 +271,6 @@ WRONG = {
     ("06_parameter_efficiency_explorer", "sharing_factor"): [
         "def sharing_factor(l, d, r, tasks):\n    return (l * d + (l + d) * r * tasks) / (tasks * l * d)\n",
     ],
-    ("06_parameter_efficiency_explorer", "best_method_per_task"): [
-        "def best_method_per_task(records, k='full'):\n"
-        "    best = {}\n"
-        "    for rec in records:\n"
-        "        if str(rec['k']) == str(k) and rec['test'] > best.get(rec['task'], ('', -1))[1]:\n"
-        "            best[rec['task']] = (rec['method'], rec['test'])\n"
-        "    return {task: method for task, (method, _) in best.items()}\n",
-        "def best_method_per_task(records, k='full'):\n    return {rec['task']: rec['method'] for rec in records}\n",
-    ],
 }
 
 
