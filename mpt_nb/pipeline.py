@@ -344,21 +344,13 @@ def adapt_target(
         model, loader, config, objective=objective_for(get_task(target)),
         eval_fn=functools.partial(ws.headline, task=target, rows=validation),
     )
-    predictions = ws.predict(model, target, "test")
-    task = get_task(target)
     return {
-        "profile": profile.name,
-        "sizing": profile.sizing,
-        "backbone": ws.backbone.name,
-        "task": target,
+        **_test_record(ws, target, ws.predict(model, target, "test")),
         "method": method.name,
         "ablation": ablation or "none",
         "k": k if k is not None else "full",
         "seed": seed,
         "source_seed": source_seed if method.source is not None else None,
-        "metric": task.metric,
-        "test": predictions.score(task.metric)[task.metric],
-        "test_rows": len(predictions.references),
         "validation": result.best_metric,
         "validation_rows": len(validation),
         "validation_k": validation_k,
@@ -370,6 +362,20 @@ def adapt_target(
         "best_step": result.best_step,
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,
+    }
+
+
+def _test_record(ws: Workspace, target: str, predictions: Predictions) -> dict[str, Any]:
+    """The fields every results record shares: where it ran, the target, and its test score and per-row predictions."""
+    profile, metric = ws.profile, get_task(target).metric
+    return {
+        "profile": profile.name,
+        "sizing": profile.sizing,
+        "backbone": ws.backbone.name,
+        "task": target,
+        "metric": metric,
+        "test": predictions.score(metric)[metric],
+        "test_rows": len(predictions.references),
         "test_predictions": predictions.as_record(),
     }
 
@@ -377,25 +383,17 @@ def adapt_target(
 def zero_shot(ws: Workspace, target: str) -> dict[str, Any]:
     """The zero-shot baseline on one target: the frozen model and the task's hand-written template, no soft prompt and
     no training; returns a results record (method "zero_shot", 0 trainable parameters) like ``adapt_target``'s."""
-    profile, task = ws.profile, get_task(target)
     start = time.perf_counter()
     predictions = ws.predict(PromptedModel(ws.backbone, NoPrompt(ws.backbone.dim)), target, "test")
     return {
-        "profile": profile.name,
-        "sizing": profile.sizing,
-        "backbone": ws.backbone.name,
-        "task": target,
+        **_test_record(ws, target, predictions),
         "method": "zero_shot",
         "ablation": "none",
         "k": "full",
         "seed": None,
         "source_seed": None,
-        "metric": task.metric,
-        "test": predictions.score(task.metric)[task.metric],
-        "test_rows": len(predictions.references),
         "trainable_params": 0,
         "prompt_tokens": 0,
         "steps": 0,
         "wall_time_s": round(time.perf_counter() - start, 2),
-        "test_predictions": predictions.as_record(),
     }
