@@ -114,6 +114,10 @@ def benchmark_results_path(profile_name: str, *, grid: str = "current") -> Path:
     return repo_root() / "results" / _GRID_RESULTS.get(profile_name, f"quality_{profile_name}.jsonl")
 
 
-def records_path(notebook: str) -> Path:
-    """The JSON Lines file a notebook writes its result records to: ``outputs/notebooks/<notebook>.jsonl``."""
-    return repo_root() / "outputs" / "notebooks" / f"{notebook}.jsonl"
+def records_path(notebook: str, profile_name: str) -> Path:
+    """The JSON Lines file a notebook writes its result records to: ``outputs/notebooks/<profile>/<notebook>.jsonl``.
+
+    One folder per profile, so a smoke-profile test run never replaces the offline records notebook 06 reads."""
+    if not profile_name or "/" in profile_name or profile_name.startswith("."):
+        raise ValueError(f"profile_name must be a profile's name such as 'offline', not {profile_name!r}")
+    return repo_root() / "outputs" / "notebooks" / profile_name / f"{notebook}.jsonl"

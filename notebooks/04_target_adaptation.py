@@ -44,7 +44,7 @@
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. This notebook writes its result records to
-# `outputs/notebooks/04_target_adaptation.jsonl` (read by notebook 06).
+# `outputs/notebooks/<profile>/04_target_adaptation.jsonl` (read by notebook 06).
 
 # %% [markdown]
 # ## Setup
@@ -200,7 +200,7 @@ for target in compared:
 
 # %% [markdown]
 # **Checks.** Every record's parameter count is its method's formula, the scores are valid, and SPoT picked one of
-# the source tasks. The records go to `outputs/notebooks/04_target_adaptation.jsonl` for notebook 06.
+# the source tasks. The records go to `outputs/notebooks/<profile>/04_target_adaptation.jsonl` for notebook 06.
 
 # %%
 from mpt_nb.course import display_path, records_path
@@ -212,7 +212,7 @@ for rec in records:
     assert rec["trainable_params"] == formula[rec["method"]], rec
     assert 0.0 <= rec["test"] <= 1.0
     assert rec["method"] != "spot" or rec["spot_source"] in sources
-print("saved", display_path(save_records(records, records_path("04_target_adaptation"))))
+print("saved", display_path(save_records(records, records_path("04_target_adaptation", profile.name))))
 
 # %%
 from mpt_nb.methods import method_label

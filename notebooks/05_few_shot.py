@@ -46,8 +46,8 @@
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`), starting
-# from the source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/05_few_shot.jsonl` (read by
-# notebook 06).
+# from the source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/<profile>/05_few_shot.jsonl`
+# (read by notebook 06).
 
 # %% [markdown]
 # ## Setup
@@ -170,7 +170,7 @@ from mpt_nb.results import save_records
 for rec in records:
     assert 0.0 <= rec["test"] <= 1.0 and rec["k"] in profile.few_shot_k
     assert rec["trainable_params"] == (expected_trainable("mpt", l, d, rank=r) if rec["method"] == "mpt" else l * d)
-print("saved", display_path(save_records(records, records_path("05_few_shot"))))
+print("saved", display_path(save_records(records, records_path("05_few_shot", profile.name))))
 smallest = min(rec["k"] for rec in records)
 print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} rows; checkpoint selection reads "
       f"{records[0]['validation_rows']} validation rows")

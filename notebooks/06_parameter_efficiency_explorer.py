@@ -100,7 +100,7 @@ print(describe(profile))
 # 1. the profile's committed grid (`mpt_nb.course.benchmark_results_path`: for `offline`, the pre-registered v2 grid
 #    `results/grid_offline_v2.jsonl` that `benchmarks/quality.py --config configs/offline_v2.yaml` writes), once it
 #    holds full-data runs;
-# 2. the records notebooks 04 and 05 saved in `outputs/notebooks/`;
+# 2. the records notebooks 04 and 05 saved for this profile in `outputs/notebooks/<profile>/`;
 # 3. if neither exists, a small set computed now through `mpt_nb` (PT and MPT on one target, full data).
 #
 # The v1 grid (`results/quality_offline.jsonl`, another task suite) is never used here: notebook 05 reads it as a
@@ -117,7 +117,7 @@ def measured_records(profile):
     """This profile's result records from the first source that has full-data runs (else the first with any)."""
     sources = [
         [benchmark_results_path(profile.name)],
-        [records_path("04_target_adaptation"), records_path("05_few_shot")],
+        [records_path("04_target_adaptation", profile.name), records_path("05_few_shot", profile.name)],
     ]
     found = []
     for paths in sources:
@@ -145,7 +145,7 @@ if not records:  # nothing measured yet on this profile: compute a small set now
     stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())  # shipped, else saved/trained
     print(origin)
     records = [adapt_target(ws, profile.target_tasks[0], m, sources=stages, seed=0) for m in ("pt", "mpt")]
-    save_records(records, records_path("06_computed"))
+    save_records(records, records_path("06_computed", profile.name))
     print(f"computed {len(records)} records now")
 
 # %%

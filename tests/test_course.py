@@ -25,7 +25,7 @@ def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
     assert (root / "mpt_nb").is_dir()
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
     assert course.repo_root() == root  # a notebook's kernel runs in notebooks/
-    assert course.records_path("04_x") == root / "outputs" / "notebooks" / "04_x.jsonl"
+    assert course.records_path("04_x", "offline") == root / "outputs" / "notebooks" / "offline" / "04_x.jsonl"
     assert course.benchmark_results_path("offline") == root / "results" / "grid_offline_v2.jsonl"
     v1 = course.benchmark_results_path("offline", grid="v1")
     assert v1 == root / "results" / "quality_offline.jsonl" and v1.exists(), "the v1 grid notebook 05 reads"
@@ -33,10 +33,18 @@ def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
     assert course.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
 
 
+def test_records_keep_one_file_per_profile():
+    # A smoke test run must not replace the offline records notebook 06 reads.
+    assert course.records_path("04_x", "smoke") != course.records_path("04_x", "offline")
+    for bad in ("", "../offline", ".hidden", "a/b"):
+        with pytest.raises(ValueError, match="profile's name"):
+            course.records_path("04_x", bad)
+
+
 def test_display_path_never_shows_a_machine_path(monkeypatch, tmp_path):
     root = course.repo_root()
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
-    assert course.display_path(course.records_path("04_x")) == "outputs/notebooks/04_x.jsonl"  # from the root
+    assert course.display_path(course.records_path("04_x", "smoke")) == "outputs/notebooks/smoke/04_x.jsonl"  # root
     assert course.display_path("../results/quality_offline.jsonl") == "results/quality_offline.jsonl"
     monkeypatch.chdir(tmp_path)  # outside a checkout: relative to the working folder, else just the name
     assert course.display_path(tmp_path / "a" / "b.jsonl") == "a/b.jsonl"

@@ -9,8 +9,9 @@
 #   MPT_NB_PROFILE=smoke tools/run_notebooks.sh             # a quick look at the smoke outputs (do not commit those)
 #
 # Start from a clean slate (rm -rf outputs/notebooks) to reproduce the committed run exactly: notebooks 04-06 load the
-# prompts notebooks 02-03 saved under outputs/notebooks/artefacts, and 06 reads the records 04-05 wrote (or the
-# profile's committed grid, mpt_nb.course.benchmark_results_path, once it has full-data runs).
+# prompts notebooks 02-03 saved under outputs/notebooks/artefacts, and 06 reads the records 04-05 wrote for the same
+# profile under outputs/notebooks/<profile>/ (or the profile's committed grid, mpt_nb.course.benchmark_results_path,
+# once it has full-data runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${MPT_NB_PROFILE:-offline}
