@@ -337,7 +337,7 @@ def adapt_target(
     steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
-    changes = {} if lr is None else {"lr": lr}
+    changes = {"eval_at_start": profile.target_eval_at_start, **({} if lr is None else {"lr": lr})}
     config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""), **changes)
     start = time.perf_counter()
     result = train_prompt(
@@ -360,6 +360,7 @@ def adapt_target(
         "steps": steps,
         "lr": config.lr,
         "best_step": result.best_step,
+        "checkpoint_steps": [int(e["step"]) for e in result.evals],  # the steps validation compared (best: best_step)
         "wall_time_s": round(time.perf_counter() - start, 2),
         **extra,
     }

@@ -609,58 +609,81 @@ assert bool(_flag) == (_h2 < _h), (
 print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds, {2 * _h2:.4f} with {len(_more)}")
 
 # %% [markdown]
-# **Exercise 4 (experiment: true few-shot).** Section 2 chose each run's checkpoint on up to
-# `profile.max_validation` labelled validation rows, more labels than a k-shot user has. Run MPT again at section 2's
-# smallest k, seed 0, selecting on only k validation rows per class (`adapt_target(..., validation_k=k)`), with
-# everything else as in section 2. Question: **does the test score move by more than the test set's standard
-# error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
+# **Exercise 4 (experiment: true few-shot).** Section 2 scored the validation split once, after the last step, so
+# it chose no checkpoint. Give the runs something to choose from: the cell below builds `ws_ex4`, section 2's
+# workspace (same model, same data) whose runs also score the validation split at step 0 and every
+# `profile.few_shot_steps // 2` steps, keeping the best of those checkpoints. Train MPT at section 2's smallest k,
+# seed 0, twice in `ws_ex4`: once choosing on the validation split as section 2 reads it (up to
+# `profile.max_validation` rows, more labels than a k-shot user has), once on only k validation rows per class
+# (`adapt_target(..., validation_k=k)`), everything else as in section 2. Both runs train the same way (same seed:
+# same rows, same order); only the choice of checkpoint can differ. Question: **does the test score move by more
+# than the test set's standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's
+# `test_predictions`; a record's `best_step` says which checkpoint it kept.)
 #
-# Store `rec_ex4` (the record) and `answer_ex4 = {"selected_on_all": section 2's test score of that run,
-# "selected_on_k": yours, "se": the standard error of section 2's run, "beyond_se": True or False}`. One few-shot run.
+# Store `recs_ex4 = {"all": the record selected on the whole validation split, "k": the one selected on k rows per
+# class}` and `answer_ex4 = {"selected_on_all": the first's test score, "selected_on_k": the second's, "se": the
+# standard error of the first, "beyond_se": True or False}`. Two few-shot runs.
 
 # %%
 from mpt_nb.stats import standard_error  # what exercise 4 needs
 
+# Section 2's workspace, its runs also scoring validation at step 0 and every few_shot_steps // 2 steps.
+profile_ex4 = profile.with_overrides(eval_every=max(1, profile.few_shot_steps // 2), target_eval_at_start=True)
+ws_ex4 = Workspace.from_profile(profile_ex4, backbone=ws.backbone)
+
 # %% tags=["solution"]
-# Section 2's MPT run at the smallest k, seed 0, with checkpoints chosen on k validation rows per class.
-rec_ex4 = adapt_target(ws, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0, validation_k=k_small)
-_section2 = next(rec for rec in records if rec["method"] == "mpt" and rec["k"] == k_small and rec["seed"] == 0)
-_preds = _section2["test_predictions"]
+# MPT at the smallest k, seed 0, choosing among the same checkpoints on all validation rows, then on k per class.
+recs_ex4 = {
+    "all": adapt_target(ws_ex4, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0),
+    "k": adapt_target(ws_ex4, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0, validation_k=k_small),
+}
+_preds = recs_ex4["all"]["test_predictions"]
 answer_ex4 = {
-    "selected_on_all": _section2["test"],
-    "selected_on_k": rec_ex4["test"],
-    "se": standard_error(_section2["metric"], _preds["pred"], _preds["gold"]),
+    "selected_on_all": recs_ex4["all"]["test"],
+    "selected_on_k": recs_ex4["k"]["test"],
+    "se": standard_error(recs_ex4["all"]["metric"], _preds["pred"], _preds["gold"]),
 }
 answer_ex4["beyond_se"] = abs(answer_ex4["selected_on_k"] - answer_ex4["selected_on_all"]) > answer_ex4["se"]
 
 # %%
-rec_ex4 = check_defined("rec_ex4")
+recs_ex4 = check_defined("recs_ex4")
 _answer = check_answer("answer_ex4", values=("selected_on_all", "selected_on_k", "se"), flags=("beyond_se",))
 _k = min(profile.few_shot_k)
-assert (rec_ex4["method"], rec_ex4["k"], rec_ex4["seed"], rec_ex4["task"]) == ("mpt", _k, 0, target), (
-    f"run MPT on {target} at k = {_k}, seed 0 (got {rec_ex4['method']}, k = {rec_ex4['k']}, seed {rec_ex4['seed']})"
+assert isinstance(recs_ex4, dict) and set(recs_ex4) == {"all", "k"}, (
+    f"recs_ex4 maps 'all' and 'k' to the two records (got {sorted(recs_ex4) if isinstance(recs_ex4, dict) else recs_ex4!r})"
 )
 _n_classes = len(set(ws.tokenised(target, "validation")["label"]))
-assert rec_ex4["validation_k"] == _k and rec_ex4["validation_rows"] == _k * _n_classes, (
-    f"select on k = {_k} validation rows per class ({_k * _n_classes} rows): pass validation_k={_k} "
-    f"(your run selected on {rec_ex4['validation_rows']} rows)"
-)
-assert rec_ex4["steps"] == profile.few_shot_steps and rec_ex4["source_seed"] == 0, "keep everything else as in section 2"
-_before = next(rec for rec in records if rec["method"] == "mpt" and rec["k"] == _k and rec["seed"] == 0)
-assert abs(_answer["selected_on_all"] - _before["test"]) < 1e-12, (
-    f"answer_ex4['selected_on_all'] is section 2's MPT run at k = {_k}, seed 0: {_before['test']:.3f}"
-)
-assert abs(_answer["selected_on_k"] - rec_ex4["test"]) < 1e-12, "answer_ex4['selected_on_k'] is rec_ex4's test score"
-_se = standard_error(_before["metric"], _before["test_predictions"]["pred"], _before["test_predictions"]["gold"])
+_rows = {"all": len(ws.tokenised(target, "validation")), "k": _k * _n_classes}
+for _which, _rec in recs_ex4.items():
+    assert (_rec["method"], _rec["k"], _rec["seed"], _rec["task"]) == ("mpt", _k, 0, target), (
+        f"recs_ex4[{_which!r}]: run MPT on {target} at k = {_k}, seed 0 (got {_rec['method']}, k = {_rec['k']}, "
+        f"seed {_rec['seed']})"
+    )
+    assert _rec["steps"] == profile.few_shot_steps and _rec["source_seed"] == 0, "keep everything else as in section 2"
+    assert _rec["validation_rows"] == _rows[_which], (
+        f"recs_ex4[{_which!r}] selected on {_rec['validation_rows']} validation rows; expected {_rows[_which]} "
+        + ("(no validation_k)" if _which == "all" else f"(validation_k={_k}: k rows per class)")
+    )
+    _candidates = [0, *range(profile_ex4.eval_every, profile.few_shot_steps + 1, profile_ex4.eval_every)]
+    _candidates += [profile.few_shot_steps] * (_candidates[-1] != profile.few_shot_steps)
+    assert _rec["checkpoint_steps"] == _candidates, (
+        f"recs_ex4[{_which!r}] compared checkpoints at steps {_rec['checkpoint_steps']}: train it in ws_ex4, whose runs "
+        f"compare steps {_candidates}"
+    )
+assert abs(_answer["selected_on_all"] - recs_ex4["all"]["test"]) < 1e-12, "answer_ex4['selected_on_all'] is recs_ex4['all']'s test score"
+assert abs(_answer["selected_on_k"] - recs_ex4["k"]["test"]) < 1e-12, "answer_ex4['selected_on_k'] is recs_ex4['k']'s test score"
+_preds = recs_ex4["all"]["test_predictions"]
+_se = standard_error(recs_ex4["all"]["metric"], _preds["pred"], _preds["gold"])
 assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex4['se'] is {_answer['se']:.4f}, but section 2's run has a standard error near {_se:.4f} (a bootstrap, "
+    f"answer_ex4['se'] is {_answer['se']:.4f}, but recs_ex4['all'] has a standard error near {_se:.4f} (a bootstrap, "
     "so a little noise is fine): pass its metric, pred and gold"
 )
 assert bool(_answer["beyond_se"]) == (abs(_answer["selected_on_k"] - _answer["selected_on_all"]) > _answer["se"]), (
     "beyond_se does not follow from your numbers: is |selected_on_k − selected_on_all| larger than se?"
 )
-print(f"exercise 4: ok; MPT at k = {_k}, seed 0: test {_before['test']:.3f} selected on {_before['validation_rows']} "
-      f"validation rows, {rec_ex4['test']:.3f} on {rec_ex4['validation_rows']} (standard error {_se:.3f})")
+print(f"exercise 4: ok; MPT at k = {_k}, seed 0, checkpoints at steps {_candidates}: on {_rows['all']} validation rows it kept step {recs_ex4['all']['best_step']} "
+      f"(test {_answer['selected_on_all']:.3f}), on {_rows['k']} step {recs_ex4['k']['best_step']} "
+      f"(test {_answer['selected_on_k']:.3f}); standard error {_se:.3f}")
 
 # %% [markdown]
 # **More experiments** (no self-check; a few minutes each on the `offline` profile, so they are left for homework):

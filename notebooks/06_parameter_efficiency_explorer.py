@@ -418,8 +418,8 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 # **Exercise 3 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
 # Does it cost accuracy? Train PT on the first target at the smallest few-shot k, seed 0, once with l =
 # `profile.prompt_tokens` and once with half of it, nothing else changed: a profile with one field changed is
-# `profile.with_overrides(prompt_tokens=...)`; load the model once (`ws_ex3 = Workspace.from_profile(profile)`), and
-# `Workspace.from_profile(that, backbone=ws_ex3.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
+# `profile.with_overrides(prompt_tokens=...)`; the cell below loads the model once for exercises 3 and 4 (`ws_ex`),
+# and `Workspace.from_profile(that, backbone=ws_ex.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
 # standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
 #
 # Store `runs_ex3 = {l: the record adapt_target returned}` for the two lengths, and
@@ -431,12 +431,13 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 3 needs
 from mpt_nb.stats import standard_error
 
+ws_ex = Workspace.from_profile(profile)  # the model, loaded once for exercises 3 and 4
+
 # %% tags=["solution"]
-ws_ex3 = Workspace.from_profile(profile)
 half_profile = profile.with_overrides(prompt_tokens=profile.prompt_tokens // 2)
 runs_ex3 = {
     w.profile.prompt_tokens: adapt_target(w, profile.target_tasks[0], "pt", k=min(profile.few_shot_k), seed=0)
-    for w in (ws_ex3, Workspace.from_profile(half_profile, backbone=ws_ex3.backbone))
+    for w in (ws_ex, Workspace.from_profile(half_profile, backbone=ws_ex.backbone))
 }
 _full_run = runs_ex3[profile.prompt_tokens]
 answer_ex3 = {
@@ -487,7 +488,7 @@ print(f"exercise 3: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k
 # **Exercise 4 (experiment: the rank r with few examples).** Raising r buys MPT (l + d)·r more parameters per task
 # (the explorer's r slider). Does it buy accuracy when data is scarce? Adapt MPT to the first target at the smallest
 # few-shot k, seed 0, once with r = `profile.rank` and once with r = 4 (`adapt_target` takes `rank=`; the cell
-# below builds the workspace `ws_ex4` and the store `stages_ex4` of source stages, as notebook 05 does). Question:
+# below builds the store `stages_ex4` of source stages for exercise 3's workspace `ws_ex`, as notebook 05 does). Question:
 # **does r = 4 score higher on the test split by more than the test set's standard error?**
 #
 # Store `runs_ex4 = {r: the record}` for the two ranks and `answer_ex4 = {"r_profile": the score at the profile's r,
@@ -500,13 +501,13 @@ from mpt_nb.course import artefact_dir
 from mpt_nb.methods import source_stages
 from mpt_nb.sources import preferred_store
 
-ws_ex4 = Workspace.from_profile(profile)  # what exercise 4 needs: the model, and the source stages it starts from
-stages_ex4, origin_ex4 = preferred_store(ws_ex4, source_stages(["mpt"]), artefact_dir())
+# What exercise 4 needs: the source stages MPT starts from (the model is ws_ex, loaded for exercise 3).
+stages_ex4, origin_ex4 = preferred_store(ws_ex, source_stages(["mpt"]), artefact_dir())
 print(origin_ex4)
 
 # %% tags=["solution"]
 runs_ex4 = {
-    rank: adapt_target(ws_ex4, profile.target_tasks[0], "mpt", sources=stages_ex4, k=min(profile.few_shot_k), seed=0,
+    rank: adapt_target(ws_ex, profile.target_tasks[0], "mpt", sources=stages_ex4, k=min(profile.few_shot_k), seed=0,
                        rank=rank)
     for rank in (profile.rank, 4)
 }
@@ -535,7 +536,7 @@ assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, pr
     f"change only r: the first target, k = {min(profile.few_shot_k)}, seed 0, the profile's few-shot steps and l "
     f"(yours: {sorted(_setups)})"
 )
-_extra = (profile.prompt_tokens + ws_ex4.backbone.dim) * (4 - profile.rank)
+_extra = (profile.prompt_tokens + ws_ex.backbone.dim) * (4 - profile.rank)
 assert _answer["extra_params"] == _extra, f"answer_ex4['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
 assert abs(_answer["r_profile"] - runs_ex4[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex4[4]["test"]) < 1e-12, (
     "answer_ex4's r_profile and r4 are the two records' test scores"

@@ -29,6 +29,7 @@ def _script(name: str):
 
 quality = _script("quality")
 speed = _script("speed")
+determinism = _script("determinism")
 
 
 def test_paper_config_parses_and_maps_onto_the_gpu_profile():
@@ -160,6 +161,18 @@ def test_speed_eval_runs_on_a_seq2seq_backbone_with_every_new_token(capsys):
     out = capsys.readouterr().out
     assert "backbone tiny-t5" in out and "prompt: random (smoke); end-of-sequence disabled" in out
     assert "ratio rank / generate" in out
+
+
+def test_determinism_compares_calls_in_a_process_per_setting(capsys):
+    # Each setting reaches its own process: the 1-thread one reports 1 thread, the default the machine's count.
+    assert determinism.main(["--smoke", "--calls", "2", "--settings", "default", "1 thread"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("default ", "1 thread"))}
+    assert rows["1"][2] == "1" and "of 1" in " ".join(rows["1"]), out
+    summary = json.loads(out.split("summary: ", 1)[1])
+    assert set(summary) == {"default", "1 thread"} and summary["default"]["ratio"] == 1.0
+    with pytest.raises(SystemExit):
+        determinism.main(["--calls", "1"])
 
 
 def test_speed_memory_child_reports_a_peak():

@@ -16,8 +16,8 @@ def test_course_sizing_changes_only_sizes(name):
     assert set(profile.source_tasks) <= set(PROFILES[name].source_tasks) | set(PROFILES["offline"].source_tasks)
     changed = {f for f in SIZINGS["course"].get(name, {})}
     assert changed <= {"source_tasks", "target_tasks", "max_validation", "max_eval", "teacher_steps", "distill_steps",
-                       "target_steps", "few_shot_steps", "eval_every", "source_patience", "distill_eval_every", "seeds",
-                       "few_shot_k"}
+                       "target_steps", "few_shot_steps", "eval_every", "target_eval_at_start", "source_patience",
+                       "distill_eval_every", "seeds", "few_shot_k"}
 
 
 def test_paths_point_into_the_checkout(monkeypatch, tmp_path):

@@ -34,8 +34,8 @@ SHRUNK = {
 }
 RECORD_KEYS = {
     "profile", "sizing", "backbone", "task", "method", "ablation", "k", "seed", "source_seed", "metric", "test",
-    "test_rows", "validation", "trainable_params", "prompt_tokens", "rank", "steps", "best_step", "wall_time_s",
-    "test_predictions",
+    "test_rows", "validation", "trainable_params", "prompt_tokens", "rank", "steps", "best_step", "checkpoint_steps",
+    "wall_time_s", "test_predictions",
 }  # fmt: skip
 TARGET = "amazon_sentiment"
 
@@ -151,7 +151,7 @@ def test_adapt_target_records(method, ws, profile, sources, distilled, joint):
 
 def test_zero_shot_record_scores_the_template_alone(ws):
     record = zero_shot(ws, TARGET)
-    assert set(record) >= RECORD_KEYS - {"validation", "rank", "best_step"}
+    assert set(record) >= RECORD_KEYS - {"validation", "rank", "best_step", "checkpoint_steps"}
     assert record["method"] == "zero_shot" and record["trainable_params"] == 0 and record["steps"] == 0
     # The record's predictions are the bare model's: the same as a prompted model whose prompt is empty.
     model = PromptedModel(ws.backbone, NoPrompt(ws.backbone.dim))
@@ -347,3 +347,27 @@ def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--profile", "smoke", "--out", str(tmp_path / "demo"), "--retrain-sources"]) == 0
     out = capsys.readouterr().out
     assert "training them in the demo sizing (retrain requested)" in out and "(training)" in out
+
+
+@pytest.mark.parametrize("at_start", [True, False])
+def test_target_runs_score_step_0_by_their_own_switch(ws, sources, monkeypatch, at_start):
+    import mpt_nb.pipeline as pipeline
+    from mpt_nb.sources import stage_settings
+
+    seen, real_train = [], pipeline.train_prompt
+
+    def recording_train(model, loader, config, **kwargs):
+        seen.append(config.eval_at_start)
+        return real_train(model, loader, config, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train_prompt", recording_train)
+    # The source stages' switch says the opposite: a target run must not read it.
+    profile = ws.profile.with_overrides(eval_at_start=not at_start, target_eval_at_start=at_start)
+    target_ws = Workspace(profile, backbone=ws.backbone)
+    record = adapt_target(target_ws, TARGET, "mpt", sources=sources, seed=0, source_seed=0)
+    assert seen == [at_start]
+    steps = profile.target_steps
+    assert record["checkpoint_steps"] == ([0] if at_start else []) + [steps] and record["best_step"] in (0, steps)
+    # ... and a source stage's identity ignores the targets' switch (shipped stages stay valid in every sizing).
+    stage = get_method("mpt").source
+    assert stage_settings(profile, stage, 0) == stage_settings(profile.with_overrides(target_eval_at_start=not at_start), stage, 0)

@@ -86,6 +86,11 @@ def test_sizings_are_the_one_place_for_course_and_demo_sizes():
     demo = get_profile("offline", sizing="demo")
     assert demo.sizing == "demo" and demo.teacher_steps == 40 and demo.max_eval == 200
     assert get_profile("smoke", sizing="demo") == get_profile("smoke").with_overrides(sizing="demo")
+    # The course drops the target runs' step-0 evaluation and keeps the source stages' (their identity), the grid
+    # (default sizing) scores step 0 in both.
+    course = get_profile("offline", sizing="course")
+    assert (course.eval_at_start, course.target_eval_at_start) == (True, False)
+    assert get_profile("offline").target_eval_at_start
     # Overrides apply on top of the sizing.
     assert get_profile("offline", sizing="course", teacher_steps=3).teacher_steps == 3
     with pytest.raises(KeyError, match="unknown sizing 'huge'"):
