@@ -225,16 +225,25 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     # What the notebooks run on a free Colab GPU (a T4; `mpt_nb.course.choose_profile` picks it there): the profile's
-    # own numbers (its 3 targets, k = 4/16/32, 2 seeds) with longer target stages, in fp16. The source-stage fields
-    # (source tasks, teacher/distill steps, lr, validation and test caps, max_input_tokens, eval_every, batch_size)
-    # stay the profile's own, which the shipped source stages are keyed by.
-    # Budgets are an estimate, not a measurement (no GPU here): a SmolLM2 step at batch 8, <= 64 tokens takes ~2 s on
-    # a 2-core CPU and should be 30-60x faster on a T4 in fp16, ~0.035-0.07 s. At the slow end notebook 04's
-    # 5 methods x 300 steps on its first target, its joint run and exercise 2 (~2,100 steps) take ~2.5 min, notebook
-    # 05's 3 k x 2 seeds x 2 methods x 100 steps ~1.5 min; with the install cell (~2 min), loading the model (~30 s
-    # the first time), evaluations and any source stage trained on the spot (~500 steps), each fits ~15 minutes.
+    # own numbers (its 3 targets, k = 4/16/32, 2 seeds) with longer target stages, in fp16, and the targets in the
+    # course's order (intent first, so the notebooks' first-target sections run what their text describes). The
+    # source-stage fields (source tasks, teacher/distill step caps and plateau stopping, lr, validation and test caps,
+    # max_input_tokens, eval_every, batch_size) stay the profile's own: what 02-03 train on a GPU is then trained
+    # like the shipped converged stages, which 04-06 load (the shipped ones are read in the default sizing anyway).
+    # Budgets are an estimate, not a measurement (no GPU here). Work per notebook, counted from the code (2026-12-02;
+    # shipped stages present): 01 1,810 train steps (610 of them hand-written, fp32) and ~10k rows scored; 02 and 03
+    # each <= 1,600 shared-stage steps (4 sources, mixed batches) and <= 18k rows (03 also ~13k teacher rows); 04
+    # 1,800 steps and ~19k rows; 05 1,600 steps and ~25k rows; 06 up to 1,000 steps and ~11k rows. A SmolLM2 step at
+    # batch 8 takes ~2 s on a 2-core CPU and should take ~0.035-0.07 s on a T4 in fp16, scoring ~1-2 ms a row: at the
+    # slow end ~2 min of steps and ~1 min of scoring per notebook, plus the install cell (~2 min, and the 358 MB
+    # BIG-bench download) and the first model load (~30 s): each should fit ~15 minutes.
     "colab": {
-        "offline": {"target_steps": 300, "few_shot_steps": 100, "mixed_precision": "fp16"},
+        "offline": {
+            "target_tasks": ("intent_recognition", "tweet_sentiment3", "presupposition_nli"),
+            "target_steps": 300,
+            "few_shot_steps": 100,
+            "mixed_precision": "fp16",
+        },
         "smoke": {},
     },
     "demo": {"offline": _DEMO, "gpu": _DEMO},

@@ -532,7 +532,9 @@ assert joint_ex3.rank == 4, f"joint_ex3 has rank r = {joint_ex3.rank}: pass rank
 assert joint_ex3.num_tasks == S and joint_ex3.shared.shape == joint.shared.shape, (
     "train joint_ex3 on the same source tasks, with the same l and d, as section 5"
 )
-assert run_ex3.steps == joint_run.steps, f"train {joint_run.steps} steps as section 5 did (you trained {run_ex3.steps})"
+assert run_ex3.steps == profile.distill_steps or run_ex3.stopped_early, (
+    f"train {profile.distill_steps} steps as section 5 did, fewer only on a validation plateau (you trained {run_ex3.steps})"
+)
 assert not torch.allclose(joint_ex3.u.detach().cpu(), torch.full(tuple(joint_ex3.u.shape), 0.5)), (
     "u is still at its start (1/√r everywhere): the decomposition must train (decompose=True)"
 )

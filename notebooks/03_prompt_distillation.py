@@ -305,7 +305,7 @@ history = run.history
 print(f"{run.steps} steps in {run.wall_time_s:.0f} s; best mean source validation {run.best_metric:.3f} at step {run.best_step}")
 
 terms = ["loss", "loss_plm", "loss_logits", "loss_hidden"]
-assert len(history) == profile.distill_steps
+assert len(history) == run.steps and (run.steps == profile.distill_steps or run.stopped_early)  # a plateau may end it
 assert all(np.isfinite(h[t]) and h[t] >= -1e-6 for h in history for t in terms)  # ≥ 0 up to float32 rounding
 for h in history:  # the logged total is exactly L_PLM + λ (L_logits + L_hidden)
     assert abs(h["loss"] - (h["loss_plm"] + lam * (h["loss_logits"] + h["loss_hidden"]))) < 1e-3 * max(1.0, h["loss"])
@@ -468,7 +468,9 @@ assert ws_ex1.profile.distill_weight == 0, f"λ is distill_weight: set it to 0, 
 assert isinstance(student_ex1, MultitaskPrompt) and student_ex1 is not shared, (
     "student_ex1 should be the new MultitaskPrompt that distill_shared_prompt returned in ws_ex1"
 )
-assert run_ex1.steps == profile.distill_steps, f"train {profile.distill_steps} steps as section 4 did"
+assert run_ex1.steps == profile.distill_steps or run_ex1.stopped_early, (
+    f"train {profile.distill_steps} steps as section 4 did (fewer only if its validation score plateaued)"
+)
 assert all("loss_logits" in h for h in run_ex1.history), (
     "run_ex1 logged no distillation terms: keep distill=True and pass the teachers; only λ changes"
 )

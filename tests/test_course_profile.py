@@ -83,6 +83,9 @@ def test_the_colab_sizing_keeps_every_source_stage_and_changes_only_target_sizes
     assert set(SIZINGS["colab"]["offline"]) <= target_fields
     colab, own = get_profile("offline", sizing="colab"), get_profile("offline")
     assert colab.mixed_precision == "fp16" and colab.target_steps >= own.target_steps
+    # The profile's own targets, with the course's first target first (the notebooks' first-target sections).
+    assert set(colab.target_tasks) == set(own.target_tasks)
+    assert colab.target_tasks[0] == get_profile("offline", sizing="course").target_tasks[0]
     # The shipped source stages are keyed by the profile's own settings: every stage the notebooks use must have the
     # same settings under the colab sizing, precision apart.
     for stage in {TEACHERS, *(m.source for m in METHODS.values() if m.source is not None)}:

@@ -23,26 +23,16 @@ TIMES=${TIMES:-outputs/notebooks/run_times_${PROFILE}.txt}
 export MPT_NB_PROGRESS=0 HF_DATASETS_DISABLE_PROGRESS_BARS=1
 if [ "$#" -gt 0 ]; then notebooks=("$@"); else notebooks=(notebooks/[0-9][0-9]_*.ipynb); fi
 mkdir -p "$(dirname "$TIMES")"
-# Executes with nbclient (what `jupytext --execute` would do, without needing nbconvert), in a fresh kernel whose
-# working directory is notebooks/, then refreshes the .py pair with jupytext.
-EXECUTE='
-import os, sys, nbformat
-from nbclient import NotebookClient
-path = sys.argv[1]
-nb = nbformat.read(path, as_version=4)
-nb.metadata.pop("widgets", None)  # widget state of an earlier run
-NotebookClient(nb, timeout=1800, kernel_name="python3",
-               resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}}).execute()
-nbformat.write(nb, path)
-'
+# Each runs with tools/execute_notebook.py (nbclient, in a fresh kernel whose working directory is notebooks/; it
+# works around an nbclient wait that could stall widget cells), then the .py pair is refreshed with jupytext.
 for nb in "${notebooks[@]}"; do
     flock "$LOCK" bash -c '
         set -euo pipefail
         start=$(date +%s)
-        MPT_NB_PROFILE="$1" "$2" -c "$5" "$3"
+        MPT_NB_PROFILE="$1" "$2" tools/execute_notebook.py "$3"
         "$2" -m jupytext --sync "$3" >/dev/null
         echo "$3: $(( $(date +%s) - start )) s (profile $1, $(date -u +%FT%TZ))" | tee -a "$4"
-    ' _ "$PROFILE" "$PY" "$nb" "$TIMES" "$EXECUTE"
+    ' _ "$PROFILE" "$PY" "$nb" "$TIMES"
 done
 "$PY" tools/make_exercises.py
 "$PY" tools/check_notebooks.py
