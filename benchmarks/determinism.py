@@ -2,7 +2,8 @@
 
 One prompt-tuning gradient (the prompt's gradient of the label-word loss, on one batch of a real source task) is
 computed several times in one process, from the same prompt and the same batch; the calls are compared with the
-first, bit for bit. Each setting runs in its own process, because the math libraries read their settings at start:
+first, bit for bit. Each setting runs in processes of its own (two by default), because the math libraries read
+their settings at start, and because a rerun is a new process: the processes' first gradients are compared too.
 
     default         the machine's settings (torch's threads = the cores)
     MKL_CBWR        MKL_CBWR=COMPATIBLE: MKL's conditional numerical reproducibility (the same code path and
@@ -12,8 +13,8 @@ first, bit for bit. Each setting runs in its own process, because the math libra
     deterministic   torch.use_deterministic_algorithms(True)
     1 thread        torch.set_num_threads(1)
 
-It prints, per setting, how many calls differ from the first, the largest absolute difference, and the median time
-of a call (the ratio to the default is the cost of the setting; the host is shared, so read ratios, not seconds).
+It prints, per setting, how many calls differ from the first within a process, the largest absolute difference
+within and between processes, and the median time of a call (the ratio to the default is the cost of the setting; the host is shared, so read ratios, not seconds).
 
     flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/determinism.py            # SmolLM2, ~3 min
     .venv/bin/python benchmarks/determinism.py --smoke                               # the tiny random model, seconds
@@ -42,8 +43,9 @@ SETTINGS: dict[str, dict[str, str]] = {  # name: environment variables (and the 
 }
 
 
-def measure(*, smoke: bool, calls: int, batch_size: int) -> dict[str, float | int]:
-    """In this process: ``calls`` gradients of one batch; how many differ from the first, by how much, how fast."""
+def measure(*, smoke: bool, calls: int, batch_size: int, save: str | None = None) -> dict[str, float | int]:
+    """In this process: ``calls`` gradients of one batch; how many differ from the first, by how much, how fast
+    (and the first gradient saved to ``save``, a safetensors file, for comparing processes)."""
     import torch
 
     if os.environ.get("MPT_DET_DETERMINISTIC"):
@@ -70,6 +72,10 @@ def measure(*, smoke: bool, calls: int, batch_size: int) -> dict[str, float | in
         times.append(time.perf_counter() - start)
         grads.append(model.prompt.weight.grad.detach().clone())
     first, rest = grads[1], grads[2:]
+    if save:
+        from safetensors.torch import save_file
+
+        save_file({"grad": first}, save)
     return {
         "threads": torch.get_num_threads(),
         "calls": calls,
@@ -86,31 +92,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=6, help="gradients per setting, compared with the first")
     parser.add_argument("--batch-size", type=int, default=8, help="rows in the batch (the profiles train on 8)")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--processes", type=int, default=2, help="processes per setting, whose gradients are compared")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.calls < 2:
         parser.error(f"--calls {args.calls}: compare at least 2 calls with the first")
+    if args.processes < 1:
+        parser.error(f"--processes {args.processes}: at least 1")
     if args.child:
-        print(json.dumps(measure(smoke=args.smoke, calls=args.calls, batch_size=args.batch_size)))
+        print(json.dumps(measure(smoke=args.smoke, calls=args.calls, batch_size=args.batch_size, save=args.save)))
         return 0
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; backbone: {'tiny-llama' if args.smoke else 'smollm2'}; "
           f"one prompt-tuning gradient on {args.batch_size} rows of {TASK}, {args.calls} calls per setting vs the first")
+    import tempfile
+
+    from safetensors.torch import load_file
+
     results = {}
-    for name in args.settings:
-        env = {**os.environ, "MPT_NB_PROGRESS": "0", **SETTINGS[name]}
-        child = [sys.executable, __file__, "--child", "--calls", str(args.calls), "--batch-size", str(args.batch_size)]
-        done = subprocess.run(child + ["--smoke"] * args.smoke, env=env, capture_output=True, text=True, cwd=ROOT)
-        if done.returncode != 0:
-            print(f"setting {name!r} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
-            return 1
-        results[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.settings:
+            env = {**os.environ, "MPT_NB_PROGRESS": "0", **SETTINGS[name]}
+            runs, grads = [], []
+            for i in range(args.processes):
+                save = os.path.join(tmp, f"{len(results)}-{i}.safetensors")
+                child = [sys.executable, __file__, "--child", "--calls", str(args.calls), "--batch-size",
+                         str(args.batch_size), "--save", save] + ["--smoke"] * args.smoke
+                done = subprocess.run(child, env=env, capture_output=True, text=True, cwd=ROOT)
+                if done.returncode != 0:
+                    last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+                    print(f"setting {name!r} failed: {last}")
+                    return 1
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                grads.append(load_file(save)["grad"])
+            between = max((float((g - grads[0]).abs().max()) for g in grads[1:]), default=0.0)
+            results[name] = {
+                **runs[0],
+                "differ": sum(r["differ"] for r in runs),
+                "compared": sum(r["calls"] - 1 for r in runs),
+                "max_abs_diff": max(r["max_abs_diff"] for r in runs),
+                "between_processes": between,
+                "processes_differ": sum(not bool((g == grads[0]).all()) for g in grads[1:]),
+                "median_s": statistics.median(r["median_s"] for r in runs),
+            }
     base = results.get("default", next(iter(results.values())))["median_s"]
-    print(f"{'setting':<14} {'threads':>7} {'differ':>8} {'max |diff|':>11} {'|grad| max':>11} {'median s':>9} {'÷ default':>9}")
+    print(f"{'setting':<14} {'threads':>7} {'calls differ':>13} {'max |diff|':>11} {'processes differ':>17} "
+          f"{'max |diff|':>11} {'|grad| max':>11} {'median s':>9} {'÷ default':>9}")
     for name, r in results.items():
-        print(f"{name:<14} {r['threads']:>7} {r['differ']:>4} of {r['calls'] - 1:<2} {r['max_abs_diff']:>11.2e} "
+        print(f"{name:<14} {r['threads']:>7} {r['differ']:>6} of {r['compared']:<4} {r['max_abs_diff']:>11.2e} "
+              f"{r['processes_differ']:>10} of {args.processes - 1:<4} {r['between_processes']:>11.2e} "
               f"{r['grad_scale']:>11.2e} {r['median_s']:>9.3f} {r['median_s'] / base:>9.2f}")
-    print("summary:", json.dumps({name: {"differ": r["differ"], "ratio": round(r["median_s"] / base, 3)}
-                                  for name, r in results.items()}))
+    print("summary:", json.dumps({name: {"differ": r["differ"], "processes_differ": r["processes_differ"],
+                                         "ratio": round(r["median_s"] / base, 3)} for name, r in results.items()}))
     return 0
 
 

@@ -168,11 +168,15 @@ def test_determinism_compares_calls_in_a_process_per_setting(capsys):
     assert determinism.main(["--smoke", "--calls", "2", "--settings", "default", "1 thread"]) == 0
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("default ", "1 thread"))}
-    assert rows["1"][2] == "1" and "of 1" in " ".join(rows["1"]), out
+    assert rows["1"][2] == "1", out  # "1 thread": its threads column
+    # 2 processes of 1 comparison each within, and their 2 first gradients compared with each other
+    assert "of 2" in " ".join(rows["default"]) and "of 1" in " ".join(rows["default"]), out
     summary = json.loads(out.split("summary: ", 1)[1])
     assert set(summary) == {"default", "1 thread"} and summary["default"]["ratio"] == 1.0
-    with pytest.raises(SystemExit):
-        determinism.main(["--calls", "1"])
+    assert {"differ", "processes_differ"} <= set(summary["default"])
+    for bad in (["--calls", "1"], ["--processes", "0"]):
+        with pytest.raises(SystemExit):
+            determinism.main(bad)
 
 
 def test_speed_memory_child_reports_a_peak():
