@@ -16,8 +16,8 @@ their settings at start, and because a rerun is a new process: the processes' fi
 It prints, per setting, how many calls differ from the first within a process, the largest absolute difference
 within and between processes, and the median time of a call (the ratio to the default is the cost of the setting; the host is shared, so read ratios, not seconds).
 
-    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/determinism.py            # SmolLM2, ~3 min
-    .venv/bin/python benchmarks/determinism.py --smoke                               # the tiny random model, seconds
+    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/determinism.py   # SmolLM2: 12 processes, ~10 min on a quiet host
+    .venv/bin/python benchmarks/determinism.py --smoke                      # the tiny random model: a process start each
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,8 +106,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; backbone: {'tiny-llama' if args.smoke else 'smollm2'}; "
           f"one prompt-tuning gradient on {args.batch_size} rows of {TASK}, {args.calls} calls per setting vs the first")
-    import tempfile
-
     from safetensors.torch import load_file
 
     results = {}

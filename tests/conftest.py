@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +18,20 @@ torch.set_num_threads(max(1, min(2, int(os.environ.get("MPT_NB_TEST_THREADS", "1
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(relative_path: str):
+    """A repository script (``benchmarks/…py``, ``tools/…py``: scripts, not a package) loaded as a module, registered
+    in ``sys.modules`` as ``<folder>_<name>`` (dataclasses look their module up there)."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

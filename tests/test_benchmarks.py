@@ -4,13 +4,12 @@ reproduction config (parses and maps onto a profile), and the speed script's --s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import load_script
 
 from mpt_nb.methods import ABLATIONS, METHODS
 from mpt_nb.results import load_records, record_key
@@ -18,18 +17,9 @@ from mpt_nb.results import load_records, record_key
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _script(name: str):
-    """A benchmark script loaded as a module from its file (they are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _script("quality")
-speed = _script("speed")
-determinism = _script("determinism")
+quality = load_script("benchmarks/quality.py")
+speed = load_script("benchmarks/speed.py")
+determinism = load_script("benchmarks/determinism.py")
 
 
 def test_paper_config_parses_and_maps_onto_the_gpu_profile():
@@ -240,7 +230,7 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
 
 
 def _design(**changes):
-    analysis = _script("analysis")
+    analysis = load_script("benchmarks/analysis.py")
     fields = dict(tasks=("a", "b"), methods=("pt", "spot", "mpt"), ks=("16", "32"), source_seeds=(0, 1, 2),
                   target_seeds=(0, 1))
     return analysis.Design(**{**fields, **changes})
@@ -272,7 +262,7 @@ def _synthetic_grid(mpt_gain: float, *, drop=None, methods=("pt", "spot", "mpt")
 
 
 def test_analysis_primary_endpoint_and_verdicts():
-    analysis = _script("analysis")
+    analysis = load_script("benchmarks/analysis.py")
     better = analysis.analyse(_synthetic_grid(0.10), _design(), resamples=300)
     p = better["primary"]
     assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0 and p["complete"]
@@ -283,7 +273,7 @@ def test_analysis_primary_endpoint_and_verdicts():
 
 
 def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
-    analysis = _script("analysis")
+    analysis = load_script("benchmarks/analysis.py")
     # A missing run drops its source seed from the interval (the grid is still running) ...
     partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), _design(), resamples=100)
     p = partial["primary"]
@@ -299,14 +289,14 @@ def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
 
 def test_analysis_never_drops_a_planned_rival_that_has_not_run():
     """A baseline with no records yet leaves the endpoint open; it must not vanish from "best other"."""
-    analysis = _script("analysis")
+    analysis = load_script("benchmarks/analysis.py")
     summary = analysis.analyse(_synthetic_grid(0.10, methods=("pt", "mpt")), _design(), resamples=50)
     assert summary["primary"] is None
     assert "Not enough runs yet" in analysis.render(summary)
 
 
 def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
-    analysis = _script("analysis")
+    analysis = load_script("benchmarks/analysis.py")
     records = _synthetic_grid(0.10)
     with pytest.raises(ValueError, match="same run"):
         analysis.analyse([*records, dict(records[-1])], _design(), resamples=10)
@@ -316,7 +306,7 @@ def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
 
 
 def test_analysis_design_comes_from_the_grid_plan():
-    analysis, quality = _script("analysis"), _script("quality")
+    analysis, quality = load_script("benchmarks/analysis.py"), load_script("benchmarks/quality.py")
     from mpt_nb.methods import ABLATIONS
     from mpt_nb.profiles import get_profile
 
@@ -338,7 +328,7 @@ def _curve(*points: float, every: int = 50) -> list[dict]:
 
 
 def test_budget_verdict_says_still_rising_only_for_a_last_best_that_gained():
-    report = _script("source_stages")
+    report = load_script("benchmarks/source_stages.py")
     assert report.budget_verdict(_curve(0.2, 0.5, 0.6, 0.7, 0.8), 0.01) == "still rising"
     assert report.budget_verdict(_curve(0.2, 0.5, 0.8, 0.7, 0.75), 0.01) == "plateaued"  # best before the end
     assert report.budget_verdict(_curve(0.2, 0.5, 0.795, 0.79, 0.8), 0.01) == "plateaued"  # last is best, gained < 0.01
@@ -357,7 +347,7 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
     from mpt_nb.sources import TEACHERS, SourceStore
 
-    report = _script("source_stages")
+    report = load_script("benchmarks/source_stages.py")
     ws = Workspace.from_profile(get_profile("smoke"))
     store = SourceStore(ws, tmp_path)
     p, mpt = ws.profile, METHODS["mpt"].source
@@ -389,7 +379,7 @@ def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
     from mpt_nb.prompts import MultitaskPrompt
     from mpt_nb.sources import SourceStore
 
-    report = _script("source_stages")
+    report = load_script("benchmarks/source_stages.py")
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     shared = [s for s in source_stages() if s.kind != "teachers"]

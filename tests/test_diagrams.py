@@ -3,7 +3,6 @@ the real sampler's output."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 from pathlib import Path
 
@@ -13,6 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pytest
+from conftest import load_script
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -191,9 +191,7 @@ def test_mixed_batch_rejects_what_it_cannot_draw():
 
 
 def test_render_tool_writes_every_png(tmp_path):
-    spec = importlib.util.spec_from_file_location("render_diagrams", ROOT / "tools" / "render_diagrams.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script("tools/render_diagrams.py")
     written = tool.render(tmp_path, ["soft_prompt", "mixed_batch"], dpi=40)
     assert [p.name for p in written] == ["soft_prompt.png", "mixed_batch.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed_batch.png", "soft_prompt.png"]  # no temp files left

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
-from pathlib import Path
 from queue import Empty
 
 import nbformat
 import pytest
+from conftest import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("execute_notebook", ROOT / "tools" / "execute_notebook.py")
-execute_notebook = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(execute_notebook)
+execute_notebook = load_script("tools/execute_notebook.py")
 
 
 def test_a_reply_missed_by_one_poll_is_found_by_the_next():
