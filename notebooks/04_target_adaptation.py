@@ -422,9 +422,9 @@ print("exercise 1: ok")
 # copy (`ws.predict(PromptedModel(ws.backbone, copy), target, "test", task_id=...)`). Question: **does P* alone score
 # lower than section 3's jointly adapted prompt by more than the test set's standard error?**
 #
-# Store `alone_ex2` (the copied prompt) and `answer_ex2 = {"adapted": section 3's score on that target, "p_star_alone":
-# yours, "se": the standard error of your predictions (`mpt_nb.stats.standard_error`), "beyond_se": True or False}`.
-# Scoring only: seconds.
+# Store `alone_ex2` (the copied prompt), `preds_ex2` (what `ws.predict` returned) and `answer_ex2 = {"adapted":
+# section 3's score on that target, "p_star_alone": yours, "se": the standard error of your predictions
+# (`mpt_nb.stats.standard_error`), "beyond_se": True or False}`. Scoring only: seconds.
 
 # %%
 from mpt_nb.stats import standard_error  # what exercise 2 needs
@@ -447,7 +447,7 @@ answer_ex2 = {
 answer_ex2["beyond_se"] = answer_ex2["adapted"] - answer_ex2["p_star_alone"] > answer_ex2["se"]
 
 # %%
-alone_ex2 = check_defined("alone_ex2")
+alone_ex2, preds_ex2 = check_defined("alone_ex2", "preds_ex2")
 _answer = check_answer("answer_ex2", values=("adapted", "p_star_alone", "se"), flags=("beyond_se",))
 _first = 0
 assert isinstance(alone_ex2, type(serving)) and alone_ex2 is not serving, "alone_ex2 is a copy of serving, not serving"
@@ -462,14 +462,24 @@ for _i in range(1, len(targets)):
         f"target {_i}'s u, v changed: reset only the first target's"
     )
 _metric = get_task(targets[_first]).metric
-_preds = ws.predict(PromptedModel(ws.backbone, alone_ex2), targets[_first], "test", task_id=_first)
+_test = ws.tokenised(targets[_first], "test", task_id=_first)
+assert len(preds_ex2.predictions) == len(_test), f"preds_ex2 should cover {targets[_first]}'s whole test split"
+# Re-scoring a slice (not the whole split) is enough to see that preds_ex2 came from alone_ex2 on this target.
+_slice = _test.select(range(min(32, len(_test))))
+_again = ws.predict(PromptedModel(ws.backbone, alone_ex2), targets[_first], "test", task_id=_first, rows=_slice)
+_agree = sum(a == b for a, b in zip(_again.predictions, preds_ex2.predictions, strict=False))
+assert _agree >= len(_slice) - 1, (  # one row may flip on a near tie: the slice is batched differently
+    f"preds_ex2 agrees with alone_ex2's predictions on only {_agree} of the first {len(_slice)} test rows: score "
+    f"{targets[_first]}'s test split with alone_ex2 and task_id={_first}"
+)
+_preds = preds_ex2
 _score = _preds.score(_metric)[_metric]
 assert abs(_answer["adapted"] - serving_scores[targets[_first]]) < 1e-12, (
     f"answer_ex2['adapted'] is section 3's score on {targets[_first]}: {serving_scores[targets[_first]]:.3f}"
 )
 assert abs(_answer["p_star_alone"] - _score) < 1e-9, (
-    f"answer_ex2['p_star_alone'] is {_answer['p_star_alone']:.3f}, but alone_ex2 scores {_score:.3f} on "
-    f"{targets[_first]}'s test split (score it with task_id={_first})"
+    f"answer_ex2['p_star_alone'] is {_answer['p_star_alone']:.3f}, but preds_ex2 scores {_score:.3f} on "
+    f"{targets[_first]}'s test split"
 )
 _se = standard_error(_metric, _preds.predictions, _preds.references)
 assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, f"answer_ex2['se'] is {_answer['se']:.4f}; expected near {_se:.4f}"

@@ -134,6 +134,7 @@ records, sources_read = measured_records(profile)
 print(f"{len(records)} records of profile {profile.name!r} from {sources_read or 'nowhere'}")
 
 # %%
+ws = None  # the model: loaded only if something must be computed (and then reused by exercises 3 and 4)
 if not records:  # nothing measured yet on this profile: compute a small set now
     from mpt_nb.course import artefact_dir
     from mpt_nb.methods import source_stages
@@ -418,9 +419,10 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 # **Exercise 3 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
 # Does it cost accuracy? Train PT on the first target at the smallest few-shot k, seed 0, once with l =
 # `profile.prompt_tokens` and once with half of it, nothing else changed: a profile with one field changed is
-# `profile.with_overrides(prompt_tokens=...)`; the cell below loads the model once for exercises 3 and 4 (`ws_ex`),
-# and `Workspace.from_profile(that, backbone=ws_ex.backbone)` reuses it. Question: **does the shorter prompt score lower on the test split, and by more than the test set's
-# standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
+# `profile.with_overrides(prompt_tokens=...)`; the cell below loads the model once for exercises 3 and 4 (`ws_ex`,
+# or the fallback's above if that ran), and `Workspace.from_profile(that, backbone=ws_ex.backbone)` reuses it.
+# Question: **does the shorter prompt score lower on the test split, and by more than the test set's standard
+# error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
 #
 # Store `runs_ex3 = {l: the record adapt_target returned}` for the two lengths, and
 # `answer_ex3 = {"full": the score at l, "half": at l / 2, "se": the standard error of the run at l,
@@ -431,7 +433,7 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 3 needs
 from mpt_nb.stats import standard_error
 
-ws_ex = Workspace.from_profile(profile)  # the model, loaded once for exercises 3 and 4
+ws_ex = ws if ws is not None else Workspace.from_profile(profile)  # the model, loaded once for exercises 3 and 4
 
 # %% tags=["solution"]
 half_profile = profile.with_overrides(prompt_tokens=profile.prompt_tokens // 2)
