@@ -212,7 +212,7 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
             "max_eval": 200,
             "teacher_steps": 32,
             "distill_steps": 48,
-            # 12 and 8 (16 and 10 until 2026-12-03): 04 and 05 ran 442 and 474 s on a slow hour of 2026-12-02, over
+            # 12 and 8 (16 and 10 before the evening of 2026-12-02): 04 and 05 ran 442 and 474 s on a slow hour, over
             # the 5-minute budget; each step cut saves ~2 s per run, and the shorter budgets are where the shared
             # prompt's head start is meant to show.
             "target_steps": 12,
