@@ -297,15 +297,15 @@ for k in profile.few_shot_k:
 # trustworthy (exercises 2 and 3).
 
 # %% [markdown]
-# **The committed run** (2026-12-02: `intent_recognition`, 10 steps per run, seeds 0 and 1, from the shipped source
-# stages). MPT − PT is +0.017 at k = 4 (−0.006 and +0.040 by seed) and +0.038 at k = 16 (+0.033 and +0.043). Every
-# run's test score carries a standard error of about 0.03, so no single gain is much more than one standard error,
-# and all four intervals include 0 (bootstrap [−0.045, +0.081] at k = 4 and [−0.010, +0.087] at k = 16). What is
-# clearer is the spread: at k = 4 MPT's two seeds score within 0.003 of each other and PT's 0.05 apart, so here the
-# shared start bought stability more than a higher mean, as in the v1 grid below. Two seeds cannot say more; the
-# pre-registered v2 grid (`results/preregistration.md`: 5 source seeds × 2 target seeds, test sets of 1,000 rows where
-# the pool allows) is
-# built to.
+# **The committed run** (2026-12-02: `intent_recognition`, 8 steps per run, seeds 0 and 1, from the shipped source
+# stages). MPT − PT is −0.023 at k = 4 (+0.005 and −0.050 by seed) and +0.003 at k = 16 (−0.022 and +0.028). Every
+# run's test score carries a standard error of about 0.03, so no single gain is much more than one and a half standard
+# errors, and all four intervals include 0 (bootstrap [−0.092, +0.041] at k = 4 and [−0.057, +0.065] at k = 16). The
+# spread does not favour either method: at k = 4 MPT's two seeds are 0.065 apart and PT's 0.011, at k = 16 MPT's 0.064
+# and PT's 0.114. The budget matters as much as the method: the same cells with 10 steps per run (commit a78b020) gave
+# +0.017 and +0.038: two fewer steps moved each gain by 0.035-0.040, about the size of the larger gain. Two seeds
+# cannot say more; the pre-registered v2 grid (`results/preregistration.md`: 5 source seeds × 2 target seeds, test
+# sets of 1,000 rows where the pool allows) is built to.
 
 # %% [markdown]
 # ## 4. A larger grid: the v1 benchmark (three targets, four methods, three seeds)
