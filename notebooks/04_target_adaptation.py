@@ -277,9 +277,9 @@ for target in targets:
 # one seed on 200 test rows: a macro-F1 near 0.55 there has a standard error of about 0.03 (notebook 05 prints them),
 # so MPT's lead over PT (+0.026) is less than one standard error of one run, and the whole spread of the five starts
 # (0.056) is about two. The ranking also moves with the budget: the same cell with 16 steps gave MPT 0.607 and PT
-# 0.546 (+0.061; commit a78b020), and with 32 steps +0.003 (commit 46d2e9b; the first of the "more experiments"
-# below). One seed at one budget cannot rank the methods: notebook 05 and the pre-registered grid
-# (`results/README.md`) are where seeds and intervals decide.
+# 0.546 (+0.061; commit a78b020), and with 32 steps +0.003 (run at commit 46d2e9b, committed in d555ce2; the first of
+# the "more experiments" below). One seed at one budget cannot rank the methods: notebook 05 and the pre-registered
+# grid (`results/README.md`) are where seeds and intervals decide.
 
 # %% [markdown]
 # ## 3. Mixed-task inference: one frozen model, several tasks, one batch
