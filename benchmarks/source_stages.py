@@ -23,7 +23,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -31,18 +30,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
-
-
-
-def read_stage_metadata(path: Path) -> dict[str, Any]:
-    """The ``extra`` metadata a saved source stage carries (settings, curves, validation)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        metadata = f.metadata() or {}
-    if "extra" not in metadata:
-        raise ValueError(f"{path.name} carries no source-stage metadata; is it a stage written by train-sources?")
-    return json.loads(metadata["extra"])
 
 
 def noise_tolerance(score: float, rows: int) -> float:
@@ -63,9 +50,11 @@ def budget_verdict(evals: list[dict[str, float]], tolerance: float) -> str:
 
 def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, Any]]:
     """One row per (stage, seed, curve): teachers give one curve per source task, shared stages one (mean score)."""
+    from mpt_nb.sources import stage_metadata
+
     rows = []
     for path in sorted(folder.glob("*.safetensors")):
-        extra = read_stage_metadata(path)
+        extra = stage_metadata(path)
         settings = extra["source_stage"]
         curves = extra["curves"]
         if settings["stage"] == "teachers":
@@ -84,6 +73,7 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
                 "ran": curve.get("steps", evals[-1]["step"]), "stopped_early": curve.get("stopped_early", False),
                 "start": evals[0]["metric"], "best": best["metric"], "best_step": best["step"],
                 "last": evals[-1]["metric"], "evals": evals, "tolerance": tol, "verdict": budget_verdict(evals, tol),
+                "wall_time_s": curve.get("wall_time_s"),  # None in stages trained before it was recorded
                 "file": path.name,
             })
     rows.sort(key=lambda r: (r["seed"], r["stage"] != "teachers", r["stage"], r["curve"]))
@@ -122,20 +112,33 @@ def render(rows: list[dict[str, Any]], folder: str) -> str:
         "rising** when its best score is its last and beats the best of the run's first half by the tolerance or "
         "more: one binomial standard error of the best score on the rows scored (validation noise).",
         "",
-        "| seed | stage | curve | steps (of budget) | step 0 | best (step) | last | curve (step: val) | tolerance | budget |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| seed | stage | curve | steps (of budget) | step 0 | best (step) | last | curve (step: val) | tolerance | budget | time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         curve = ", ".join(f"{e['step']}: {e['metric']:.2f}" for e in r["evals"])
         lines.append(
             f"| {r['seed']} | {r['stage']} | {r['curve']} | {r['ran']} of {r['steps']}"
             f"{' (stopped: plateau)' if r['stopped_early'] else ''} | {r['start']:.3f} | "
-            f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['tolerance']:.3f} | {r['verdict']} |"
+            f"{r['best']:.3f} ({r['best_step']}) | {r['last']:.3f} | {curve} | {r['tolerance']:.3f} | {r['verdict']} | "
+            f"{_seconds(r['wall_time_s'])} |"
         )
     rising = [r for r in rows if r["verdict"] == "still rising"]
     lines += ["", f"{len(rows)} curves, {len(rising)} still rising"
               + (": " + ", ".join(f"seed {r['seed']} {r['stage']} {r['curve']}" for r in rising) if rising else ".")]
+    lines += ["", "Training time per seed (training and validation, summed over the stages shipped and over resumed "
+              "sessions, on this shared 2-core host; the host's speed varies up to 2x between days):", ""]
+    for seed in sorted({r["seed"] for r in rows}):
+        times = [r["wall_time_s"] for r in rows if r["seed"] == seed]
+        known = [t for t in times if t is not None]
+        missing = len(times) - len(known)
+        lines.append(f"- seed {seed}: {_seconds(sum(known))} s ({sum(known) / 3600:.1f} h) over {len(known)} curve(s)"
+                     + (f"; {missing} curve(s) record no time (trained before it was recorded)" if missing else ""))
     return "\n".join(lines) + "\n"
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,7 +100,7 @@ def train_sources(
     from .methods import source_stages
     from .pipeline import Workspace
     from .profiles import get_profile
-    from .sources import SourceStore, shipped_dir
+    from .sources import SourceStore, recorded_wall_time, shipped_dir, stage_metadata
 
     profile = get_profile(profile_name)
     folder = Path(out) if out is not None else shipped_dir(profile.name)
@@ -119,8 +119,11 @@ def train_sources(
             began = time.perf_counter()
             store.get(stage, seed)
             written.append(store.path(stage, seed))
+            # A resumed stage's file records the time of all its sessions; this process saw only the last one.
+            recorded = recorded_wall_time(stage_metadata(written[-1])["curves"])
+            took = f"{time.perf_counter() - began:.0f} s" + ("" if recorded is None else f"; {recorded:.0f} s recorded in all")
             print(f"seed {seed} {stage.describe(profile.rank)}: validation {store.validation[store.identity(stage, seed)]} "
-                  f"({time.perf_counter() - began:.0f} s) -> {written[-1].name}", flush=True)
+                  f"({took}) -> {written[-1].name}", flush=True)
     return written
 
 

@@ -41,10 +41,12 @@ __all__ = [
     "git_commit",
     "load_stage",
     "preferred_store",
+    "recorded_wall_time",
     "shipped_dir",
     "shipped_store",
     "stage_file_name",
     "stage_identity",
+    "stage_metadata",
     "stage_settings",
 ]
 
@@ -452,6 +454,26 @@ def _curve(run: Any, points: int = 50) -> dict[str, Any]:
         "wall_time_s": round(run.wall_time_s),  # training and validation, summed over resumed sessions
         "history": [{k: round(v, 5) for k, v in h.items()} for h in run.history[every - 1 :: every]],
     }
+
+
+def stage_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``extra`` metadata a saved source stage carries (settings, validation, curves), read without its tensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata() or {}
+    if "extra" not in metadata:
+        raise ValueError(f"{Path(path).name} carries no source-stage metadata; is it a stage written by train-sources?")
+    return json.loads(metadata["extra"])
+
+
+def recorded_wall_time(curves: dict[str, Any]) -> float | None:
+    """Seconds of training and validation a stage's curves record, summed over resumed sessions and, for the
+    teachers, over their tasks; None when they record none (stages trained before ``wall_time_s`` was recorded)."""
+    if "evals" in curves:  # a shared stage: one curve
+        return curves.get("wall_time_s")
+    times = [c.get("wall_time_s") for c in curves.values()]
+    return None if any(t is None for t in times) else float(sum(times))
 
 
 def shipped_dir(profile_name: str) -> Path:

@@ -353,6 +353,8 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     p, mpt = ws.profile, METHODS["mpt"].source
     curves = {t: {"evals": _curve(0.3, 0.6, 0.9, every=2), "best_step": 4, "history": []} for t in p.source_tasks}
     curves[p.source_tasks[0]]["evals"] = _curve(0.3, 0.7, 0.6, every=2)
+    for i, t in enumerate(p.source_tasks):
+        curves[t]["wall_time_s"] = 100 * (i + 1)
     store.put(TEACHERS, 0, SoftPrompt(p.prompt_tokens, ws.backbone.dim, num_tasks=len(p.source_tasks)),
               validation={t: 0.9 for t in p.source_tasks}, curves=curves)
     shared = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
@@ -368,6 +370,11 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     assert report.main(["--folder", str(tmp_path), "--out", "-"]) == 0
     out = capsys.readouterr().out
     assert f"{len(rows)} curves, {len(p.source_tasks) - 1} still rising" in out
+    # Times: each teacher's own, "n/a" for a stage that records none, and the seed's sum of the known ones.
+    assert [r["wall_time_s"] for r in rows] == [*(100 * (p.source_tasks.index(r["curve"]) + 1) for r in rows[:-1]), None]
+    teachers_s = sum(100 * (i + 1) for i in range(len(p.source_tasks)))
+    assert f"- seed 0: {teachers_s:,} s" in out and "1 curve(s) record no time" in out
+    assert out.count("| n/a |") == 1
     assert report.main(["--folder", str(tmp_path / "empty"), "--out", "-"]) == 2
     assert "train-sources writes them" in capsys.readouterr().err
 

@@ -326,6 +326,8 @@ def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(profiles.PROFILES, "smoke", profiles.PROFILES["smoke"].with_overrides(**SHRUNK))
     shipped = tmp_path / "shipped"
     written = train_sources("smoke", [0], out=shipped / "smoke", ablations=False)
+    # Each stage's line gives this process's time and the time its file records (all sessions of a resumed stage).
+    assert capsys.readouterr().out.count(" s recorded in all) -> ") == len(written)
     assert len(written) == 1 + len({m.source for m in METHODS.values() if m.source is not None} - {TEACHERS})
     assert train_sources("smoke", [0], out=shipped / "smoke", ablations=False) == []  # resumable: nothing left
     # A shared stage records each source task's validation score at its kept checkpoint, beside their mean.

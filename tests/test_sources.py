@@ -298,3 +298,12 @@ def test_preferred_store_takes_the_shipped_stages_only_when_all_are_there(tmp_pa
     assert not sources_module.preferred_store(store.ws, stages, tmp_path / "cache", seeds=(0, 1))[0].shipped
     retrained, origin = sources_module.preferred_store(store.ws, stages, tmp_path / "cache", retrain=True)
     assert retrained.retrain and "retrain requested" in origin
+
+
+def test_recorded_wall_time_sums_teachers_and_reads_shared_stages():
+    from mpt_nb.sources import recorded_wall_time
+
+    assert recorded_wall_time({"evals": [], "wall_time_s": 42}) == 42
+    assert recorded_wall_time({"evals": []}) is None  # a stage trained before times were recorded
+    assert recorded_wall_time({"a": {"evals": [], "wall_time_s": 10}, "b": {"evals": [], "wall_time_s": 5}}) == 15
+    assert recorded_wall_time({"a": {"evals": [], "wall_time_s": 10}, "b": {"evals": []}}) is None
