@@ -13,6 +13,10 @@ The tolerance is one binomial standard error of the best score on the validation
 (``max_validation`` per task; the mean of S tasks' scores on S times as many): a smaller gain is within the noise
 of the validation split itself. ``--tolerance`` sets a fixed one instead.
 
+It also reports each curve's recorded training time, each seed's total, and what is **still to train** for the
+source seeds of the grid's config (``--config``), in the driver's order, with an estimate of the time left
+from the recorded times of the stages already shipped.
+
 Examples::
 
     .venv/bin/python benchmarks/source_stages.py                 # writes results/source_stages.md
@@ -103,7 +107,61 @@ def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "off
     return 0, f"seed {seed}: all {len(wanted)} main shared stages plateaued within the {cap}-step cap; amendment 5: it stays"
 
 
-def render(rows: list[dict[str, Any]], folder: str) -> str:
+def still_to_train(
+    rows: list[dict[str, Any]], folder: Path, seeds: list[int], profile_name: str = "offline"
+) -> list[dict[str, Any]]:
+    """The stages not shipped yet for ``seeds`` under the profile's current settings, in the order
+    ``benchmarks/reproduce_v2.sh`` trains them (the main methods' stages of every seed, then the ablations'), each with
+    its resumable state's step (if one is under ``partial/``) and an estimate of the time left: the median recorded
+    time of the same stage on the seeds shipped (else of every shipped shared stage: a proxy), less the share of its
+    step budget a resumable state has done."""
+    from mpt_nb.__main__ import training_order
+    from mpt_nb.profiles import get_profile
+    from mpt_nb.sources import TEACHERS, stage_file_name
+
+    profile = get_profile(profile_name)
+    by_file: dict[str, list[float | None]] = {}
+    for r in rows:
+        by_file.setdefault(r["file"], []).append(r["wall_time_s"])
+    totals = {f: sum(t) for f, t in by_file.items() if None not in t}  # files whose every curve records its time
+
+    def median(files: list[str]) -> float | None:
+        times = sorted(totals[f] for f in files if f in totals)
+        return times[len(times) // 2] if times else None
+
+    shared_files = [f for f in totals if not f.startswith(TEACHERS.slug(profile.rank) + "-")]
+    main = training_order(ablations=False)
+    order = [(s, seed) for seed in seeds for s in main]
+    order += [(s, seed) for seed in seeds for s in training_order() if s not in main]
+    left = []
+    for stage, seed in order:
+        name = stage_file_name(profile, stage, seed)
+        if name in by_file:
+            continue
+        slug = stage.slug(profile.rank)
+        whole = median([f for f in totals if f.split("-seed")[0] == slug])
+        proxy = whole is None and stage != TEACHERS
+        if proxy:
+            whole = median(shared_files)
+        states = sorted((folder / "partial").glob(name.removesuffix(".safetensors") + "*.state.safetensors"))
+        steps = [_state_step(p) for p in states]
+        budget = profile.teacher_steps if stage == TEACHERS else profile.distill_steps
+        done = min(steps) / budget if steps and stage != TEACHERS else 0.0  # teachers: one state per task
+        left.append({
+            "seed": seed, "stage": slug, "main": stage in main, "state_steps": steps, "proxy": proxy,
+            "estimate_s": None if whole is None else whole * (1 - done),
+        })
+    return left
+
+
+def _state_step(path: Path) -> int:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return int((f.metadata() or {}).get("step", 0))
+
+
+def render(rows: list[dict[str, Any]], folder: str, left: list[dict[str, Any]] | None = None) -> str:
     lines = [
         f"# Source stages in `{folder}`: convergence",
         "",
@@ -134,7 +192,32 @@ def render(rows: list[dict[str, Any]], folder: str) -> str:
         missing = len(times) - len(known)
         lines.append(f"- seed {seed}: {_seconds(sum(known))} s ({sum(known) / 3600:.1f} h) over {len(known)} curve(s)"
                      + (f"; {missing} curve(s) record no time (trained before it was recorded)" if missing else ""))
+    if left is not None:
+        lines += _render_left(left)
     return "\n".join(lines) + "\n"
+
+
+def _render_left(left: list[dict[str, Any]]) -> list[str]:
+    if not left:
+        return ["", "## Still to train", "", "Nothing: every planned stage is shipped."]
+    lines = ["", "## Still to train", "",
+             "What is not shipped yet for the grid's source seeds, in the order `benchmarks/reproduce_v2.sh` trains "
+             "it. Estimate of the time left: the median recorded time of the same stage on the seeds shipped, less "
+             "the share of its step budget a resumable state has done (an upper bound for a stage that stops on a "
+             "plateau); * marks a stage no seed has yet, estimated by the median of every shipped shared stage.", "",
+             "| seed | stage | for | resumable state | estimate left (s) |", "|---|---|---|---|---|"]
+    for r in left:
+        state = ", ".join(f"step {s}" for s in r["state_steps"]) or "none"
+        lines.append(f"| {r['seed']} | {r['stage']} | {'main methods' if r['main'] else 'ablations'} | {state} | "
+                     f"{_seconds(r['estimate_s'])}{' *' if r['proxy'] else ''} |")
+    lines.append("")
+    for main, what in ((True, "main methods'"), (False, "ablations'")):
+        part = [r for r in left if r["main"] == main]
+        if part:
+            known = [r["estimate_s"] for r in part if r["estimate_s"] is not None]
+            lines.append(f"- {len(part)} {what} stage(s) left: ~{sum(known) / 3600:.1f} h"
+                         + (f" ({len(part) - len(known)} without an estimate)" if len(part) > len(known) else ""))
+    return lines
 
 
 def _seconds(value: float | None) -> str:
@@ -147,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/source_stages.md", help="'-' prints instead")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="a fixed gain that counts as still rising (default: one standard error of the score)")
+    parser.add_argument("--config", default="configs/offline_v2.yaml",
+                        help="the grid whose source seeds 'Still to train' covers ('' leaves that section out)")
     parser.add_argument("--budget-check", type=int, metavar="SEED", default=None,
                         help="also apply pre-registration amendment 5 to this seed's main shared stages: exit 0 if "
                         "the cap stays, 3 if one is still rising (the cap doubles), 2 if one is not saved yet")
@@ -162,7 +247,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"source_stages.py: error: no source stages in {display_path(folder)}; "
               "python -m mpt_nb train-sources writes them", file=sys.stderr)
         return 2
-    text = render(rows, display_path(folder))
+    left = None
+    if args.config:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import quality
+
+        config = quality.GridConfig.from_yaml(args.config if Path(args.config).is_absolute() else ROOT / args.config)
+        left = still_to_train(rows, folder, list(config.source_seeds or [0]), config.profile)
+    text = render(rows, display_path(folder), left)
     if args.out == "-":
         print(text, end="")
     else:

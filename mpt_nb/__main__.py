@@ -7,8 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["DEMO_METHODS", "main", "run_demo", "train_sources"]
+if TYPE_CHECKING:
+    from .sources import SourceStage
+
+__all__ = ["DEMO_METHODS", "main", "run_demo", "train_sources", "training_order"]
 
 # The demo compares MPT with the baseline every reader knows; the benchmark runs every method of the table.
 DEMO_METHODS = ("pt", "mpt")
@@ -91,13 +95,21 @@ def run_demo(
     return records
 
 
+def training_order(*, ablations: bool = True) -> list[SourceStage]:
+    """The order ``train-sources`` trains one seed's stages in: what the demo needs first (teachers, MPT's distilled
+    P*), so a partly trained seed already serves it; then the other methods' stages; then (``ablations``) theirs."""
+    from .methods import source_stages
+
+    first = source_stages(DEMO_METHODS)
+    return first + [s for s in source_stages(ablations=ablations) if s not in first]
+
+
 def train_sources(
     profile_name: str = "offline", seeds: list[int] | tuple[int, ...] = (0,), *, out: str | Path | None = None,
     ablations: bool = True, time_budget: float | None = None,
 ) -> list[Path]:
     """Train every source stage the methods need, for each seed, into ``out`` (default: the profile's shipped folder
     ``sources/<profile>/``); stages already there are kept, so an interrupted run continues where it stopped."""
-    from .methods import source_stages
     from .pipeline import Workspace
     from .profiles import get_profile
     from .sources import SourceStore, recorded_wall_time, shipped_dir, stage_metadata
@@ -106,9 +118,7 @@ def train_sources(
     folder = Path(out) if out is not None else shipped_dir(profile.name)
     store = SourceStore(Workspace.from_profile(profile), folder)
     start, written = time.perf_counter(), []
-    # What the demo needs first (teachers, MPT's distilled P*), so a partly trained seed already serves it.
-    first = source_stages(DEMO_METHODS)
-    order = first + [s for s in source_stages(ablations=ablations) if s not in first]
+    order = training_order(ablations=ablations)
     for seed in seeds:
         for stage in order:
             if store.is_saved(stage, seed):

@@ -472,3 +472,44 @@ def test_later_priorities_wait_while_primary_runs_wait_for_source_stages(tmp_pat
     assert "priority-1 runs wait for their source stages" in out
     assert quality.main(["--config", str(config), "--past-waiting"]) == 0
     assert [(r["method"], r["k"]) for r in load_records(tmp_path / "q.jsonl")] == [("pt", 16), ("pt", 4)]
+
+
+def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimates(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from mpt_nb.__main__ import training_order
+    from mpt_nb.pipeline import Workspace
+    from mpt_nb.profiles import get_profile
+    from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
+    from mpt_nb.sources import TEACHERS, SourceStore, stage_file_name
+
+    report = load_script("benchmarks/source_stages.py")
+    ws = Workspace.from_profile(get_profile("smoke"))
+    store, p = SourceStore(ws, tmp_path), ws.profile
+    main = training_order(ablations=False)
+    mpt = main[1]  # MPT's distilled stage, trained right after the teachers
+    curves = {t: {"evals": _curve(0.3, 0.6, every=2), "wall_time_s": 100} for t in p.source_tasks}
+    store.put(TEACHERS, 0, SoftPrompt(p.prompt_tokens, ws.backbone.dim, num_tasks=len(p.source_tasks)),
+              validation={t: 0.9 for t in p.source_tasks}, curves=curves)
+    shared = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
+    store.put(mpt, 0, shared, validation=0.5, curves={"evals": _curve(0.4, 0.5, every=3), "wall_time_s": 600})
+    # Seed 1's distilled stage is a quarter done: a training state at a quarter of the shared-stage budget.
+    state = tmp_path / "partial" / stage_file_name(p, mpt, 1).replace(".safetensors", ".state.safetensors")
+    state.parent.mkdir()
+    save_file({"x": torch.zeros(1)}, str(state), metadata={"step": str(p.distill_steps // 4)})
+
+    left = report.still_to_train(report.stage_rows(tmp_path), tmp_path, [0, 1], "smoke")
+    # Every seed's main stages first, in train-sources' order, then the ablations'.
+    expected = [(0, s) for s in main[2:]] + [(1, s) for s in main]
+    assert [(r["seed"], r["stage"]) for r in left[: len(expected)]] == [(seed, s.slug(p.rank)) for seed, s in expected]
+    assert all(not r["main"] for r in left[len(expected):]) and {r["seed"] for r in left[len(expected):]} == {0, 1}
+    by = {(r["seed"], r["stage"]): r for r in left}
+    assert by[(1, "teachers")]["estimate_s"] == 100 * len(p.source_tasks)  # seed 0's teachers, summed over tasks
+    distilled = by[(1, mpt.slug(p.rank))]
+    assert distilled["state_steps"] == [p.distill_steps // 4] and not distilled["proxy"]
+    assert distilled["estimate_s"] == pytest.approx(600 * (1 - (p.distill_steps // 4) / p.distill_steps))
+    other = by[(0, main[2].slug(p.rank))]  # no seed has it: the shipped shared stages' median stands in
+    assert other["proxy"] and other["estimate_s"] == 600
+    text = report.render(report.stage_rows(tmp_path), "x", left)
+    assert "## Still to train" in text and "600 *" in text and "stage(s) left" in text
