@@ -54,7 +54,7 @@ def budget_verdict(evals: list[dict[str, float]], tolerance: float) -> str:
 
 def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, Any]]:
     """One row per (stage, seed, curve): teachers give one curve per source task, shared stages one (mean score)."""
-    from mpt_nb.sources import stage_metadata
+    from mpt_nb.sources import recorded_wall_time, stage_metadata
 
     rows = []
     for path in sorted(folder.glob("*.safetensors")):
@@ -78,7 +78,7 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
                 "start": evals[0]["metric"], "best": best["metric"], "best_step": best["step"],
                 "last": evals[-1]["metric"], "evals": evals, "tolerance": tol, "verdict": budget_verdict(evals, tol),
                 "wall_time_s": curve.get("wall_time_s"),  # None in stages trained before it was recorded
-                "file": path.name,
+                "stage_wall_time_s": recorded_wall_time(curves), "file": path.name,
             })
     rows.sort(key=lambda r: (r["seed"], r["stage"] != "teachers", r["stage"], r["curve"]))
     return rows
@@ -120,29 +120,26 @@ def still_to_train(
     from mpt_nb.sources import TEACHERS, stage_file_name
 
     profile = get_profile(profile_name)
-    by_file: dict[str, list[float | None]] = {}
-    for r in rows:
-        by_file.setdefault(r["file"], []).append(r["wall_time_s"])
-    totals = {f: sum(t) for f, t in by_file.items() if None not in t}  # files whose every curve records its time
+    shipped = {r["file"]: (r["stage"], r["stage_wall_time_s"]) for r in rows}
 
-    def median(files: list[str]) -> float | None:
-        times = sorted(totals[f] for f in files if f in totals)
+    def median(slugs: set[str]) -> float | None:
+        times = sorted(t for slug, t in shipped.values() if slug in slugs and t is not None)
         return times[len(times) // 2] if times else None
 
-    shared_files = [f for f in totals if not f.startswith(TEACHERS.slug(profile.rank) + "-")]
+    shared_slugs = {slug for slug, _ in shipped.values()} - {TEACHERS.slug(profile.rank)}
     main = training_order(ablations=False)
     order = [(s, seed) for seed in seeds for s in main]
     order += [(s, seed) for seed in seeds for s in training_order() if s not in main]
     left = []
     for stage, seed in order:
         name = stage_file_name(profile, stage, seed)
-        if name in by_file:
+        if name in shipped:
             continue
         slug = stage.slug(profile.rank)
-        whole = median([f for f in totals if f.split("-seed")[0] == slug])
+        whole = median({slug})
         proxy = whole is None and stage != TEACHERS
         if proxy:
-            whole = median(shared_files)
+            whole = median(shared_slugs)
         states = sorted((folder / "partial").glob(name.removesuffix(".safetensors") + "*.state.safetensors"))
         steps = [_state_step(p) for p in states]
         budget = profile.teacher_steps if stage == TEACHERS else profile.distill_steps
