@@ -234,7 +234,7 @@ def distill_shared_prompt(
         seed=seed,
         desc="distilling" if distill else "joint multitask",
         eval_every=every,
-        patience=profile.source_patience,
+        patience=profile.distill_patience,
     )
     result = train_prompt(
         model, loader, config, objective=objective, eval_fn=functools.partial(_mean_source_score, ws),

@@ -184,6 +184,7 @@ def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any
             "rank": stage.rank or profile.rank,
             "distill_steps": profile.distill_steps,
             "distill_eval_every": profile.distill_eval_every,
+            "distill_patience": profile.distill_patience,
             "lr_low_rank": profile.lr_low_rank,
             "max_tasks_per_batch": profile.max_tasks_per_batch,
         }
@@ -449,7 +450,7 @@ def _curve(run: Any, points: int = 50) -> dict[str, Any]:
     return {
         "evals": run.evals,
         "best_step": run.best_step,
-        "steps": run.steps,  # taken: fewer than the budget when the curve plateaued (source_patience)
+        "steps": run.steps,  # taken: fewer than the budget when the curve plateaued (source_/distill_patience)
         "stopped_early": run.stopped_early,
         "wall_time_s": round(run.wall_time_s),  # training and validation, summed over resumed sessions
         "history": [{k: round(v, 5) for k, v in h.items()} for h in run.history[every - 1 :: every]],

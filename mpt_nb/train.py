@@ -141,6 +141,11 @@ def _check_global_batches(loader: DataLoader, accelerator: Accelerator) -> None:
         )
 
 
+def _stops_no_sooner(patience: int, than: int) -> bool:
+    """Whether a run under ``patience`` stops no sooner than one under ``than`` (0: never stops early)."""
+    return patience == 0 or (than != 0 and patience >= than)
+
+
 def train_prompt(
     model: PromptedModel,
     loader: DataLoader,
@@ -198,7 +203,10 @@ def train_prompt(
             state_path, prompt=inner.prompt, optimizer=optimizer, scheduler=scheduler
         )
         saved = extra["config"]
-        changed = {k: (saved[k], v) for k, v in asdict(config).items() if k in saved and saved[k] != v and k != "progress"}
+        # patience only decides whether to stop at an evaluation, never what a step computes: a state saved under a
+        # patience that stops no later than this run's is exactly this run's state at its step.
+        exempt = {"progress"} | ({"patience"} if _stops_no_sooner(config.patience, saved.get("patience", 0)) else set())
+        changed = {k: (saved[k], v) for k, v in asdict(config).items() if k in saved and saved[k] != v and k not in exempt}
         if changed:
             # The schedule (warm-up, decay to zero at max_steps) and the batches depend on these: resuming under other
             # settings would silently train something neither run describes.

@@ -30,7 +30,7 @@
 # - how the method table's starting points compare on a target task, beside zero-shot and chance, with their
 #   parameter counts: **PT** from scratch, **SPoT** (start from the best source teacher), **generic SPoT** (one prompt trained on all the sources),
 #   **decomposition without distillation** (notebook 02's method), and **MPT** (notebook 03's distilled P*), all
-#   starting from the source stages shipped with the repository (trained to their validation plateau);
+#   starting from the source stages shipped with the repository (trained to convergence on the source tasks);
 # - **mixed-task inference**: one frozen model serving several tasks in the same batch, each row with its own prompt.
 #
 # **What you need**

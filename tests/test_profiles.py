@@ -126,3 +126,6 @@ def test_every_profile_in_every_sizing_can_train_its_source_stages():
             assert not profile.source_patience or profile.eval_every, (name, sizing)
     with pytest.raises(ValueError, match="needs eval_every > 0"):
         get_profile("smoke", source_patience=2, eval_every=0)
+    with pytest.raises(ValueError, match="needs distill_eval_every or eval_every > 0"):
+        get_profile("smoke", distill_patience=2, eval_every=0)
+    get_profile("smoke", distill_patience=2, eval_every=0, distill_eval_every=3)  # shared stages' own interval

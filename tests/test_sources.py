@@ -42,6 +42,7 @@ PROFILE_CHANGES = {
     "eval_every": 3,
     "eval_at_start": True,
     "source_patience": 2,
+    "distill_patience": 2,
     "distill_eval_every": 2,
     "warmup_ratio": 0.0,
     "backbone": "tiny-t5",
@@ -74,6 +75,8 @@ def test_seed_and_teacher_settings_change_identity_and_unrelated_ones_do_not(pro
     # Teachers do not depend on distillation settings, a vocab-initialised joint stage not on the teachers' ones.
     joint = get_method("decomp").source
     assert ident(profile, TEACHERS) == ident(profile.with_overrides(distill_steps=99), TEACHERS)
+    assert ident(profile, TEACHERS) == ident(profile.with_overrides(distill_patience=3), TEACHERS) \
+        != ident(profile.with_overrides(source_patience=3), TEACHERS)
     assert ident(profile, joint) == ident(profile.with_overrides(teacher_steps=99), joint)
     assert ident(profile, joint) == ident(profile.with_overrides(temperature=9.0), joint)
     # Evaluation batch size and the number of targets shape nothing of the source stage.

@@ -173,6 +173,30 @@ def test_patience_resumes_into_a_run_that_had_stopped(lively_llama, separable, t
     assert again.stopped_early and again.steps == 2 and again.best_step == 1 and not evaluate.snapshots
 
 
+def test_a_state_resumes_under_a_patience_that_stops_no_sooner(lively_llama, separable, tmp_path):
+    # Patience only decides when to stop: a run stopped by patience 1 continues under 0 (never stop early) exactly as
+    # a run under 0 from the start would (preregistration amendment 6 resumes shared stages this way).
+    scores = [0.5, 0.4, 0.3, 0.35, 0.2, 0.1]
+    state = tmp_path / "run.state.safetensors"
+    first = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6), _config(6, patience=1),
+                         eval_fn=_ScriptedEval(scores), state_path=state)
+    assert first.stopped_early and first.steps == 2
+    resumed = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6),
+                           _config(6, patience=0), eval_fn=_ScriptedEval(scores[2:]), state_path=state)
+    fresh = train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 6), _config(6, patience=0),
+                         eval_fn=_ScriptedEval(scores))
+    assert not resumed.stopped_early and resumed.steps == 6 and resumed.best_step == fresh.best_step == 1
+    assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in fresh.history])
+    # A patience that could have stopped the saved run sooner than its step is refused.
+    for saved, now in ((0, 2), (3, 2)):
+        path = tmp_path / f"p{saved}.state.safetensors"
+        train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 3), _config(3, patience=saved),
+                     eval_fn=_ScriptedEval([0.1, 0.2, 0.3]), state_path=path)
+        with pytest.raises(ValueError, match=r"other settings.*patience"):
+            train_prompt(PromptedModel(lively_llama, _mpt(lively_llama)), _loader(separable, 3),
+                         _config(3, patience=now), eval_fn=_ScriptedEval([]), state_path=path)
+
+
 def test_patience_needs_evaluations(lively_llama, separable):
     model = PromptedModel(lively_llama, _mpt(lively_llama))
     with pytest.raises(ValueError, match="patience"):
