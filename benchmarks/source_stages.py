@@ -87,7 +87,8 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
 def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "offline") -> tuple[int, str]:
     """Pre-registration amendment 5: are the main methods' shared stages of ``seed``, under the profile's current
     settings, all saved and none still rising at its cap? (exit code, one line): 0 the cap stays, 3 one is still
-    rising (the cap doubles for every shared stage), 2 one is not saved yet."""
+    rising (the cap doubles for every shared stage), 2 one is not saved yet. The rule decides once, before seed + 1's shared stages train: once one
+    of those is saved, it stands (0), whatever a stage of ``seed`` retrained later (amendment 6) shows."""
     from mpt_nb.methods import source_stages
     from mpt_nb.profiles import get_profile
     from mpt_nb.sources import stage_file_name
@@ -96,11 +97,14 @@ def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "off
     found = {r["file"]: r for r in rows}
     shared = [s for s in source_stages() if s.kind != "teachers"]
     wanted = {s.slug(profile.rank): stage_file_name(profile, s, seed) for s in shared}
+    cap = profile.distill_steps
+    if any(stage_file_name(profile, s, seed + 1) in found for s in shared):
+        return 0, (f"seed {seed}: amendment 5 was decided before seed {seed + 1}'s shared stages trained, and some are "
+                   f"saved: the {cap}-step cap stands (preregistration.md)")
     missing = [slug for slug, name in wanted.items() if name not in found]
     if missing:
         return 2, f"seed {seed}: not saved yet under the current settings: {', '.join(missing)} (train-sources)"
     rising = [slug for slug, name in wanted.items() if found[name]["verdict"] == "still rising"]
-    cap = profile.distill_steps
     if rising:
         return 3, (f"seed {seed}: still rising at the {cap}-step cap: {', '.join(rising)}; amendment 5: the cap of every "
                    f"shared stage doubles to {2 * cap} (distill_steps in mpt_nb/profiles.py), seed {seed} retrains")

@@ -406,6 +406,12 @@ def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
     put(shared[2], 0.4, 0.7, 0.6)
     assert report.budget_check(report.stage_rows(tmp_path), 0, "smoke")[0] == 0
     assert report.budget_check(report.stage_rows(tmp_path), 1, "smoke")[0] == 2  # another seed: nothing saved
+    # Once seed 1's shared stages train, the decision stands: a seed-0 stage retrained later does not reopen it.
+    prompt = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
+    store.put(shared[0], 1, prompt, validation=0.6, curves={"evals": _curve(0.4, 0.6, 0.6, every=3), "history": []})
+    put(shared[2], 0.4, 0.5, 0.7)
+    code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
+    assert code == 0 and "cap stands" in line
 
 
 def test_target_lr_search_runs_first_and_sets_each_methods_rate(tmp_path, capsys):
