@@ -87,8 +87,9 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
 def budget_check(rows: list[dict[str, Any]], seed: int, profile_name: str = "offline") -> tuple[int, str]:
     """Pre-registration amendment 5: are the main methods' shared stages of ``seed``, under the profile's current
     settings, all saved and none still rising at its cap? (exit code, one line): 0 the cap stays, 3 one is still
-    rising (the cap doubles for every shared stage), 2 one is not saved yet. The rule decides once, before seed + 1's shared stages train: once one
-    of those is saved, it stands (0), whatever a stage of ``seed`` retrained later (amendment 6) shows."""
+    rising (the cap doubles for every shared stage), 2 one is not saved yet. The rule decides once, before seed + 1's
+    shared stages train: once one of those is saved, it stands (0), whatever a stage of ``seed`` retrained later
+    (amendment 6) shows."""
     from mpt_nb.methods import source_stages
     from mpt_nb.profiles import get_profile
     from mpt_nb.sources import stage_file_name

@@ -68,7 +68,7 @@ def plan(folder: Path, profile: Any) -> list[tuple[Path, str, Path | None]]:
     return out
 
 
-def rekey(path: Path, new_path: Path, profile: Any) -> None:
+def rekey(path: Path, new_path: Path) -> None:
     """Rewrite ``path`` as ``new_path`` under the current settings (same tensors), then delete ``path``."""
     prompt, info = load_prompt(path)
     extra = dict(info["extra"])
@@ -81,8 +81,8 @@ def rekey(path: Path, new_path: Path, profile: Any) -> None:
                  "why": "results/preregistration.md, amendment 6: the stage ran its whole budget without stopping "
                         "early, so a rule that never stops early trains the same stage"},
     )
-    if new_path.name != stage_file_name(profile, _stage_of(path, settings, profile), settings["seed"]):
-        raise RuntimeError(f"{new_path.name}: its name does not carry identity {extra['identity']}")  # a bug here
+    if not new_path.name.endswith(f"-{extra['identity']}.safetensors"):  # the merged settings are not the current ones
+        raise RuntimeError(f"{path.name}: re-keyed settings hash to {extra['identity']}, not to {new_path.name}'s")
     save_prompt(new_path, prompt, model_name=info["model_name"], task_names=info["task_names"], extra=extra)
     path.unlink()
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = get_profile(args.profile)
     for path, verdict, new_path in plan(args.folder, profile):
         if verdict == "rekey" and not args.dry_run:
-            rekey(path, new_path, profile)
+            rekey(path, new_path)
         print(f"{path.name}: {verdict}" + (f" -> {new_path.name}" if new_path else ""))
     return 0
 
