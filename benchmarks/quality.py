@@ -11,7 +11,10 @@ reads the validation split only, and the test split is scored once per run, at t
 
 Runs are planned in priority order: (1) k=16 for every method, target and seed; (2) full data; (3) the ablations
 on one target (distillation on/off × decomposition on/off, rank 1 vs 4); (4) k=4 and k=32. Use ``--time-budget``
-or ``--max-runs`` to run a chunk and stop; run it again to continue.
+or ``--max-runs`` to run a chunk and stop; run it again to continue. A true few-shot run (checkpoint chosen on k
+validation rows per class) trains with its twin chosen on the whole split: training does not depend on the choice,
+so one training gives both records (``selected_with_twin``; ``true_few_shot_twins``). SPoT's are two runs, since its
+source choice reads the selection rows.
 
 Examples::
 
@@ -35,7 +38,7 @@ import platform
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +287,11 @@ def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -
     for method in dict.fromkeys(s.method for s in runs):
         def mean_validation(lr: float, method: str = method) -> float:
             scores = [found[s.key]["validation"] for s in runs if s.method == method and s.lr == lr]
+            if None in scores:
+                raise ValueError(
+                    f"a target-lr search record of {method} at lr={lr:g} has no validation score; delete "
+                    f"{lr_search_path(cfg)} and rerun the search"
+                )
             return sum(scores) / len(scores)
 
         chosen[method] = max(sorted(cfg.lr_search), key=mean_validation)  # max keeps the first (lowest) of equals
@@ -483,27 +491,45 @@ class Runner:
         need.append((stage, seed))
         return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
 
-    def run(self, spec: RunSpec, lr: float | None = None) -> dict[str, Any]:
-        from mpt_nb.pipeline import adapt_target
+    def run(self, spec: RunSpec, lr: float | None = None, twin: RunSpec | None = None) -> list[dict[str, Any]]:
+        """The run's record; with ``twin`` (the same run selected on ``twin.validation_k`` rows per class, see
+        ``true_few_shot_twins``) one training gives both records, the spec's first."""
+        from mpt_nb.pipeline import adapt_target, adapt_target_both_selections
 
         k = None if spec.k == "full" else int(spec.k)
         start = time.perf_counter()
-        record = adapt_target(
-            self.ws, spec.task, spec.method, sources=self.sources, k=k, seed=spec.seed,
-            source_seed=self.source(spec), ablation=spec.ablation, validation_k=spec.validation_k, lr=lr,
-        )
-        record.update(
-            {
-                "run_wall_time_s": round(time.perf_counter() - start, 2),
-                "config": asdict(self.profile),
-                "config_hash": config_hash(self.profile),
-                "backbone_params": self.ws.backbone.num_parameters(),
-                "threads": _threads(),
-                "processes": self.acc.num_processes,
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            }
-        )
-        return record
+        options = dict(sources=self.sources, k=k, seed=spec.seed, source_seed=self.source(spec),
+                       ablation=spec.ablation, lr=lr, always_validate=spec.lr is not None)  # a search reads it
+        if twin is None:
+            records = [adapt_target(self.ws, spec.task, spec.method, validation_k=spec.validation_k, **options)]
+        else:
+            both = adapt_target_both_selections(self.ws, spec.task, spec.method, validation_k=twin.validation_k, **options)
+            records = [both["all"], both["k"]]
+        stamp = {
+            "run_wall_time_s": round(time.perf_counter() - start, 2),
+            "config": asdict(self.profile),
+            "config_hash": config_hash(self.profile),
+            "backbone_params": self.ws.backbone.num_parameters(),
+            "threads": _threads(),
+            "processes": self.acc.num_processes,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **({} if twin is None else {"selected_with_twin": True}),  # one training served both selections
+        }
+        return [{**record, **stamp} for record in records]
+
+
+def true_few_shot_twins(plan: Sequence[RunSpec]) -> dict[tuple, RunSpec]:
+    """For each run of the plan that has one, its true few-shot twin (by the run's key): the plan's run that differs
+    only in choosing its checkpoint on ``validation_k`` rows per class, so one training can serve both
+    (``adapt_target_both_selections``). SPoT's source choice depends on the selection rows: its two runs stay apart."""
+    selected_on_k = {replace(s, validation_k=None, priority=0): s for s in plan if s.validation_k is not None}
+    return {
+        spec.key: twin
+        for spec in plan
+        if spec.validation_k is None and spec.lr is None
+        and get_method(spec.method, spec.ablation).target_init != "best_teacher"
+        and (twin := selected_on_k.get(replace(spec, priority=0))) is not None
+    }
 
 
 def _threads() -> int:
@@ -650,9 +676,15 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
 
     waiting_priority = None  # the first priority with a run waiting for its source stage
 
-    def execute(spec: RunSpec, lr: float | None, path: Path, kept: list[dict[str, Any]]) -> str | None:
-        """Run one spec (its source stages first); the reason to stop the chunk, or None."""
+    twins = true_few_shot_twins(todo)
+    recorded_with_twin: set[tuple] = set()  # true few-shot runs already recorded by their twin's training
+
+    def execute(spec: RunSpec, lr: float | None, path: Path, kept: list[dict[str, Any]], pair: bool = False) -> str | None:
+        """Run one spec (its source stages first; with ``pair``, its true few-shot twin in the same training); the
+        reason to stop the chunk, or None."""
         nonlocal ran, units, waiting, waiting_priority
+        if spec.key in recorded_with_twin:
+            return None
         if args.max_runs is not None and ran >= args.max_runs:
             return f"--max-runs {args.max_runs} reached"
         if waiting_priority is not None and spec.priority > waiting_priority and not args.past_waiting:
@@ -675,17 +707,22 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
                       f"({time.perf_counter() - t0:.0f}s)", flush=True)
         if not fits(estimate_s(spec, [*records, *search_records], profile)):
             return "time budget: next run would not fit"
-        record = runner.run(spec, lr=lr)
-        ran += 1
+        twin = twins.get(spec.key) if pair else None
+        done_specs = [spec] if twin is None else [spec, twin]
+        ran_records = runner.run(spec, lr=lr, twin=twin)
+        ran += len(ran_records)
         units += 1
-        kept.append(record)  # every process keeps it, so all choose the same search rates
-        if main_process:
-            append_record(path, record)
-            print(
-                f"[{elapsed():6.0f}s] {spec.describe()}: test {record['metric']} {record['test']:.3f} "
-                f"(val {record['validation']}, {record['run_wall_time_s']:.0f}s)",
-                flush=True,
-            )
+        recorded_with_twin.update(s.key for s in done_specs[1:])
+        for done_spec, record in zip(done_specs, ran_records, strict=True):
+            kept.append(record)  # every process keeps it, so all choose the same search rates
+            if main_process:
+                append_record(path, record)
+                print(
+                    f"[{elapsed():6.0f}s] {done_spec.describe()}: test {record['metric']} {record['test']:.3f} "
+                    f"(val {record['validation']}, {record['run_wall_time_s']:.0f}s"
+                    + (", one training with the run above" if done_spec is twin else "") + ")",
+                    flush=True,
+                )
         return None
 
     stopped = None
@@ -706,7 +743,8 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
             print("target learning rates chosen on validation: " + ", ".join(f"{m} {lr:g}" for m, lr in lrs.items()),
                   flush=True)
     for spec in [] if stopped else todo:
-        if (stopped := execute(spec, None if lrs is None else lrs[spec.method], results, records)) is not None:
+        lr = None if lrs is None else lrs[spec.method]
+        if (stopped := execute(spec, lr, results, records, pair=True)) is not None:
             break
     if main_process:
         render(cfg, profile, records, runner.ws.backbone.num_parameters())

@@ -6,6 +6,7 @@ repository comes from the same code path.
 
 from __future__ import annotations
 
+import copy
 import functools
 import time
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from .train import TrainConfig, TrainResult, train_prompt
 __all__ = [
     "Workspace",
     "adapt_target",
+    "adapt_target_both_selections",
     "distill_shared_prompt",
     "select_spot_source",
     "train_teachers",
@@ -309,6 +311,7 @@ def adapt_target(
     ablation: str | None = None,
     validation_k: int | None = None,
     lr: float | None = None,
+    always_validate: bool = False,
 ) -> dict[str, Any]:
     """Stage 2: train a prompt for one target task with the ordinary loss; returns one results record.
 
@@ -316,20 +319,78 @@ def adapt_target(
     ``sources`` provides it (trained with ``source_seed``, default ``seed``). ``k`` per class makes it a few-shot run
     (rows drawn with ``seed``); the test split is always the full one. Checkpoints are chosen on the validation split
     (capped by the profile), or with ``validation_k`` on only that many validation rows per class ("true few-shot":
-    no more labelled rows for selection than for training). ``lr`` replaces the profile's learning rate for this run
-    (a search over target learning rates). The record holds every test row's prediction.
+    no more labelled rows for selection than for training); a run that compares no checkpoints (the profile evaluates
+    neither at the start nor before the last step) keeps its last step and its record's ``validation`` is None, unless
+    ``always_validate`` asks for that step's score (a choice between runs, such as a learning-rate search, reads it).
+    ``lr`` replaces the profile's learning rate for this run (a search over target learning rates). The record holds
+    every test row's prediction.
     """
+    (record,) = _adapt_target(
+        ws, target, method, (validation_k,), sources=sources, k=k, seed=seed, source_seed=source_seed, steps=steps,
+        rank=rank, ablation=ablation, lr=lr, always_validate=always_validate,
+    )
+    return record
+
+
+def adapt_target_both_selections(
+    ws: Workspace, target: str, method: str | Method, *, validation_k: int, **options: Any
+) -> dict[str, dict[str, Any]]:
+    """One target run whose checkpoint is chosen two ways: ``{"all": record, "k": record}``.
+
+    ``"all"`` is what ``adapt_target(ws, target, method, **options)`` returns; ``"k"`` is what it returns with
+    ``validation_k``. Training does not depend on how the checkpoint is chosen (same seed: same rows, same order), so
+    one run serves both and costs one training, the small k-row evaluations and a second test pass. ``options`` are
+    ``adapt_target``'s. SPoT is refused: it chooses its source prompt on the selection rows, so its two selections
+    are two different runs (call ``adapt_target`` twice).
+    """
+    method = method if isinstance(method, Method) else get_method(method, options.get("ablation"))
+    if method.target_init == "best_teacher":
+        raise ValueError(
+            f"{method.name!r} chooses its source prompt on the selection rows, so selecting on all validation rows and "
+            f"on validation_k={validation_k} per class are two different runs: call adapt_target twice"
+        )
+    if "validation_k" in options or not isinstance(validation_k, int) or validation_k < 1:
+        raise ValueError(f"validation_k is the one selection besides the whole split, a count >= 1 (got {validation_k!r})")
+    on_all, on_k = _adapt_target(ws, target, method, (None, validation_k), **options)
+    return {"all": on_all, "k": on_k}
+
+
+def _selection_rows(ws: Workspace, target: str, validation_k: int | None, seed: int) -> datasets.Dataset:
+    """The validation rows a checkpoint is chosen on: the whole (capped) split, or ``validation_k`` per class."""
+    validation = ws.tokenised(target, "validation")
+    if validation_k is None:
+        return validation
+    validation = k_shot(validation, validation_k, seed=seed)
+    # Predictions are placed by example_id: number the subset's rows afresh.
+    return validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
+
+
+def _adapt_target(
+    ws: Workspace,
+    target: str,
+    method: str | Method,
+    selections: Sequence[int | None],
+    *,
+    sources: SourceStore | None = None,
+    k: int | None = None,
+    seed: int = 0,
+    source_seed: int | None = None,
+    steps: int | None = None,
+    rank: int | None = None,
+    ablation: str | None = None,
+    lr: float | None = None,
+    always_validate: bool = False,
+) -> list[dict[str, Any]]:
+    """One training run, one record per selection (a ``validation_k``, None for the whole split). The first selection
+    is ``train_prompt``'s; the others watch the same evaluations and keep their own best prompt. Under ``accelerate
+    launch`` only the main process evaluates, so only its records (the ones written) carry the other selections."""
     method = method if isinstance(method, Method) else get_method(method, ablation)
     profile = ws.profile
     source_seed = seed if source_seed is None else source_seed
-    validation = ws.tokenised(target, "validation")
-    if validation_k is not None:
-        validation = k_shot(validation, validation_k, seed=seed)
-        # Predictions are placed by example_id: number the subset's rows afresh.
-        validation = validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
+    rows = [_selection_rows(ws, target, validation_k, seed) for validation_k in selections]
     prompt, extra = _target_prompt(
         ws, target, method, sources, seed=seed, source_seed=source_seed, rank=rank,
-        selection_rows=validation if validation_k is not None else None,
+        selection_rows=rows[0] if selections[0] is not None else None,
     )
     train = ws.tokenised(target, "train")
     if k is not None:
@@ -339,31 +400,56 @@ def adapt_target(
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
     changes = {"eval_at_start": profile.target_eval_at_start, **({} if lr is None else {"lr": lr})}
     config = ws.train_config(steps, seed=seed, desc=f"{method.name} {target}" + (f" k={k}" if k else ""), **changes)
+    # The other selections' bests, updated at every evaluation the run makes (the same rule: the first best wins).
+    others: list[dict[str, Any]] = [{"metric": None, "step": 0, "state": None} for _ in selections[1:]]
+    evaluations = 0
+
+    def score(model_: PromptedModel) -> float:
+        nonlocal evaluations
+        for best, selection_rows in zip(others, rows[1:], strict=True):
+            metric = ws.headline(model_, task=target, rows=selection_rows)
+            if best["metric"] is None or metric > best["metric"]:
+                best.update(metric=metric, step=evaluations, state=copy.deepcopy(model_.prompt.state_dict()))
+        evaluations += 1
+        return ws.headline(model_, task=target, rows=rows[0])
+
+    # A run whose only candidate is its last step (no evaluation at the start or between) has nothing to choose: it
+    # skips the validation pass (a few seconds per run in the course sizing) and records no validation score.
+    chooses = always_validate or len(selections) > 1 or config.eval_at_start or 0 < config.eval_every < steps
     start = time.perf_counter()
     result = train_prompt(
-        model, loader, config, objective=objective_for(get_task(target)),
-        eval_fn=functools.partial(ws.headline, task=target, rows=validation),
+        model, loader, config, objective=objective_for(get_task(target)), eval_fn=score if chooses else None
     )
-    return {
-        **_test_record(ws, target, ws.predict(model, target, "test")),
-        "method": method.name,
-        "ablation": ablation or "none",
-        "k": k if k is not None else "full",
-        "seed": seed,
-        "source_seed": source_seed if method.source is not None else None,
-        "validation": result.best_metric,
-        "validation_rows": len(validation),
-        "validation_k": validation_k,
-        "trainable_params": count_trainable(prompt),
-        "prompt_tokens": profile.prompt_tokens,
-        "rank": getattr(prompt, "rank", 0),
-        "steps": steps,
-        "lr": config.lr,
-        "best_step": result.best_step,
-        "checkpoint_steps": [int(e["step"]) for e in result.evals],  # the steps validation compared (best: best_step)
-        "wall_time_s": round(time.perf_counter() - start, 2),
-        **extra,
-    }
+    checkpoint_steps = [int(e["step"]) for e in result.evals]  # the steps validation compared
+    chosen = [(result.best_metric, result.best_step, None)] + [  # (a process that never evaluated: the first's)
+        (best["metric"], result.best_step if best["state"] is None else checkpoint_steps[best["step"]], best["state"])
+        for best in others
+    ]
+    records = []
+    for validation_k, selection_rows, (metric, best_step, state) in zip(selections, rows, chosen, strict=True):
+        if state is not None:
+            model.prompt.load_state_dict(state)
+        records.append({
+            **_test_record(ws, target, ws.predict(model, target, "test")),
+            "method": method.name,
+            "ablation": ablation or "none",
+            "k": k if k is not None else "full",
+            "seed": seed,
+            "source_seed": source_seed if method.source is not None else None,
+            "validation": metric,
+            "validation_rows": len(selection_rows),
+            "validation_k": validation_k,
+            "trainable_params": count_trainable(prompt),
+            "prompt_tokens": profile.prompt_tokens,
+            "rank": getattr(prompt, "rank", 0),
+            "steps": steps,
+            "lr": config.lr,
+            "best_step": best_step,
+            "checkpoint_steps": checkpoint_steps,
+            "wall_time_s": round(time.perf_counter() - start, 2),  # training, evaluations and test passes so far
+            **extra,
+        })
+    return records
 
 
 def _test_record(ws: Workspace, target: str, predictions: Predictions) -> dict[str, Any]:

@@ -42,7 +42,7 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`), starting
+# The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. This notebook writes its result records to
 # `outputs/notebooks/<profile>/04_target_adaptation.jsonl` (read by notebook 06).
 
@@ -174,10 +174,10 @@ print("shared.for_new_tasks(1): same start, same", f"{count_trainable(target_pro
 # The comparison runs on the first target, `intent_recognition` in the `offline` profile (7 classes of short
 # utterances: not sentiment, and no source task is like it); section 3 then adapts every target.
 # `adapt_target(ws, target, method, sources=stages)` trains one prompt on one target with the task loss for
-# `profile.target_steps` steps, keeps the step with the best validation score, scores the test split once, and
-# returns a record. Each method names its own source stage in the method table (`mpt_nb.methods.METHODS`), and
-# `adapt_target` fetches that stage from the store, so MPT always starts from the distilled P* and "decomp" from
-# the jointly trained one:
+# `profile.target_steps` steps, keeps the step with the best validation score (the `course` sizing compares no steps:
+# it keeps the last and skips the validation pass), scores the test split once, and returns a record. Each method
+# names its own source stage in the method table (`mpt_nb.methods.METHODS`), and `adapt_target` fetches that stage
+# from the store, so MPT always starts from the distilled P* and "decomp" from the jointly trained one:
 
 # %%
 for name, method in METHODS.items():

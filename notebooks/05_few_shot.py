@@ -45,7 +45,7 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`), starting
+# The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/<profile>/05_few_shot.jsonl`
 # (read by notebook 06).
 
@@ -148,7 +148,8 @@ for k in profile.few_shot_k:
 #
 # Each run is `adapt_target(ws, target, method, k=k, seed=seed)`: draw the k-shot set with that seed, train for
 # `profile.few_shot_steps` steps from the method's starting point (PT: sampled vocabulary embeddings; MPT: P* with
-# fresh u, v), keep the step with the best validation score, and score the full test split.
+# fresh u, v), keep the step with the best validation score (of the steps the profile compares), and score the full
+# test split.
 
 # %%
 from mpt_nb.pipeline import adapt_target
@@ -172,17 +173,17 @@ for rec in records:
     assert rec["trainable_params"] == (expected_trainable("mpt", l, d, rank=r) if rec["method"] == "mpt" else l * d)
 print("saved", display_path(save_records(records, records_path("05_few_shot", profile.name))))
 smallest = min(rec["k"] for rec in records)
-print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} rows; checkpoint selection reads "
-      f"{records[0]['validation_rows']} validation rows")
+print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} rows; a checkpoint choice would read "
+      f"{records[0]['validation_rows']} validation rows (these runs compared steps {records[0]['checkpoint_steps']})")
 
 # %% [markdown]
 # **Checkpoint selection, and true few-shot.** `adapt_target` keeps the step whose score on the target's validation
 # split is best, and that split holds up to `profile.max_validation` labelled rows: more than the k-shot training set
 # (the printout above). Choosing checkpoints, or settings, on more labelled rows than a few-shot user would have is
 # not a *true* few-shot evaluation (Perez, Kiela and Cho, 2021): the scores then look better than a few-shot user
-# could expect. With the `offline` profile in the `course` sizing (this notebook's saved outputs) the validation
-# split is scored once, after the last step (`eval_every = 0`), so no checkpoint is chosen and the test scores do not
-# depend on it; the `smoke` profile scores it every 2 steps, and the committed v1 grid of section 4 (its
+# could expect. With the `offline` profile in the `course` sizing (this notebook's saved outputs) the last step is the
+# only candidate (`eval_every = 0`, no step-0 score), so no checkpoint is chosen, the test scores do not depend on the
+# validation split, and `adapt_target` skips scoring it (the records' `validation` is None); the `smoke` profile scores it every 2 steps, and the committed v1 grid of section 4 (its
 # records' `config`) at steps 25 and 40, keeping the better checkpoint. `adapt_target(..., validation_k=k)` is the honest version: it selects on k
 # validation rows per class, no more labels than the run trains on.
 
@@ -297,7 +298,7 @@ for k in profile.few_shot_k:
 # trustworthy (exercises 2 and 3).
 
 # %% [markdown]
-# **The committed run** (2026-12-02: `intent_recognition`, 8 steps per run, seeds 0 and 1, from the shipped source
+# **The committed run** (2026-12-03: `intent_recognition`, 8 steps per run, seeds 0 and 1, from the shipped source
 # stages). MPT − PT is −0.023 at k = 4 (+0.005 and −0.050 by seed) and +0.003 at k = 16 (−0.022 and +0.028). Every
 # run's test score carries a standard error of about 0.03, so no single gain is much more than one and a half standard
 # errors, and all four intervals include 0 (bootstrap [−0.092, +0.041] at k = 4 and [−0.057, +0.065] at k = 16). The
@@ -609,34 +610,36 @@ assert bool(_flag) == (_h2 < _h), (
 print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds, {2 * _h2:.4f} with {len(_more)}")
 
 # %% [markdown]
-# **Exercise 4 (experiment: true few-shot).** Section 2 scored the validation split once, after the last step, so
-# it chose no checkpoint. Give the runs something to choose from: the cell below builds `ws_ex4`, section 2's
+# **Exercise 4 (experiment: true few-shot).** Section 2's runs had one candidate checkpoint, their last step, so
+# they chose none. Give the runs something to choose from: the cell below builds `ws_ex4`, section 2's
 # workspace (same model, same data) whose runs also score the validation split at step 0 and every
 # `profile.few_shot_steps // 2` steps, keeping the best of those checkpoints. Train MPT at section 2's smallest k,
-# seed 0, twice in `ws_ex4`: once choosing on the validation split as section 2 reads it (up to
-# `profile.max_validation` rows, more labels than a k-shot user has), once on only k validation rows per class
-# (`adapt_target(..., validation_k=k)`), everything else as in section 2. Both runs train the same way (same seed:
-# same rows, same order); only the choice of checkpoint can differ. Question: **does the test score move by more
-# than the test set's standard error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's
-# `test_predictions`; a record's `best_step` says which checkpoint it kept.)
+# seed 0, in `ws_ex4`, everything else as in section 2, and choose its checkpoint two ways: on the validation split as
+# section 2 reads it (up to `profile.max_validation` rows, more labels than a k-shot user has), and on only k
+# validation rows per class (`adapt_target(..., validation_k=k)`). Training does not depend on the choice (same
+# seed: same rows, same order), so one run can serve both: `adapt_target_both_selections(ws_ex4, ...,
+# validation_k=k)` takes `adapt_target`'s arguments and returns `{"all": record, "k": record}`, the records the
+# two separate runs would give. Question: **does the test score move by more than the test set's standard error?**
+# (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`; a record's `best_step`
+# says which checkpoint it kept.)
 #
 # Store `recs_ex4 = {"all": the record selected on the whole validation split, "k": the one selected on k rows per
 # class}` and `answer_ex4 = {"selected_on_all": the first's test score, "selected_on_k": the second's, "se": the
-# standard error of the first, "beyond_se": True or False}`. Two few-shot runs.
+# standard error of the first, "beyond_se": True or False}`. One few-shot run.
 
 # %%
-from mpt_nb.stats import standard_error  # what exercise 4 needs
+from mpt_nb.pipeline import adapt_target_both_selections  # what exercise 4 needs
+from mpt_nb.stats import standard_error
 
 # Section 2's workspace, its runs also scoring validation at step 0 and every few_shot_steps // 2 steps.
 profile_ex4 = profile.with_overrides(eval_every=max(1, profile.few_shot_steps // 2), target_eval_at_start=True)
 ws_ex4 = Workspace.from_profile(profile_ex4, backbone=ws.backbone)
 
 # %% tags=["solution"]
-# MPT at the smallest k, seed 0, choosing among the same checkpoints on all validation rows, then on k per class.
-recs_ex4 = {
-    "all": adapt_target(ws_ex4, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0),
-    "k": adapt_target(ws_ex4, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0, validation_k=k_small),
-}
+# MPT at the smallest k, seed 0: one run, its checkpoints compared on all validation rows and on k per class.
+recs_ex4 = adapt_target_both_selections(
+    ws_ex4, target, "mpt", sources=stages, k=k_small, seed=0, source_seed=0, validation_k=k_small
+)
 _preds = recs_ex4["all"]["test_predictions"]
 answer_ex4 = {
     "selected_on_all": recs_ex4["all"]["test"],

@@ -101,6 +101,38 @@ def test_quality_grid_writes_records_resumes_and_renders(tmp_path, capsys):
     assert all("test_predictions" in r for r in records)
 
 
+def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
+
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"k": [16], "source_seeds": [0], "true_few_shot": True})
+    raw["overrides"].update({"max_train": 96, "max_validation": 32})  # 16 training rows per class
+    config.write_text(yaml.safe_dump(raw))
+    cfg = quality.GridConfig.from_yaml(config)
+    planned = quality.plan_runs(cfg, cfg.build_profile())
+    assert {s.validation_k for s in planned} == {None, 16}
+    # The smoke suite's validation split has 13 rows of one class: select on 4 per class instead of 16.
+    plan = [replace(s, validation_k=4) if s.validation_k else s for s in planned]
+    monkeypatch.setattr(quality, "plan_runs", lambda cfg, profile: plan)
+    twins = quality.true_few_shot_twins(plan)
+    assert {plan_spec.method for plan_spec in plan if plan_spec.key in twins} == {"pt", "mpt"}  # not SPoT
+    assert all(twin.validation_k == 4 and twin.priority == 3 for twin in twins.values())
+    assert quality.main(["--config", str(config)]) == 0
+    records = load_records(tmp_path / "q.jsonl")
+    assert sorted(map(record_key, records), key=str) == sorted((s.key for s in plan), key=str)  # every run, once
+    by_key = {record_key(r): r for r in records}
+    for key, twin in twins.items():
+        first, second = by_key[key], by_key[twin.key]
+        assert first["selected_with_twin"] and second["selected_with_twin"]
+        assert first["run_wall_time_s"] == second["run_wall_time_s"]  # one training
+        assert (first["validation_k"], second["validation_k"]) == (None, 4)
+        assert first["checkpoint_steps"] == second["checkpoint_steps"]
+    spot = [r for r in records if r["method"] == "spot"]
+    assert len(spot) == 2 and not any("selected_with_twin" in r for r in spot)
+    assert "one training with the run above" in capsys.readouterr().out
+
+
 def test_quality_plan_filters_and_ablations():
     from mpt_nb.methods import ABLATIONS, METHODS
     from mpt_nb.profiles import get_profile

@@ -10,7 +10,14 @@ import torch
 from mpt_nb import profiles
 from mpt_nb.__main__ import main
 from mpt_nb.methods import METHODS, get_method
-from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt, train_teachers, zero_shot
+from mpt_nb.pipeline import (
+    Workspace,
+    adapt_target,
+    adapt_target_both_selections,
+    distill_shared_prompt,
+    train_teachers,
+    zero_shot,
+)
 from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import MultitaskPrompt, NoPrompt, SoftPrompt, expected_trainable
 from mpt_nb.sources import TEACHERS, SourceStore
@@ -136,7 +143,9 @@ def test_adapt_target_records(method, ws, profile, sources, distilled, joint):
         )
     assert record["method"] == method and record["task"] == TARGET and record["k"] == "full"
     assert record["steps"] == profile.target_steps and record["metric"] == "accuracy"
-    assert 0.0 <= record["test"] <= 1.0 and 0.0 <= record["validation"] <= 1.0
+    assert 0.0 <= record["test"] <= 1.0
+    # eval_every 0 and no step-0 evaluation: one candidate, so no validation pass and nothing compared
+    assert record["validation"] is None and record["checkpoint_steps"] == [] and record["best_step"] == profile.target_steps
     assert record["rank"] == (0 if method in ("pt", "spot") else r)
     if method == "spot":
         assert record["spot_source"] in profile.source_tasks
@@ -202,6 +211,19 @@ def test_generic_spot_starts_from_the_single_mixture_prompt(ws, sources):
     assert record["trainable_params"] == length * width and record["source_decompose"] is False
 
 
+def test_a_run_with_checkpoints_to_compare_records_its_validation_score(ws):
+    ws_evals = Workspace(ws.profile.with_overrides(eval_every=1), ws.backbone)
+    record = adapt_target(ws_evals, TARGET, "pt", k=2, seed=0)
+    assert 0.0 <= record["validation"] <= 1.0 and record["checkpoint_steps"] == [1, 2]
+    at_start = adapt_target(Workspace(ws.profile.with_overrides(target_eval_at_start=True), ws.backbone), TARGET, "pt",
+                            k=2, seed=0)
+    assert 0.0 <= at_start["validation"] <= 1.0 and at_start["checkpoint_steps"] == [0, 2]
+    # A run with one candidate records a score only when asked (a learning-rate search compares runs by it).
+    asked = adapt_target(ws, TARGET, "pt", k=2, seed=0, always_validate=True)
+    assert 0.0 <= asked["validation"] <= 1.0 and asked["checkpoint_steps"] == [2] and asked["best_step"] == 2
+    assert adapt_target(ws, TARGET, "pt", k=2, seed=0)["validation"] is None
+
+
 def test_true_few_shot_selects_on_k_validation_rows_per_class(ws, sources):
     record = adapt_target(ws, TARGET, "pt", k=2, seed=0, validation_k=2)
     classes = get_task(TARGET).num_classes
@@ -231,6 +253,59 @@ def test_true_few_shot_spot_chooses_its_source_on_the_same_few_rows(ws, sources,
     assert seen == [2 * get_task(TARGET).num_classes, None] and again["spot_source"] in ws.profile.source_tasks
     assert adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)["spot_source"] == first["spot_source"]
     assert len(seen) == 2
+
+
+def test_one_run_selected_both_ways_equals_two_runs(ws, sources, monkeypatch):
+    """adapt_target_both_selections gives the records the two separate runs give, even when the selections disagree."""
+    profile = ws.profile.with_overrides(eval_every=1, target_eval_at_start=True)
+    ws_evals = Workspace(profile, ws.backbone)
+    k_rows = 2 * get_task(TARGET).num_classes
+    calls = {"k": 0, "all": 0}
+    score = ws_evals.headline
+
+    def disagreeing(model, task, split="validation", *, task_id=0, rows=None):
+        score(model, task, split, task_id=task_id, rows=rows)  # still a real evaluation
+        which = "k" if rows is not None and len(rows) == k_rows else "all"
+        calls[which] += 1
+        return -calls[which] if which == "k" else calls[which]  # k rows prefer step 0, all rows the last step
+
+    tested = []  # the prompt each test pass scored
+    predict = ws_evals.predict
+
+    def predict_and_keep(model, task, split="validation", **options):
+        if split == "test":
+            tested.append({name: t.detach().clone() for name, t in model.prompt.state_dict().items()})
+        return predict(model, task, split, **options)
+
+    monkeypatch.setattr(ws_evals, "headline", disagreeing)
+    monkeypatch.setattr(ws_evals, "predict", predict_and_keep)
+    run = {"sources": sources, "k": 2, "seed": 0, "source_seed": 0}
+    both = adapt_target_both_selections(ws_evals, TARGET, "mpt", validation_k=2, **run)
+    assert calls == {"k": 3, "all": 3}  # one evaluation of each kind at steps 0, 1, 2
+    assert (both["all"]["best_step"], both["k"]["best_step"]) == (2, 0)
+    apart = {"all": adapt_target(ws_evals, TARGET, "mpt", **run),
+             "k": adapt_target(ws_evals, TARGET, "mpt", validation_k=2, **run)}
+    for which in ("all", "k"):
+        for key in ("validation_rows", "validation_k", "best_step", "checkpoint_steps", "test", "test_predictions"):
+            assert both[which][key] == apart[which][key], (which, key)
+        assert set(both[which]) == set(apart[which])
+    # The test passes scored the prompts the separate runs scored: trained two steps ("all"), the start ("k").
+    same = [all(torch.equal(x[name], y[name]) for name in x) for x, y in zip(tested[:2], tested[2:], strict=True)]
+    assert same == [True, True] and not all(torch.equal(tested[0][n], tested[1][n]) for n in tested[0])
+
+
+def test_both_selections_keep_the_ablation_they_were_given(ws, sources):
+    both = adapt_target_both_selections(ws, TARGET, "mpt", sources=sources, k=2, validation_k=2,
+                                        ablation="target_source_mean")
+    assert {r["ablation"] for r in both.values()} == {"target_source_mean"}
+    assert {r["target_low_rank_init"] for r in both.values()} == {"source_mean"}
+
+
+def test_both_selections_refuses_what_two_runs_would_do_differently(ws, sources):
+    with pytest.raises(ValueError, match=r"spot.*call adapt_target twice"):
+        adapt_target_both_selections(ws, TARGET, "spot", sources=sources, k=2, validation_k=2)
+    with pytest.raises(ValueError, match="validation_k"):
+        adapt_target_both_selections(ws, TARGET, "pt", k=2, validation_k=0)
 
 
 @pytest.mark.parametrize("ablation", ["kl_only", "hidden_only", "target_source_mean"])
@@ -369,7 +444,7 @@ def test_target_runs_score_step_0_by_their_own_switch(ws, sources, monkeypatch, 
     record = adapt_target(target_ws, TARGET, "mpt", sources=sources, seed=0, source_seed=0)
     assert seen == [at_start]
     steps = profile.target_steps
-    assert record["checkpoint_steps"] == ([0] if at_start else []) + [steps] and record["best_step"] in (0, steps)
+    assert record["checkpoint_steps"] == ([0, steps] if at_start else []) and record["best_step"] in (0, steps)
     # ... and a source stage's identity ignores the targets' switch (shipped stages stay valid in every sizing).
     stage = get_method("mpt").source
     assert stage_settings(profile, stage, 0) == stage_settings(profile.with_overrides(target_eval_at_start=not at_start), stage, 0)
