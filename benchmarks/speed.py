@@ -1,4 +1,4 @@
-"""Speed benchmarks: the seven ratios, each measured side by side in one run (median of repeats, warm-up excluded).
+"""Speed benchmarks: the eight ratios, each measured side by side in one run (median of repeats, warm-up excluded).
 
 Subcommands (``all`` runs every one)::
 
@@ -16,6 +16,9 @@ Subcommands (``all`` runs every one)::
     prefix   [7] a causal LM's prompt keys and values computed once per task in the batch and shared by its rows
                  (PromptedModel.cache_prompt, the default)  ÷  the prompt concatenated in front of every row; a
                  train step on mixed source batches and scoring (batch 32), same rows, same step
+    workers  [8] throughput of independent runs: N processes of 1 thread each, started together, each training
+                 the same mixed source batches  ÷  one process with N threads training them N times in a row
+                 (N = --threads, default all cores); each variant in processes of its own
 
 Backbones: the offline default SmolLM2-135M (``smollm2``) and a T5 with T5-Small's shape and vocabulary size
 (``t5``: random weights, byte tokenizer, since the hub is out of reach); ``--smoke`` swaps in the package's tiny
@@ -48,7 +51,8 @@ ARTEFACTS = ROOT / "outputs" / "artefacts"  # the quality grid's source stages, 
 
 TASKS = ("movie_sentiment", "question_type")  # a 2-class and a 6-class source task mixed in one batch
 GEN_DEFAULT_TOKENS = 4  # evaluate_by_generation's default max_new_tokens
-TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2, "groups": 0.9, "prefix": 0.9}
+TARGETS = {"step": 1.05, "peft": 0.75, "peft_memory": 1.0, "epoch": 0.5, "distill": 1.15, "eval": 0.2, "groups": 0.9, "prefix": 0.9,
+           "workers": 0.8}
 GROUP_TASKS = ("movie_sentiment", "question_type", "sms_spam", "fact_verification")  # offline suite v2's sources
 
 
@@ -713,12 +717,77 @@ def bench_prefix(backbone, args, results: dict) -> None:
     model.cache_prompt = True
 
 
-BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups", "prefix")
+def worker_child(args) -> None:
+    """In its own process, with ``--threads`` threads: load the backbone and the mixed source batches of [6], say
+    READY, then train them once per line read from stdin and print each loop's seconds (``TIME <s>``)."""
+    from torch.utils.data import DataLoader
+
+    from mpt_nb.train import train_prompt
+
+    _, data, batches, collate, model, config = mixed_source_setup(load("smollm2", args.smoke), args, GROUP_TASKS, kappa=3)
+    print("READY", flush=True)
+    for _ in sys.stdin:
+        loader = DataLoader(data, batch_sampler=batches, collate_fn=collate)
+        print(f"TIME {train_prompt(model, loader, config).wall_time_s:.4f}", flush=True)
+
+
+def start_workers(count: int, threads: int, args) -> list[subprocess.Popen]:
+    cmd = [sys.executable, __file__, "_worker", "--threads", str(threads), "--batch", str(args.batch),
+           "--prompt-tokens", str(args.prompt_tokens), "--rank", str(args.rank)] + (["--smoke"] if args.smoke else [])
+    workers = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    for worker in workers:
+        if worker.stdout.readline().strip() != "READY":
+            raise RuntimeError(f"a [8] worker failed to start (its command: {' '.join(cmd)}); run it by hand to see why")
+    return workers
+
+
+def ask(workers: list[subprocess.Popen]) -> float:
+    """Start one loop in each worker at once; the wall time until the last one answers."""
+    start = time.perf_counter()
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    for worker in workers:
+        line = worker.stdout.readline()
+        if not line.startswith("TIME "):
+            raise RuntimeError("a [8] worker stopped without an answer (out of memory?)")
+    return time.perf_counter() - start
+
+
+def bench_workers(backbone, args, results: dict) -> None:
+    if backbone.is_seq2seq:
+        print("    [8] workers: measured on the offline default's workload, the causal LM (--backbone smollm2)")
+        return
+    count = args.threads
+    if count < 2:
+        print("    [8] workers: needs --threads >= 2 (one process per thread)")
+        return
+    header(f"8 workers: {count} processes of 1 thread vs 1 process of {count} threads, the same work", backbone, args,
+           shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3, the four v2 sources; each unit of "
+                 f"work is {2 if args.smoke else 6} train steps, {count} units per repeat")
+    together = start_workers(count, 1, args)
+    alone = start_workers(1, count, args)
+    try:
+        times = timed(args.epoch_reps, args.warmup, {
+            "one process": lambda: sum(ask(alone) for _ in range(count)),
+            "workers": lambda: ask(together),
+        })
+    finally:
+        for worker in together + alone:
+            worker.stdin.close()
+            worker.wait()
+    report_ratio(results, f"workers/{backbone.name}", TARGETS["workers"], times, "workers", "one process",
+                 ((f"1 process, {count} threads, {count} units in a row ", "one process"),
+                  (f"{count} processes, 1 thread each, at once  ", "workers")),
+                 f"ratio {count} workers / 1 process", note="  (throughput gain = 1 / ratio)")
+
+
+BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups", "prefix", "workers")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("bench", choices=[*BENCHES, "all", "_memory"])
+    parser.add_argument("bench", choices=[*BENCHES, "all", "_memory", "_worker"])
     parser.add_argument("--backbone", default=None,
                         help="comma list of smollm2,t5 (default: both)")
     parser.add_argument("--smoke", action="store_true", help="tiny random models and few repeats: seconds, for tests")
@@ -758,6 +827,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench == "_memory":
         memory_child(args)
         return 0
+    if args.bench == "_worker":
+        worker_child(args)
+        return 0
     return _run(args)
 
 
@@ -787,7 +859,7 @@ def _run(args) -> int:
                 bench_peft(backbone, args, results, name)
             else:
                 {"step": bench_step, "epoch": bench_epoch, "distill": bench_distill, "eval": bench_eval,
-                 "groups": bench_groups, "prefix": bench_prefix}[bench](
+                 "groups": bench_groups, "prefix": bench_prefix, "workers": bench_workers}[bench](
                     backbone, args, results
                 )
             print(f"    ({bench} on {name} took {time.perf_counter() - start:.0f} s)", flush=True)
