@@ -173,8 +173,10 @@ for rec in records:
     assert rec["trainable_params"] == (expected_trainable("mpt", l, d, rank=r) if rec["method"] == "mpt" else l * d)
 print("saved", display_path(save_records(records, records_path("05_few_shot", profile.name))))
 smallest = min(rec["k"] for rec in records)
+compared = records[0]["checkpoint_steps"]
 print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} rows; a checkpoint choice would read "
-      f"{records[0]['validation_rows']} validation rows (these runs compared steps {records[0]['checkpoint_steps']})")
+      f"{records[0]['validation_rows']} validation rows ("
+      + (f"these runs compared steps {compared})" if compared else "these runs compared none: each kept its last step)"))
 
 # %% [markdown]
 # **Checkpoint selection, and true few-shot.** `adapt_target` keeps the step whose score on the target's validation
