@@ -707,7 +707,8 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
                       f"({time.perf_counter() - t0:.0f}s)", flush=True)
         if not fits(estimate_s(spec, [*records, *search_records], profile)):
             return "time budget: next run would not fit"
-        twin = twins.get(spec.key) if pair else None
+        # (a pair is two runs: under --max-runs it pairs only where both fit)
+        twin = twins.get(spec.key) if pair and (args.max_runs is None or ran + 2 <= args.max_runs) else None
         done_specs = [spec] if twin is None else [spec, twin]
         ran_records = runner.run(spec, lr=lr, twin=twin)
         ran += len(ran_records)

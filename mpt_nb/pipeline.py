@@ -339,7 +339,8 @@ def adapt_target_both_selections(
 
     ``"all"`` is what ``adapt_target(ws, target, method, **options)`` returns; ``"k"`` is what it returns with
     ``validation_k``. Training does not depend on how the checkpoint is chosen (same seed: same rows, same order), so
-    one run serves both and costs one training, the small k-row evaluations and a second test pass. ``options`` are
+    one run serves both and costs one training, the small k-row evaluations and, where the two choose different
+    steps, a second test pass. A profile that compares no checkpoints gives both the last step. ``options`` are
     ``adapt_target``'s. SPoT is refused: it chooses its source prompt on the selection rows, so its two selections
     are two different runs (call ``adapt_target`` twice).
     """
@@ -349,7 +350,7 @@ def adapt_target_both_selections(
             f"{method.name!r} chooses its source prompt on the selection rows, so selecting on all validation rows and "
             f"on validation_k={validation_k} per class are two different runs: call adapt_target twice"
         )
-    if "validation_k" in options or not isinstance(validation_k, int) or validation_k < 1:
+    if isinstance(validation_k, bool) or not isinstance(validation_k, int) or validation_k < 1:
         raise ValueError(f"validation_k is the one selection besides the whole split, a count >= 1 (got {validation_k!r})")
     on_all, on_k = _adapt_target(ws, target, method, (None, validation_k), **options)
     return {"all": on_all, "k": on_k}
@@ -414,23 +415,28 @@ def _adapt_target(
         return ws.headline(model_, task=target, rows=rows[0])
 
     # A run whose only candidate is its last step (no evaluation at the start or between) has nothing to choose: it
-    # skips the validation pass (a few seconds per run in the course sizing) and records no validation score.
-    chooses = always_validate or len(selections) > 1 or config.eval_at_start or 0 < config.eval_every < steps
+    # skips the validation pass (a few seconds per run in the course sizing) and records no validation score, under
+    # every selection alike (each then keeps the last step, as its own run would).
+    chooses = always_validate or config.eval_at_start or 0 < config.eval_every < steps
     start = time.perf_counter()
     result = train_prompt(
         model, loader, config, objective=objective_for(get_task(target)), eval_fn=score if chooses else None
     )
     checkpoint_steps = [int(e["step"]) for e in result.evals]  # the steps validation compared
-    chosen = [(result.best_metric, result.best_step, None)] + [  # (a process that never evaluated: the first's)
-        (best["metric"], result.best_step if best["state"] is None else checkpoint_steps[best["step"]], best["state"])
-        for best in others
-    ]
+    # (metric, step, state to load) per selection; None: train_prompt's best, which the model holds now (also what a
+    # process that never evaluated keeps, and a selection that chose the same step).
+    chosen: list[tuple[float | None, int, dict[str, Any] | None]] = [(result.best_metric, result.best_step, None)]
+    for best in others:
+        step = result.best_step if best["state"] is None else checkpoint_steps[best["step"]]
+        chosen.append((best["metric"], step, None if step == result.best_step else best["state"]))
+    first_test = _test_record(ws, target, ws.predict(model, target, "test"))  # train_prompt's best state
     records = []
     for validation_k, selection_rows, (metric, best_step, state) in zip(selections, rows, chosen, strict=True):
         if state is not None:
             model.prompt.load_state_dict(state)
         records.append({
-            **_test_record(ws, target, ws.predict(model, target, "test")),
+            # No state of its own: the same prompt as the first selection's, so the same test predictions.
+            **(copy.deepcopy(first_test) if state is None else _test_record(ws, target, ws.predict(model, target, "test"))),
             "method": method.name,
             "ablation": ablation or "none",
             "k": k if k is not None else "full",

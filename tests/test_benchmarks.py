@@ -118,11 +118,18 @@ def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, cap
     twins = quality.true_few_shot_twins(plan)
     assert {plan_spec.method for plan_spec in plan if plan_spec.key in twins} == {"pt", "mpt"}  # not SPoT
     assert all(twin.validation_k == 4 and twin.priority == 3 for twin in twins.values())
+    # --max-runs 1 leaves a pair's first run alone (a pair is two runs); the next chunk runs its twin alone too.
+    assert quality.main(["--config", str(config), "--max-runs", "1"]) == 0
+    (alone,) = load_records(tmp_path / "q.jsonl")
+    assert record_key(alone) in twins and "selected_with_twin" not in alone
     assert quality.main(["--config", str(config)]) == 0
     records = load_records(tmp_path / "q.jsonl")
     assert sorted(map(record_key, records), key=str) == sorted((s.key for s in plan), key=str)  # every run, once
     by_key = {record_key(r): r for r in records}
+    assert "selected_with_twin" not in by_key[twins[record_key(alone)].key]
     for key, twin in twins.items():
+        if key == record_key(alone):
+            continue
         first, second = by_key[key], by_key[twin.key]
         assert first["selected_with_twin"] and second["selected_with_twin"]
         assert first["run_wall_time_s"] == second["run_wall_time_s"]  # one training

@@ -294,6 +294,31 @@ def test_one_run_selected_both_ways_equals_two_runs(ws, sources, monkeypatch):
     assert same == [True, True] and not all(torch.equal(tested[0][n], tested[1][n]) for n in tested[0])
 
 
+def test_both_selections_share_the_test_pass_when_they_choose_the_same_step(ws, sources, monkeypatch):
+    """Selections that agree (or a profile with nothing to compare) cost one test pass, and give what two runs give."""
+    tested = []
+    predict = ws.predict
+
+    def counting(model, task, split="validation", **options):
+        tested.append(split == "test")
+        return predict(model, task, split, **options)
+
+    run = {"sources": sources, "k": 2, "seed": 0, "source_seed": 0}
+    for overrides in ({"eval_every": 1}, {"eval_every": 0, "target_eval_at_start": False}):
+        ws_ = Workspace(ws.profile.with_overrides(**overrides), ws.backbone)
+        monkeypatch.setattr(ws_, "headline", lambda model, task, split="validation", **_: 0.5)  # ties: first wins
+        monkeypatch.setattr(ws_, "predict", counting)
+        tested.clear()
+        both = adapt_target_both_selections(ws_, TARGET, "mpt", validation_k=2, **run)
+        assert sum(tested) == 1, overrides
+        apart = {"all": adapt_target(ws_, TARGET, "mpt", **run), "k": adapt_target(ws_, TARGET, "mpt", validation_k=2, **run)}
+        for which in ("all", "k"):
+            for key in ("validation", "validation_rows", "best_step", "checkpoint_steps", "test", "test_predictions"):
+                assert both[which][key] == apart[which][key], (overrides, which, key)
+        assert both["all"]["test_predictions"] is not both["k"]["test_predictions"]  # records do not share lists
+    assert both["all"]["validation"] is None and both["k"]["checkpoint_steps"] == []  # nothing compared
+
+
 def test_both_selections_keep_the_ablation_they_were_given(ws, sources):
     both = adapt_target_both_selections(ws, TARGET, "mpt", sources=sources, k=2, validation_k=2,
                                         ablation="target_source_mean")
@@ -304,8 +329,9 @@ def test_both_selections_keep_the_ablation_they_were_given(ws, sources):
 def test_both_selections_refuses_what_two_runs_would_do_differently(ws, sources):
     with pytest.raises(ValueError, match=r"spot.*call adapt_target twice"):
         adapt_target_both_selections(ws, TARGET, "spot", sources=sources, k=2, validation_k=2)
-    with pytest.raises(ValueError, match="validation_k"):
-        adapt_target_both_selections(ws, TARGET, "pt", k=2, validation_k=0)
+    for wrong in (0, True, 2.0):
+        with pytest.raises(ValueError, match="validation_k"):
+            adapt_target_both_selections(ws, TARGET, "pt", k=2, validation_k=wrong)
 
 
 @pytest.mark.parametrize("ablation", ["kl_only", "hidden_only", "target_source_mean"])
