@@ -23,7 +23,7 @@ step() { echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 
 grid() {  # grid chunks until one runs nothing: what is left waits for source stages not trained yet
     while :; do
-        last=$(flock "$LOCK" "$PY" benchmarks/quality.py --config "$CONFIG" --time-budget "$BUDGET" | tee /dev/stderr | tail -n 1)
+        last=$(flock "$LOCK" "$PY" benchmarks/quality.py --config "$CONFIG" --time-budget "$BUDGET" | tee -a /dev/stderr | tail -n 1)
         case $last in "ran 0 run(s)"* | "nothing to run"*) break ;; esac
     done
 }
