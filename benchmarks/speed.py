@@ -737,6 +737,8 @@ def start_workers(count: int, threads: int, args) -> list[subprocess.Popen]:
     workers = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(count)]
     for worker in workers:
         if worker.stdout.readline().strip() != "READY":
+            for started in workers:
+                started.kill()
             raise RuntimeError(f"a [8] worker failed to start (its command: {' '.join(cmd)}); run it by hand to see why")
     return workers
 
@@ -765,9 +767,11 @@ def bench_workers(backbone, args, results: dict) -> None:
     header(f"8 workers: {count} processes of 1 thread vs 1 process of {count} threads, the same work", backbone, args,
            shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3, the four v2 sources; each unit of "
                  f"work is {2 if args.smoke else 6} train steps, {count} units per repeat")
-    together = start_workers(count, 1, args)
-    alone = start_workers(1, count, args)
-    try:
+    together: list[subprocess.Popen] = []
+    alone: list[subprocess.Popen] = []
+    try:  # every worker started is stopped, even when a later one fails to start
+        together = start_workers(count, 1, args)
+        alone = start_workers(1, count, args)
         times = timed(args.epoch_reps, args.warmup, {
             "one process": lambda: sum(ask(alone) for _ in range(count)),
             "workers": lambda: ask(together),
