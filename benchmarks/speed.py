@@ -627,6 +627,11 @@ def profile_eval(args, evaluations: dict[str, Callable[[Any], Any]], data, model
         hook.remove()
 
 
+def mixed_batches(args) -> int:
+    """How many sampled batches (train steps) [6]-[8] time per repeat."""
+    return 2 if args.smoke else 6
+
+
 def mixed_source_setup(backbone, args, tasks: tuple[str, ...], kappa: int):
     """What [6] and [7] time a switch of: each task's real training rows (tokenised with its task id), the merged
     dataset, sampled batches mixing m ∈ [2, κ] tasks, their collator, an MPT prompt over the tasks, and a train config
@@ -642,7 +647,7 @@ def mixed_source_setup(backbone, args, tasks: tuple[str, ...], kappa: int):
         for i, t in enumerate(tasks)
     ]
     data = build_multitask_dataset(parts)
-    n_batches = 2 if args.smoke else 6
+    n_batches = mixed_batches(args)
     batches = list(MultitaskBatchSampler(data["task_id"], args.batch, max_tasks_per_batch=kappa, num_batches=n_batches))
     collate = PromptCollator.for_tasks(backbone, [get_task(t) for t in tasks])
     model = PromptedModel(backbone, make_prompt(backbone, args.prompt_tokens, args.rank, num_tasks=len(tasks)))
@@ -766,7 +771,7 @@ def bench_workers(backbone, args, results: dict) -> None:
         return
     header(f"8 workers: {count} processes of 1 thread vs 1 process of {count} threads, the same work", backbone, args,
            shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3, the four v2 sources; each unit of "
-                 f"work is {2 if args.smoke else 6} train steps, {count} units per repeat")
+                 f"work is {mixed_batches(args)} train steps, {count} units per repeat")
     together: list[subprocess.Popen] = []
     alone: list[subprocess.Popen] = []
     try:  # every worker started is stopped, even when a later one fails to start
