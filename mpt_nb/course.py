@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .profiles import ENV_VAR, Profile, get_profile
+from .profiles import ENV_VAR, Profile, get_profile, without_unfetched_targets
 
 __all__ = [
     "DRY_RUN_ENV_VAR",
@@ -53,13 +53,17 @@ def choose_profile(name: str | None = None, *, sizing: str | None = None, **over
     Which profile: ``name`` if given (e.g. ``choose_profile("gpu")``: T5-Base + GLUE/SuperGLUE from the Hub), else
     ``$MPT_NB_PROFILE`` when set (CI sets ``smoke``), else ``offline`` (the packaged model and data). Which sizing:
     ``sizing`` if given, else ``colab`` on Colab with a GPU, else ``course`` (a CPU: a laptop, a classroom).
-    Keyword overrides then change single fields, e.g. ``choose_profile(target_steps=40)``.
+    Keyword overrides then change single fields, e.g. ``choose_profile(target_steps=40)``. Targets whose BIG-bench
+    files this machine lacks are left out, and a printed line says which and how to fetch them.
     """
     if name is None and os.environ.get(ENV_VAR):
         name = os.environ[ENV_VAR]
     if sizing is None:
         sizing = "colab" if on_colab() and torch.cuda.is_available() else "course"
-    return get_profile(name or "offline", sizing=sizing, **overrides)
+    profile, left_out = without_unfetched_targets(get_profile(name or "offline", sizing=sizing, **overrides))
+    if left_out:
+        print(left_out)
+    return profile
 
 
 def training_device() -> torch.device:

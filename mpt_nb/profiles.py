@@ -18,7 +18,7 @@ import torch
 
 from .backbones import OFFLINE_DEFAULT, HubModelUnavailableError
 
-__all__ = ["PROFILES", "SIZINGS", "Profile", "describe", "get_profile"]
+__all__ = ["PROFILES", "SIZINGS", "Profile", "describe", "get_profile", "without_unfetched_targets"]
 
 ENV_VAR = "MPT_NB_PROFILE"
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -247,8 +247,8 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
     # each <= 1,600 shared-stage steps (4 sources, mixed batches) and <= 18k rows (03 also ~13k teacher rows); 04
     # 1,800 steps and ~19k rows; 05 1,600 steps and ~25k rows; 06 up to 1,000 steps and ~11k rows. A SmolLM2 step at
     # batch 8 takes ~2 s on a 2-core CPU and should take ~0.035-0.07 s on a T4 in fp16, scoring ~1-2 ms a row: at the
-    # slow end ~2 min of steps and ~1 min of scoring per notebook, plus the install cell (~2 min, and the 358 MB
-    # BIG-bench download) and the first model load (~30 s): each should fit ~15 minutes.
+    # slow end ~2 min of steps and ~1 min of scoring per notebook, plus the install cell (~2 min, with the BIG-bench
+    # task files) and the first model load (~30 s): each should fit ~15 minutes.
     "colab": {
         "offline": {
             "target_tasks": ("intent_recognition", "tweet_sentiment3", "presupposition_nli"),
@@ -279,6 +279,24 @@ def get_profile(name: str | None = None, *, sizing: str | None = None, **overrid
             f"packaged default {OFFLINE_DEFAULT!r} (profile 'offline') or a local folder"
         )
     return profile
+
+
+def without_unfetched_targets(profile: Profile) -> tuple[Profile, str | None]:
+    """The profile less the target tasks whose data this machine lacks (BIG-bench files not fetched), and a line
+    saying which were left out and how to bring them (None: all are there). Source tasks are never dropped: the
+    shipped stages were trained on them (loading those needs no source data; training them again does)."""
+    from .tasks import unfetched_tasks
+    from .tasks.bigbench import FETCH_HINT
+
+    lacking = unfetched_tasks(profile.target_tasks)
+    if not lacking:
+        return profile, None
+    kept = tuple(t for t in profile.target_tasks if t not in lacking)
+    if not kept:
+        raise FileNotFoundError(f"every target of profile {profile.name!r} ({', '.join(lacking)}) reads BIG-bench files that are not here; {FETCH_HINT}")
+    notice = (f"targets left out: {', '.join(lacking)} (BIG-bench task files not on this machine: python -m mpt_nb "
+              f"fetch-data [--from github | --from PATH] brings them); running {', '.join(kept)}")
+    return profile.with_overrides(target_tasks=kept), notice
 
 
 def describe(profile: Profile) -> str:

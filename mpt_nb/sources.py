@@ -352,15 +352,23 @@ class SourceStore:
         self._memory[identity] = prompt
         return prompt
 
-    def check(self, prompt: SoftPrompt | MultitaskPrompt, *, rows: int = CHECK_ROWS) -> dict[str, Any]:
+    def check(
+        self, prompt: SoftPrompt | MultitaskPrompt, *, rows: int = CHECK_ROWS, tasks: Sequence[str] | None = None
+    ) -> dict[str, Any]:
         """The stage's check: its predictions and headline score on the first ``rows`` (``CHECK_ROWS`` when saved)
-        validation rows of each source task (recorded when saved; a test recomputes a prefix of them)."""
+        validation rows of each source task, or of ``tasks`` among them (recorded when saved; a test recomputes a
+        prefix of them)."""
         from .prompted import PromptedModel
         from .tasks import get_task
 
         ws, model = self.source_ws, PromptedModel(self.ws.backbone, prompt)
         scores, predictions = {}, {}
+        unknown = sorted(set(tasks or ()) - set(self.profile.source_tasks))
+        if unknown:
+            raise ValueError(f"tasks {unknown} are not this stage's sources {list(self.profile.source_tasks)}")
         for i, task in enumerate(self.profile.source_tasks):
+            if tasks is not None and task not in tasks:
+                continue
             split = ws.tokenised(task, "validation", task_id=i)
             result = ws.predict(model, task, task_id=i, rows=split.select(range(min(rows, len(split)))))
             metric = get_task(task).metric

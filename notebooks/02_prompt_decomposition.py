@@ -43,7 +43,7 @@
 # |---|---|---|
 # | `smoke` | any CPU | ~35 s, exercises included (measured on a busy 2-core CPU; code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh` regenerates them).
@@ -225,6 +225,12 @@ ax.set_ylabel("‖P* ∘ W_r − Q‖ / ‖Q‖")
 ax.set_title("Matching an unrelated prompt Q with P* ∘ (u v): error vs rank")
 ax.grid(alpha=0.3)
 plt.show()
+
+# %% [markdown]
+# The curve shows how little one rank buys against a prompt unrelated to P*: at r = 1 the best P* ∘ (u v) still
+# misses Q by 83% of its norm (0.833), at r = 4 by 43%, and only at full rank (r = 8 for this toy) does it come
+# within 7%. A rank-1 update can rescale P*; it cannot replace it, so what P* already encodes decides what a task
+# can get from it.
 
 # %% [markdown]
 # ## 3. This is `mpt_nb.prompts.MultitaskPrompt`

@@ -40,7 +40,7 @@
 # |---|---|---|
 # | `smoke` | any CPU | ~40 s, exercises included (measured on a busy 2-core CPU; code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped teachers; training small ones here adds ~3 min) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`). This notebook loads
@@ -175,6 +175,12 @@ for T in (1.0, 2.0, 4.0):
     print(f"T = {T}: " + " ".join(f"{p:.2f}" for p in softmax_t(example, T)[0].tolist()))
 
 # %% [markdown]
+# The order of the four answers never changes, but how much the wrong ones carry does: at T = 1 the winner takes
+# 0.83 and the three others share 0.17; at T = 4 they share 0.59. That share is what the KL term lets the student
+# learn from the teacher beyond its top answer (and why the loss is multiplied by T², which keeps its gradients on
+# the scale of T = 1's).
+
+# %% [markdown]
 # **Checks.** KL is never negative, is zero when student and teacher agree, and `mpt_nb.losses` computes the same.
 
 # %%
@@ -282,6 +288,11 @@ ax.set_xticks(range(2, S + 1))  # whole numbers of tasks only
 ax.set_ylabel("batches")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# With κ = 2 all 200 batches hold exactly two tasks, so m never varies (the v1 grid's setting, with four sources).
+# With κ = 3, this profile's, the committed run drew 107 batches of two tasks and 93 of three: close to the even
+# split (100 ± 7) that drawing m uniformly from {2, 3} gives.
 
 # %% [markdown]
 # ## 4. Train the shared prompt

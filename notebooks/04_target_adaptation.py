@@ -39,7 +39,7 @@
 # |---|---|---|
 # | `smoke` | any CPU | ~55 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages; without them it loads notebooks 02-03's saved prompts, or first trains them) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting

@@ -42,7 +42,7 @@
 # |---|---|---|
 # | `smoke` | any CPU | ~50 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate: not run on a GPU here) |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
 # | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
 #
 # The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting
@@ -319,7 +319,7 @@ for k in profile.few_shot_k:
 # MPT, 3 seeds each; its records are committed in `results/quality_offline.jsonl`. Reading them takes no training.
 # `results/README.md` lists why that grid cannot settle the question (one source draw, undertrained sources,
 # sentiment-only targets); the pre-registered v2 grid that replaces it (`results/grid_offline_v2.jsonl`) has not
-# run yet. Read this section for the *method* of reading a grid, and its findings as v1's only.
+# run yet (paused since 2026-12-06: three of its tasks' BIG-bench files can no longer be had; `results/README.md`). Read this section for the *method* of reading a grid, and its findings as v1's only.
 #
 # Section 3's `paired_gain` is in the package as `mpt_nb.results.paired_differences(records, method, baseline)`: one
 # list of seed-paired differences per (task, k). First a check that it gives the same numbers on this notebook's runs.
@@ -418,19 +418,25 @@ if grid:
 #
 # Read the numbers above, not a slogan:
 #
-# - **Helps** when the target looks like what the sources taught: same input format, label words the shared prompt
-#   already steers towards (in the v1 grid, binary sentiment after sentiment sources). MPT starts from a prompt that already
-#   solves part of the task, which matters most when there is little data *and* few steps.
-# - **Helps less** as k grows, *when* PT gets enough signal to catch up: more examples and more steps shrink any
-#   head start. (This notebook does not quote the paper's few-shot results, which this repository has not checked;
-#   the plots above are the evidence for this model and budget.)
-# - **Does not help**, or hurts, when the target needs something the sources never asked for (new label words, a
-#   different kind of decision). A rank-1 update can only rescale P* (notebook 02), so P* must already point the right
-#   way. Prompt tuning also works better on larger models (Lester et al., 2021), and SmolLM2-135M is smaller than
-#   the paper's T5-Base (220M).
-# - **Seed noise is large** at k = 4: one draw of 4 examples per class can flip a comparison. A single-seed few-shot result is
-#   an anecdote; report mean ± spread, pair the comparison by seed, give an interval that admits how few seeds
-#   there are (t-quantile or bootstrap), and state the test set's own standard error.
+# - **No interval here shows MPT ahead of PT.** This notebook's run gives −0.023 at k = 4 and +0.003 at k = 16, both
+#   intervals across 0. In the v1 grid the one MPT − PT interval that excludes 0 has MPT *behind* (the 3-way tweets
+#   at k = 4, −1.6 ± 1.1 points), and the largest mean gain (`nyt_sentiment` at k = 4, +7.2) comes from one seed.
+# - **The gain does not shrink as k grows; on the tweets it grows.** The paper's few-shot claim predicts a head start
+#   that matters most with the fewest examples. On the 3-way tweets the v1 grid's MPT − PT means run −1.6, −0.1 and
+#   +3.5 points at k = 4, 16 and 32, and +9.3 with full data (only k = 4's interval excludes 0); on the binary
+#   sentiment targets they stay within 1 point at k = 16 and 32. Three seeds and one source-stage draw cannot tell
+#   whether that is a real trend; the v2 grid was built to (paused: `results/README.md`).
+# - **When it might help** (hypotheses these runs do not test): a target that looks like what the sources taught
+#   (same input format, label words the shared prompt already steers towards), with little data *and* few steps, so
+#   that a start which already solves part of the task is worth more than the steps PT needs to catch up.
+# - **When it might not**: a target that needs something the sources never asked for (new label words, a different
+#   kind of decision). A rank-1 update can only rescale P* (notebook 02), so P* must already point the right way.
+#   Prompt tuning also works better on larger models (Lester et al., 2021), and SmolLM2-135M is smaller than the
+#   paper's T5-Base (220M). (This notebook does not quote the paper's few-shot results, which this repository has
+#   not checked.)
+# - **Seed noise is large** at k = 4: one draw of 4 examples per class can flip a comparison. A single-seed few-shot
+#   result is an anecdote; report mean ± spread, pair the comparison by seed, give an interval that admits how few
+#   seeds there are (t-quantile or bootstrap), and state the test set's own standard error.
 
 # %% [markdown]
 # ## Exercises

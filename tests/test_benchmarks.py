@@ -560,3 +560,13 @@ def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimate
     assert other["proxy"] and other["estimate_s"] == 600
     text = report.render(report.stage_rows(tmp_path), "x", left)
     assert "## Still to train" in text and "600 *" in text and "stage(s) left" in text
+
+
+def test_grid_without_the_bigbench_files_stops_before_any_run_and_names_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # no BIG-bench file here
+    results = tmp_path / "grid.jsonl"
+    assert quality.main(["--config", str(ROOT / "configs" / "offline_v2.yaml"), "--results", str(results),
+                         "--max-runs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the runs to go need intent_recognition, presupposition_nli, whose BIG-bench")
+    assert "fetch-data" in err and not results.exists()

@@ -8,7 +8,7 @@ import pytest
 
 from mpt_nb.backbones import OFFLINE_DEFAULT, HubModelUnavailableError
 from mpt_nb.pipeline import Workspace
-from mpt_nb.profiles import ENV_VAR, PROFILES, SIZINGS, describe, get_profile
+from mpt_nb.profiles import ENV_VAR, PROFILES, SIZINGS, describe, get_profile, without_unfetched_targets
 from mpt_nb.train import TrainConfig
 
 
@@ -129,3 +129,26 @@ def test_every_profile_in_every_sizing_can_train_its_source_stages():
     with pytest.raises(ValueError, match="needs distill_eval_every or eval_every > 0"):
         get_profile("smoke", distill_patience=2, eval_every=0)
     get_profile("smoke", distill_patience=2, eval_every=0, distill_eval_every=3)  # shared stages' own interval
+
+
+def test_targets_whose_bigbench_files_are_missing_are_left_out_with_a_notice(tmp_path, monkeypatch, capsys):
+    from mpt_nb.course import choose_profile
+
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # no BIG-bench file here
+    profile = get_profile("offline")
+    kept, notice = without_unfetched_targets(profile)
+    assert kept.target_tasks == ("tweet_sentiment3",)
+    assert kept.source_tasks == profile.source_tasks  # the shipped stages were trained on them: never dropped
+    assert notice.startswith("targets left out: intent_recognition, presupposition_nli (") and "fetch-data" in notice
+    assert notice.endswith("running tweet_sentiment3")
+    # The notebooks' one call that picks the profile says so too.
+    assert choose_profile("offline", sizing="course").target_tasks == ("tweet_sentiment3",)
+    assert capsys.readouterr().out.startswith("targets left out: intent_recognition (")
+    with pytest.raises(FileNotFoundError, match=r"every target of profile 'offline' \(intent_recognition\).*fetch-data"):
+        without_unfetched_targets(profile.with_overrides(target_tasks=("intent_recognition",)))
+
+    for name in ("intent_recognition", "presuppositions_as_nli"):  # with the files there, nothing changes
+        (tmp_path / "bigbench-1.0.0" / name).mkdir(parents=True)
+        (tmp_path / "bigbench-1.0.0" / name / "task.json").write_text("{}")
+    assert without_unfetched_targets(profile) == (profile, None)
+    assert without_unfetched_targets(get_profile("smoke")) == (get_profile("smoke"), None)

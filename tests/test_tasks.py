@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import collections
+import io
 import json
+import subprocess
+import tarfile
+import zipfile
+from dataclasses import replace
 
 import datasets
 import numpy as np
 import pytest
+from conftest import needs_bigbench
 
 from mpt_nb import tasks
 from mpt_nb.tasks import (
@@ -214,9 +220,16 @@ def test_missing_offline_package_names_the_pip_command(monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------------- BIG-bench
-# The real task files, fetched by `make setup` (python -m mpt_nb fetch-data), as CI's `make test` does too.
+# The real task files, fetched by `make setup` (python -m mpt_nb fetch-data) where they can be had; the tests that
+# read them skip elsewhere (conftest.needs_bigbench). The fetching itself is tested on made-up files below.
 
 
+@needs_bigbench
+def test_fetched_bigbench_files_are_the_ones_the_suite_was_built_from():
+    assert task_bigbench.check_bigbench_files() == []
+
+
+@needs_bigbench
 @pytest.mark.parametrize("name", BIGBENCH_TASKS)
 def test_bigbench_task_loads_and_splits_by_the_offline_rule(name):
     task = get_task(name)
@@ -266,8 +279,165 @@ def test_bigbench_reader_keeps_clear_answers_and_splits_fields(tmp_path, monkeyp
 def test_missing_bigbench_files_name_the_fetch_command(tmp_path, monkeypatch):
     monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))
     assert len(task_bigbench.missing_bigbench_files()) == len(BIGBENCH_TASKS)
-    with pytest.raises(FileNotFoundError, match="python -m mpt_nb fetch-data"):
+    with pytest.raises(FileNotFoundError, match=r"python -m mpt_nb fetch-data.*--from github.*--from PATH"):
         load_task_splits("intent_recognition")
+
+
+# Inputs in each task's BIG-bench shape (what its reader's pattern expects), so made-up files read like real ones.
+_FAKE_INPUTS = {
+    "vitaminc_fact_verification": "Passage {i}.\nClaim: claim {i}.",
+    "presuppositions_as_nli": "Sentence 1: premise {i}.\nSentence 2: hypothesis {i}.\n\nThe answer is: ",
+    "epistemic_reasoning": "Premise: premise {i}. Hypothesis: hypothesis {i}.",
+    "metaphor_boolean": "sentence {i} <--> paraphrase {i}",
+    "intent_recognition": "Utterance: utterance {i}",
+}
+
+
+def _fake_task_json(spec, rows: int) -> bytes:
+    """A task.json in BIG-bench's format with ``rows`` distinct examples, answers cycling through the options."""
+    examples = [
+        {
+            "input": _FAKE_INPUTS.get(spec.bigbench_name, "text {i}").format(i=i),
+            "target_scores": {a: int(j == i % len(spec.answers)) for j, a in enumerate(spec.answers)},
+        }
+        for i in range(rows)
+    ]
+    return json.dumps({"examples": examples}).encode()
+
+
+def _fake_bigbench(monkeypatch, rows: int = 30) -> dict[str, bytes]:
+    """Made-up files for every BIG-bench task, {bigbench name: task.json bytes}, and the specs told to expect their
+    sizes (the real sizes, and the targets' real test labels, are what the real files are checked against)."""
+    specs = {name: replace(spec, rows=rows) for name, spec in task_bigbench._SPECS.items()}
+    monkeypatch.setattr(task_bigbench, "_SPECS", specs)
+    monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {})
+    return {spec.bigbench_name: _fake_task_json(spec, rows) for spec in specs.values()}
+
+
+def _placed(root) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in (root / "bigbench-1.0.0").glob("*/task.json")}
+
+
+def test_fetch_from_a_folder_an_archive_and_a_zip_places_every_task_file(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch)
+    clone = tmp_path / "BIG-bench-main"  # a clone of the repository
+    for name, data in files.items():
+        (clone / "bigbench" / "benchmark_tasks" / name).mkdir(parents=True)
+        (clone / "bigbench" / "benchmark_tasks" / name / "task.json").write_bytes(data)
+    (clone / "bigbench" / "benchmark_tasks" / "winowhy" / "other").mkdir()  # a subtask's file is not the task's
+    (clone / "bigbench" / "benchmark_tasks" / "winowhy" / "other" / "task.json").write_text("{}")
+    archive = tmp_path / "BIG-bench-main.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(clone, arcname="BIG-bench-main")
+    zipped = tmp_path / "tasks.zip"  # a zip of a folder of <task>/task.json
+    with zipfile.ZipFile(zipped, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(f"{name}/task.json", data)
+
+    for source in (clone, clone / "bigbench" / "benchmark_tasks", archive, zipped):
+        dest = tmp_path / f"data-{source.name}"
+        folder = task_bigbench.fetch_bigbench(dest, source=str(source))
+        assert folder == dest / "bigbench-1.0.0"
+        assert _placed(dest) == files, source
+        assert [p.name for p in dest.iterdir()] == ["bigbench-1.0.0"]  # no staging folder left
+        assert not task_bigbench.missing_bigbench_files(dest)
+    task_bigbench.fetch_bigbench(dest, source=str(tmp_path / "nowhere"))  # all there: nothing to fetch, no error
+
+
+def test_fetch_refuses_files_that_differ_from_the_suites_and_writes_nothing(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch, rows=30)
+    source = tmp_path / "tasks"
+    for name, data in files.items():
+        (source / name).mkdir(parents=True)
+        (source / name / "task.json").write_bytes(data)
+    short = task_bigbench._SPECS["presupposition_nli"]
+    (source / short.bigbench_name / "task.json").write_bytes(_fake_task_json(short, 29))
+    dest = tmp_path / "data"
+    with pytest.raises(ValueError, match=r"refused .*presuppositions_as_nli: 29 rows after cleaning where the suite's files gave 30"):
+        task_bigbench.fetch_bigbench(dest, source=str(source))
+    assert not (dest / "bigbench-1.0.0").exists() and list(dest.iterdir()) == []
+
+    # A file of the right size whose test split holds other labels, in order, than the grid scored.
+    (source / short.bigbench_name / "task.json").write_bytes(files[short.bigbench_name])
+    monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"presupposition_nli": "0" * 64})
+    with pytest.raises(ValueError, match="presuppositions_as_nli: its test split's labels differ"):
+        task_bigbench.fetch_bigbench(dest, source=str(source))
+    assert list(dest.iterdir()) == []
+
+
+def test_check_reads_the_targets_test_labels_as_the_grid_scored_them(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch, rows=40)
+    name = task_bigbench._SPECS["intent_recognition"].bigbench_name
+    (tmp_path / "bigbench-1.0.0" / name).mkdir(parents=True)
+    (tmp_path / "bigbench-1.0.0" / name / "task.json").write_bytes(files[name])
+    # The grid's records hold the test labels the runner read through the registered task: the check must agree.
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))
+    task = task_bigbench.bigbench_tasks(task_offline._pool_loader)[BIGBENCH_TASKS.index("intent_recognition")]
+    as_scored = load_task_splits(task, max_eval=1000)["test"]["label"]
+    monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"intent_recognition": task_bigbench._labels_sha256(as_scored)})
+    assert task_bigbench.check_bigbench_files(tmp_path) == []
+    monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"intent_recognition": task_bigbench._labels_sha256(as_scored[::-1])})
+    assert task_bigbench.check_bigbench_files(tmp_path) == [f"{name}: its test split's labels differ from the ones the grid scored"]
+
+
+def test_fetch_from_a_source_lacking_tasks_places_the_rest_and_names_the_missing(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch)
+    source = tmp_path / "tasks"
+    for name in ("intent_recognition", "presuppositions_as_nli"):
+        (source / name).mkdir(parents=True)
+        (source / name / "task.json").write_bytes(files[name])
+    with pytest.raises(FileNotFoundError, match=r"holds no task.json for \['epistemic_reasoning', "):
+        task_bigbench.fetch_bigbench(tmp_path / "data", source=str(source))
+    assert set(_placed(tmp_path / "data")) == {"intent_recognition", "presuppositions_as_nli"}
+
+
+def test_fetch_from_github_downloads_each_task_file(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch)
+    asked = []
+
+    def urlopen(url, timeout):
+        asked.append(url)
+        name = url.split("/benchmark_tasks/")[1].split("/")[0]
+        return io.BytesIO(files[name])
+
+    monkeypatch.setattr(task_bigbench.urllib.request, "urlopen", urlopen)
+    task_bigbench.fetch_bigbench(tmp_path / "data", source="github")
+    assert _placed(tmp_path / "data") == files
+    assert len(asked) == len(files) and all(u.startswith("https://raw.githubusercontent.com/google/BIG-bench/") for u in asked)
+
+    def offline(url, timeout):
+        raise task_bigbench.urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(task_bigbench.urllib.request, "urlopen", offline)
+    with pytest.raises(OSError, match="--from github needs the internet"):
+        task_bigbench.fetch_bigbench(tmp_path / "elsewhere", source="github")
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_fetch_from_pypi_that_does_not_serve_the_sdist_names_the_other_sources(tmp_path, monkeypatch):
+    _fake_bigbench(monkeypatch)
+
+    def pip(cmd, **kwargs):
+        assert cmd[-1] == "bigbench==1.0.0"
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for bigbench==1.0.0\n")
+
+    monkeypatch.setattr(task_bigbench.subprocess, "run", pip)
+    with pytest.raises(RuntimeError, match=r"No matching distribution.*--from github.*--from PATH"):
+        task_bigbench.fetch_bigbench(tmp_path / "data")
+
+
+def test_fetch_data_command_prints_one_line(tmp_path, monkeypatch, capsys):
+    from mpt_nb.__main__ import main
+
+    files = _fake_bigbench(monkeypatch)
+    for name, data in files.items():
+        (tmp_path / "src" / name).mkdir(parents=True)
+        (tmp_path / "src" / name / "task.json").write_bytes(data)
+    assert main(["fetch-data", "--from", str(tmp_path / "src"), "--dest", str(tmp_path / "data")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"({len(files)} from {tmp_path / 'src'}, checked)")
+    assert main(["fetch-data", "--from", str(tmp_path / "none"), "--dest", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m mpt_nb fetch-data: error: --from") and "\n" not in err
 
 
 # --------------------------------------------------------------------------------------------------- hub

