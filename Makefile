@@ -17,8 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.
 # BIG-bench task files for the offline suite (read from the files, never installed or imported). Tried on every call
 # (a no-op once they are there). Where they cannot be had, everything but the offline suite's BIG-bench tasks still
 # works (the tests that read them skip), so setup goes on and says how to bring them.
+# BIGBENCH_FROM: where to take them from instead of PyPI (a path fetch-data --from takes); by default the steering
+# repository's shared/data/bigbench beside this checkout, where a copy would be kept for every machine and CI.
+BIGBENCH_FROM ?= $(firstword $(wildcard ../shared/data/bigbench))
 data: $(STAMP)
-	@$(PY) -m mpt_nb fetch-data || echo "make: BIG-bench task files not fetched (above); the offline suite's fact_verification, presupposition_nli and intent_recognition need them"
+	@$(PY) -m mpt_nb fetch-data $(if $(BIGBENCH_FROM),--from $(BIGBENCH_FROM)) || echo "make: BIG-bench task files not fetched (above); the offline suite's fact_verification, presupposition_nli and intent_recognition need them"
 
 setup: $(STAMP) data
 

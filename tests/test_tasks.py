@@ -364,6 +364,12 @@ def test_fetch_refuses_files_that_differ_from_the_suites_and_writes_nothing(tmp_
         task_bigbench.fetch_bigbench(dest, source=str(source))
     assert list(dest.iterdir()) == []
 
+    # A file that is not a BIG-bench task at all.
+    (source / "intent_recognition" / "task.json").write_text('{"examples": []}')
+    with pytest.raises(ValueError, match=r"intent_recognition: does not read as BIG-bench's task \(its task.json holds no"):
+        task_bigbench.fetch_bigbench(dest, source=str(source))
+    assert list(dest.iterdir()) == []
+
 
 def test_check_reads_the_targets_test_labels_as_the_grid_scored_them(tmp_path, monkeypatch):
     files = _fake_bigbench(monkeypatch, rows=40)

@@ -294,7 +294,8 @@ def check_bigbench_files(root: Path | None = None) -> list[str]:
         try:
             rows = len(_read_bigbench(spec, root)())
         except (ValueError, KeyError, json.JSONDecodeError) as err:
-            problems.append(f"{spec.bigbench_name}: does not read as BIG-bench's task ({err})")
+            where = str(_task_file(spec.bigbench_name, root))  # a staging path, gone once the fetch ends
+            problems.append(f"{spec.bigbench_name}: does not read as BIG-bench's task ({str(err).replace(where, 'its task.json')})")
             continue
         if rows != spec.rows:
             problems.append(f"{spec.bigbench_name}: {rows:,} rows after cleaning where the suite's files gave {spec.rows:,}")
