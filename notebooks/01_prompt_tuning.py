@@ -41,7 +41,7 @@
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
 # | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours), not measured here |
 #
-# The outputs saved in this notebook come from one run of the **`offline`** profile on 2026-12-02 (regenerate them with
+# The outputs saved in this notebook come from one run of the **`offline`** profile on 2026-12-06 (regenerate them with
 # `tools/run_notebooks.sh`). Key numbers of that run are summarised at the end.
 
 # %% [markdown]
@@ -404,28 +404,39 @@ if profile.name == "offline":
 from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
 
 # %% [markdown]
-# **Exercise 1 (prepend a prompt).** Write `prepend_prompt(embeds, attention_mask, prompt)` that puts a (l, d)
-# prompt in front of every row of (batch, n, d) embeddings and extends the (batch, n) mask.
+# **Exercise 1 (one batch, several prompts).** Section 3 put one prompt in front of every row. A batch that mixes
+# tasks (notebook 03 trains on such batches, notebook 04 serves them) needs each row's own task's prompt.
+# Write `prepend_prompts(embeds, attention_mask, prompts, task_ids)`: `prompts` is (S, l, d), one prompt per task,
+# and `task_ids` (batch,) gives each row's task. Return the (batch, l + n, d) embeddings with row i's task's prompt
+# in front of its tokens, and the (batch, l + n) mask extended as in section 3.
 
 # %% tags=["solution"]
-def prepend_prompt(embeds, attention_mask, prompt):
-    """(batch, n, d), (batch, n), (l, d) -> (batch, l + n, d), (batch, l + n)."""
-    batch = embeds.shape[0]
-    embeds = torch.cat([prompt.expand(batch, -1, -1), embeds], dim=1)
-    mask = torch.cat([attention_mask.new_ones(batch, prompt.shape[0]), attention_mask], dim=1)
+def prepend_prompts(embeds, attention_mask, prompts, task_ids):
+    """(batch, n, d), (batch, n), (S, l, d), (batch,) -> (batch, l + n, d), (batch, l + n)."""
+    rows = prompts[task_ids]  # (batch, l, d): each row's own task's prompt
+    embeds = torch.cat([rows, embeds], dim=1)
+    mask = torch.cat([attention_mask.new_ones(len(task_ids), prompts.shape[1]), attention_mask], dim=1)
     return embeds, mask
 
 
 # %%
-_prompt = torch.ones(4, 3, requires_grad=True)
-_e, _m = prepend_prompt(torch.zeros(2, 5, 3), torch.tensor([[1, 1, 1, 0, 0], [1] * 5]), _prompt)
-assert _e.shape == (2, 9, 3), f"embeds should be (batch, l + n, d) = (2, 9, 3), got {tuple(_e.shape)}"
-assert _m.shape == (2, 9), f"the mask should be (batch, l + n) = (2, 9), got {tuple(_m.shape)}"
-assert _e[:, :4].eq(1).all() and _e[:, 4:].eq(0).all(), "the prompt must come first and the tokens after it"
+_prompts = torch.stack([torch.full((4, 3), 1.0), torch.full((4, 3), 2.0)]).requires_grad_(True)  # task 0: 1s, task 1: 2s
+_tokens_mask = torch.tensor([[1, 1, 1, 0, 0], [1] * 5, [1, 1, 0, 0, 0]])
+_e, _m = prepend_prompts(torch.zeros(3, 5, 3), _tokens_mask, _prompts, torch.tensor([1, 0, 1]))
+assert _e.shape == (3, 9, 3), f"embeds should be (batch, l + n, d) = (3, 9, 3), got {tuple(_e.shape)}"
+assert _m.shape == (3, 9), f"the mask should be (batch, l + n) = (3, 9), got {tuple(_m.shape)}"
+assert _e[:, 4:].eq(0).all(), "each row's tokens must come after its prompt, unchanged"
+assert _e[:, :4].eq(torch.tensor([2.0, 1.0, 2.0]).view(3, 1, 1)).all(), (
+    "row i must start with prompts[task_ids[i]] (rows 0 and 2 are task 1, row 1 is task 0): index the prompts by task_ids"
+)
 assert _m[:, :4].eq(1).all(), "the l prompt positions need mask 1: the prompt is always attended to"
-assert _m[0, 4:].tolist() == [1, 1, 1, 0, 0], "the tokens' own mask must follow unchanged (padding stays 0)"
+assert torch.equal(_m[:, 4:], _tokens_mask), "the tokens' own mask must follow unchanged (padding stays 0)"
 assert _m.dtype == torch.long, f"keep the mask's dtype (torch.long), got {_m.dtype}"
-assert _e.requires_grad, "the output lost the prompt's gradient: do not detach or copy the prompt"
+assert _e.requires_grad, "the output lost the prompts' gradient: do not detach or copy them"
+_e.sum().backward()
+assert torch.equal(_prompts.grad, torch.stack([torch.ones(4, 3), torch.full((4, 3), 2.0)])), (
+    "each task's prompt must receive the gradient of every row that uses it (task 1: two rows, task 0: one)"
+)
 print("exercise 1: ok")
 
 # %% [markdown]

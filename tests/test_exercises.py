@@ -200,13 +200,21 @@ def test_every_check_fails_on_its_stub(path):
 # Typical wrong solutions of the function exercises; each check must reject them with a message, before it reads
 # anything the lesson computed.
 WRONG = {
-    ("01_prompt_tuning", "prepend_prompt"): [
-        "def prepend_prompt(embeds, attention_mask, prompt):\n"
+    ("01_prompt_tuning", "prepend_prompts"): [
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the first task's prompt for every row
         "    b = embeds.shape[0]\n"
-        "    return (torch.cat([embeds, prompt.expand(b, -1, -1)], 1),\n"
-        "            torch.cat([attention_mask, attention_mask.new_ones(b, prompt.shape[0])], 1))\n",
-        "def prepend_prompt(embeds, attention_mask, prompt):\n"
-        "    return torch.cat([prompt.expand(embeds.shape[0], -1, -1), embeds], 1), attention_mask\n",
+        "    return (torch.cat([prompts[0].expand(b, -1, -1), embeds], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # row i gets prompt i, not its task's
+        "    b = embeds.shape[0]\n"
+        "    return (torch.cat([prompts[torch.arange(b) % len(prompts)], embeds], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the mask not extended
+        "    return torch.cat([prompts[task_ids], embeds], 1), attention_mask\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the prompts detached
+        "    b = embeds.shape[0]\n"
+        "    return (torch.cat([prompts[task_ids].detach(), embeds], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
     ],
     ("01_prompt_tuning", "text_init"): [
         "def text_init(tokenizer, embedding_table, text, l):\n"
