@@ -634,9 +634,9 @@ def mixed_batches(args) -> int:
 
 def missing_task_data(tasks: tuple[str, ...]) -> str | None:
     """Why some of ``tasks`` cannot be read on this machine (their BIG-bench files are not fetched), else None."""
-    from mpt_nb.tasks.bigbench import BIGBENCH_TASKS, missing_bigbench_files
+    from mpt_nb.tasks import unfetched_tasks
 
-    lacking = [t for t in tasks if t in BIGBENCH_TASKS] if missing_bigbench_files() else []
+    lacking = unfetched_tasks(tasks)
     return f"{', '.join(lacking)} needs the BIG-bench task files (python -m mpt_nb fetch-data)" if lacking else None
 
 

@@ -420,21 +420,25 @@ def prepend_prompts(embeds, attention_mask, prompts, task_ids):
 
 
 # %%
-_prompts = torch.stack([torch.full((4, 3), 1.0), torch.full((4, 3), 2.0)]).requires_grad_(True)  # task 0: 1s, task 1: 2s
+_prompts = torch.stack([torch.full((4, 2), 1.0), torch.full((4, 2), 2.0)]).requires_grad_(True)  # task 0: 1s, task 1: 2s
+_tokens = torch.arange(30.0).view(3, 5, 2) + 10  # every token of every row distinct (and no 1s or 2s)
 _tokens_mask = torch.tensor([[1, 1, 1, 0, 0], [1] * 5, [1, 1, 0, 0, 0]])
-_e, _m = prepend_prompts(torch.zeros(3, 5, 3), _tokens_mask, _prompts, torch.tensor([1, 0, 1]))
-assert _e.shape == (3, 9, 3), f"embeds should be (batch, l + n, d) = (3, 9, 3), got {tuple(_e.shape)}"
+try:
+    _e, _m = prepend_prompts(_tokens, _tokens_mask, _prompts, torch.tensor([1, 1, 0]))
+except RuntimeError as _err:  # e.g. shapes that do not concatenate: say which input made it fail
+    raise AssertionError(f"prepend_prompts failed on 3 rows of 5 tokens, S = 2 prompts of l = 4, d = 2: {_err}") from _err
+assert _e.shape == (3, 9, 2), f"embeds should be (batch, l + n, d) = (3, 9, 2), got {tuple(_e.shape)}"
 assert _m.shape == (3, 9), f"the mask should be (batch, l + n) = (3, 9), got {tuple(_m.shape)}"
-assert _e[:, 4:].eq(0).all(), "each row's tokens must come after its prompt, unchanged"
-assert _e[:, :4].eq(torch.tensor([2.0, 1.0, 2.0]).view(3, 1, 1)).all(), (
-    "row i must start with prompts[task_ids[i]] (rows 0 and 2 are task 1, row 1 is task 0): index the prompts by task_ids"
+assert torch.equal(_e[:, 4:], _tokens), "each row's own tokens must come after its prompt, in order and unchanged"
+assert _e[:, :4].eq(torch.tensor([2.0, 2.0, 1.0]).view(3, 1, 1)).all(), (
+    "row i must start with prompts[task_ids[i]] (rows 0 and 1 are task 1, row 2 is task 0): index the prompts by task_ids"
 )
 assert _m[:, :4].eq(1).all(), "the l prompt positions need mask 1: the prompt is always attended to"
 assert torch.equal(_m[:, 4:], _tokens_mask), "the tokens' own mask must follow unchanged (padding stays 0)"
 assert _m.dtype == torch.long, f"keep the mask's dtype (torch.long), got {_m.dtype}"
 assert _e.requires_grad, "the output lost the prompts' gradient: do not detach or copy them"
 _e.sum().backward()
-assert torch.equal(_prompts.grad, torch.stack([torch.ones(4, 3), torch.full((4, 3), 2.0)])), (
+assert torch.equal(_prompts.grad, torch.stack([torch.ones(4, 2), torch.full((4, 2), 2.0)])), (
     "each task's prompt must receive the gradient of every row that uses it (task 1: two rows, task 0: one)"
 )
 print("exercise 1: ok")

@@ -228,9 +228,9 @@ plt.show()
 
 # %% [markdown]
 # The curve shows how little one rank buys against a prompt unrelated to P*: at r = 1 the best P* ∘ (u v) still
-# misses Q by 83% of its norm (0.833), at r = 4 by 43%, and only at full rank (r = 8 for this toy) does it come
-# within 7%. A rank-1 update can rescale P*; it cannot replace it, so what P* already encodes decides what a task
-# can get from it.
+# misses Q by 83% of its norm (0.833), at r = 4 by 43%, and only at full rank (r = 8 for this toy) is it down to
+# about 7% (0.073). A rank-1 update can rescale P*; it cannot replace it, so what P* already encodes decides what a
+# task can get from it.
 
 # %% [markdown]
 # ## 3. This is `mpt_nb.prompts.MultitaskPrompt`

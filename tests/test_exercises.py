@@ -215,6 +215,18 @@ WRONG = {
         "    b = embeds.shape[0]\n"
         "    return (torch.cat([prompts[task_ids].detach(), embeds], 1),\n"
         "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the rows' tokens reordered too
+        "    b = embeds.shape[0]\n"
+        "    return (torch.cat([prompts[task_ids], embeds[task_ids]], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the task ids read backwards
+        "    b = embeds.shape[0]\n"
+        "    return (torch.cat([prompts[task_ids.flip(0)], embeds], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
+        "def prepend_prompts(embeds, attention_mask, prompts, task_ids):\n"  # the batch size taken from d
+        "    b = embeds.shape[-1]\n"
+        "    return (torch.cat([prompts[task_ids], embeds], 1),\n"
+        "            torch.cat([attention_mask.new_ones(b, prompts.shape[1]), attention_mask], 1))\n",
     ],
     ("01_prompt_tuning", "text_init"): [
         "def text_init(tokenizer, embedding_table, text, l):\n"

@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import bigbench_files_missing
 from safetensors import safe_open
 
 from mpt_nb.sources import shipped_dir
-from mpt_nb.tasks.bigbench import BIGBENCH_TASKS
+from mpt_nb.tasks import unfetched_tasks
 
 SHIPPED = sorted(shipped_dir("offline").glob("*.safetensors"))
 PREFIX_ROWS = 8  # validation rows per source task recomputed per file in CI (of the CHECK_ROWS recorded)
@@ -57,7 +56,7 @@ def test_shipped_stage_loads_and_rechecks_its_score(path, offline_store):
     # Every shipped file is checked in CI (5 seeds x 10 stages): a prefix of its recorded rows keeps that to seconds
     # per file; MPT_NB_FULL_CHECK=1 recomputes all of them, and the recorded scores too.
     full = os.environ.get("MPT_NB_FULL_CHECK") == "1"
-    readable = [t for t in recorded["predictions"] if t not in BIGBENCH_TASKS or not bigbench_files_missing()]
+    readable = [t for t in recorded["predictions"] if not unfetched_tasks([t])]
     assert readable, "no source task of this stage can be read here"
     recomputed = offline_store.check(
         prompt, rows=recorded["rows"] if full else min(PREFIX_ROWS, recorded["rows"]), tasks=readable

