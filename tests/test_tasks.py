@@ -415,6 +415,7 @@ def test_check_reads_the_targets_test_labels_as_the_grid_scored_them(tmp_path, m
     task = task_bigbench.bigbench_tasks(task_offline._pool_loader)[BIGBENCH_TASKS.index("intent_recognition")]
     as_scored = load_task_splits(task, max_eval=1000)["test"]["label"]
     monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"intent_recognition": task_bigbench._labels_sha256(as_scored)})
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path / "elsewhere"))  # the check reads its root, not data_dir()
     assert task_bigbench.check_bigbench_files(tmp_path) == []
     monkeypatch.setattr(task_bigbench, "_TEST_LABELS_SHA256", {"intent_recognition": task_bigbench._labels_sha256(as_scored[::-1])})
     assert task_bigbench.check_bigbench_files(tmp_path) == [f"{name}: its test split's labels differ from the ones the grid scored"]
