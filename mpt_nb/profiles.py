@@ -286,7 +286,7 @@ def without_unfetched_targets(profile: Profile) -> tuple[Profile, str | None]:
     saying which were left out and how to bring them (None: all are there). Source tasks are never dropped: the
     shipped stages were trained on them (loading those needs no source data; training them again does)."""
     from .tasks import unfetched_tasks
-    from .tasks.bigbench import FETCH_HINT
+    from .tasks.bigbench import FETCH_COMMAND, FETCH_HINT
 
     lacking = unfetched_tasks(profile.target_tasks)
     if not lacking:
@@ -294,8 +294,8 @@ def without_unfetched_targets(profile: Profile) -> tuple[Profile, str | None]:
     kept = tuple(t for t in profile.target_tasks if t not in lacking)
     if not kept:
         raise FileNotFoundError(f"every target of profile {profile.name!r} ({', '.join(lacking)}) reads BIG-bench files that are not here; {FETCH_HINT}")
-    notice = (f"targets left out: {', '.join(lacking)} (BIG-bench task files not on this machine: python -m mpt_nb "
-              f"fetch-data [--from github | --from PATH] brings them); running {', '.join(kept)}")
+    notice = (f"targets left out: {', '.join(lacking)} (BIG-bench task files not on this machine: {FETCH_COMMAND} "
+              f"brings them); running {', '.join(kept)}")
     return profile.with_overrides(target_tasks=kept), notice
 
 

@@ -34,10 +34,9 @@ def no_bigbench_files() -> bool:
 # Tests that read the real BIG-bench files skip where none can be had (since 2026-12-06 the package index these
 # machines reach no longer serves bigbench 1.0.0); tests of one task skip when that task's file is missing
 # (`mpt_nb.tasks.unfetched_tasks`); everything they do not read is tested either way.
-needs_bigbench = pytest.mark.skipif(
-    no_bigbench_files(),
-    reason="BIG-bench task files not fetched: python -m mpt_nb fetch-data [--from github | --from PATH]",
-)
+from mpt_nb.tasks.bigbench import FETCH_COMMAND  # noqa: E402 (after the offline switches above: it imports datasets)
+
+needs_bigbench = pytest.mark.skipif(no_bigbench_files(), reason=f"BIG-bench task files not fetched: {FETCH_COMMAND}")
 
 
 def load_script(relative_path: str):

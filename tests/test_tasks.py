@@ -232,7 +232,7 @@ def test_fetched_bigbench_files_are_the_ones_the_suite_was_built_from():
 @pytest.mark.parametrize("name", BIGBENCH_TASKS)
 def test_bigbench_task_loads_and_splits_by_the_offline_rule(name):
     if task_bigbench.unfetched_tasks([name]):
-        pytest.skip(f"{name}'s BIG-bench task file is not fetched: python -m mpt_nb fetch-data [--from github | --from PATH]")
+        pytest.skip(f"{name}'s BIG-bench task file is not fetched: {task_bigbench.FETCH_COMMAND}")
     task = get_task(name)
     pool = task_bigbench._read_bigbench(task_bigbench._SPECS[name])()
     dd = task.loader(0)

@@ -49,8 +49,8 @@ from .base import Task
 __all__ = [
     "BIGBENCH_PIP_SPEC",
     "BIGBENCH_TASKS",
+    "FETCH_COMMAND",
     "FETCH_HINT",
-    "FETCH_SOURCES",
     "check_bigbench_files",
     "data_dir",
     "fetch_bigbench",
@@ -62,7 +62,7 @@ BIGBENCH_PIP_SPEC = "bigbench==1.0.0"
 # Where a task's file sits inside the sdist, a clone or an archive of the BIG-bench repository.
 _TASKS_FOLDER = "benchmark_tasks"
 _GITHUB_RAW = "https://raw.githubusercontent.com/google/BIG-bench/main/bigbench/benchmark_tasks/{name}/task.json"
-FETCH_SOURCES = ("pypi", "github")  # besides a path
+FETCH_COMMAND = "python -m mpt_nb fetch-data [--from github | --from PATH]"  # the short form, for one-line notices
 _OTHER_SOURCES = (
     "--from github (needs the internet) or --from PATH (a bigbench sdist, an archive or clone of "
     "github.com/google/BIG-bench, or a folder of <task>/task.json)"
