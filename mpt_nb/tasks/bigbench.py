@@ -352,14 +352,14 @@ def _stage_from_archive(archive: Path, staged: Path, wanted: set[str]) -> None:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 for info in zf.infolist():
-                    if not info.is_dir() and _member_task(info.filename) in wanted:
-                        _write(staged, _member_task(info.filename), zf.read(info))
+                    if not info.is_dir() and (name := _member_task(info.filename)) in wanted:
+                        _write(staged, name, zf.read(info))
             return
         with tarfile.open(archive, "r:*") as tar:
             for member in tar:
-                if member.isfile() and _member_task(member.name) in wanted:
+                if member.isfile() and (name := _member_task(member.name)) in wanted:
                     with tar.extractfile(member) as src:
-                        _write(staged, _member_task(member.name), src.read())
+                        _write(staged, name, src.read())
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as err:  # not an archive, or a damaged one
         raise ValueError(f"{archive} is not a readable .tar.gz or .zip archive ({err})") from err
 
