@@ -14,15 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt pyproject.
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-# BIG-bench task files for the offline suite (read from the files, never installed or imported). Tried on every call:
-# a no-op once they are there; without them, one quick pip attempt per call. Where they cannot be had, everything but
-# the offline suite's BIG-bench tasks still works (the tests that read them skip), so setup goes on and says how to
-# bring them.
-# BIGBENCH_FROM: where to take them from instead of PyPI (a path fetch-data --from takes); by default the steering
-# repository's shared/data/bigbench beside this checkout, where a copy would be kept for every machine and CI.
-BIGBENCH_FROM ?= $(firstword $(wildcard ../shared/data/bigbench))
+# The pinned data files the tasks read (checked against their sha256), from the mirror beside the checkout or from
+# GitHub. Tasks also fetch them on first use; fetching here lets a classroom machine go offline after setup.
 data: $(STAMP)
-	@$(PY) -m mpt_nb fetch-data $(if $(BIGBENCH_FROM),--from "$(BIGBENCH_FROM)") || echo "make: BIG-bench task files not fetched (above); the offline suite's fact_verification, presupposition_nli and intent_recognition need them"
+	@$(PY) -m mpt_nb fetch-data || echo "make: data files not fetched (above); the tasks that read them need the internet or a mirror"
 
 setup: $(STAMP) data
 

@@ -641,12 +641,13 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to run; table and figure re-rendered")
         return 0
     from mpt_nb.tasks import unfetched_tasks
-    from mpt_nb.tasks.bigbench import FETCH_HINT
+    from mpt_nb.tasks.pinned import FETCH_HINT
 
     # Say so before any run starts (rather than failing at the first such target, part-way through a chunk).
     needed = {s.task for s in [*search_todo, *todo]} | (set(profile.source_tasks) if cfg.train_missing_sources else set())
     if lacking := unfetched_tasks(sorted(needed)):
-        print(f"error: the runs to go need {', '.join(lacking)}, whose BIG-bench task files are not on this machine; "
+        print(f"error: the runs to go need {', '.join(lacking)}, whose data cannot be read on this machine "
+              "(retired tasks, or pinned files neither cached nor mirrored); "
               f"{FETCH_HINT}", file=sys.stderr)
         return 2
 

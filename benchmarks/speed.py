@@ -633,12 +633,12 @@ def mixed_batches(args) -> int:
 
 
 def missing_task_data(tasks: tuple[str, ...]) -> str | None:
-    """Why some of ``tasks`` cannot be read on this machine (their BIG-bench files are not fetched), else None."""
+    """Why some of ``tasks`` cannot be read on this machine (retired, or pinned files not fetched), else None."""
     from mpt_nb.tasks import unfetched_tasks
-    from mpt_nb.tasks.bigbench import FETCH_COMMAND
+    from mpt_nb.tasks.pinned import FETCH_COMMAND
 
     lacking = unfetched_tasks(tasks)
-    return f"{', '.join(lacking)} needs the BIG-bench task files ({FETCH_COMMAND})" if lacking else None
+    return f"{', '.join(lacking)} cannot be read here ({FETCH_COMMAND})" if lacking else None
 
 
 def mixed_source_setup(backbone, args, tasks: tuple[str, ...], kappa: int):

@@ -168,12 +168,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="default: the shipped folder sources/<profile>/")
     train.add_argument("--no-ablations", action="store_true", help="only the stages of the main methods")
     train.add_argument("--time-budget", type=float, default=None, help="seconds; no new stage starts after it")
-    fetch = sub.add_parser("fetch-data", help="put the BIG-bench task files the offline suite reads in place (once)")
-    fetch.add_argument("--dest", default=None, help="default: $MPT_NB_DATA, else ~/.cache/mpt_nb")
-    fetch.add_argument("--from", dest="source", default="pypi", metavar="SOURCE",
-                       help="pypi (the bigbench 1.0.0 sdist, with pip; the default), github (the BIG-bench repository's "
-                            "files, needs the internet), or a path: a bigbench sdist, a .tar.gz/.zip of the BIG-bench "
-                            "repository, a clone of it, or a folder of <task>/task.json")
+    fetch = sub.add_parser("fetch-data", help="bring the pinned data files the tasks read into the data cache, checked")
+    fetch.add_argument("--tasks", nargs="+", default=None, help="default: every built-in task")
+    fetch.add_argument("--mirror", default=None, metavar="PATH",
+                       help="a folder laid out as <owner>/<repo>/<commit>/<path> (default: $MPT_NB_MIRROR, else "
+                            "shared/data/github beside the checkout, else GitHub)")
     return parser
 
 
@@ -188,12 +187,13 @@ def main(argv: list[str] | None = None) -> int:
             train_sources(args.profile, args.seeds, out=args.out, ablations=not args.no_ablations,
                           time_budget=args.time_budget)
         elif args.command == "fetch-data":
-            from .tasks.bigbench import fetch_bigbench, missing_bigbench_files
+            from .tasks import data_dir, fetch_task_files
 
-            root = Path(args.dest) if args.dest else None
-            missing = len(missing_bigbench_files(root))
-            folder = fetch_bigbench(root, source=args.source)
-            print(f"BIG-bench task files in {folder}" + (f" ({missing} from {args.source}, checked)" if missing else " (already there)"))
+            if args.mirror is not None and not Path(args.mirror).is_dir():
+                raise FileNotFoundError(f"--mirror {args.mirror} is not a folder; give one laid out as "
+                                        "<owner>/<repo>/<commit>/<path>")
+            files = fetch_task_files(args.tasks, mirror=args.mirror if args.mirror is not None else "default")
+            print(f"{len(files)} data files checked in {data_dir() / 'github'}")
         elif args.command == "profiles":
             from dataclasses import asdict
 

@@ -25,6 +25,14 @@ __all__ = [
 ]
 
 
+def _by_position(dataset: datasets.Dataset) -> datasets.Dataset:
+    """The rows with ``example_id`` = their position, so predictions land in row order (a ``select`` of a split keeps
+    the ids of the whole split)."""
+    if dataset["example_id"] == list(range(len(dataset))):
+        return dataset
+    return dataset.remove_columns("example_id").add_column("example_id", list(range(len(dataset))))
+
+
 @torch.no_grad()
 def predict_label_logits(
     model: PromptedModel, dataset: datasets.Dataset, collator: PromptCollator, *, batch_size: int = 32
@@ -33,6 +41,7 @@ def predict_label_logits(
     was_training = model.training
     model.eval()
     out = None
+    dataset = _by_position(dataset)
     for batch in progress_bar(eval_loader(dataset, collator, batch_size=batch_size), desc="evaluating", leave=False):
         logits = model(**batch).label_logits.cpu().numpy()
         if out is None:
@@ -66,6 +75,7 @@ def predict_text(
     """Greedy generated text for every row, in the dataset's row order."""
     was_training = model.training
     model.eval()
+    dataset = _by_position(dataset)
     texts: list[str] = [""] * len(dataset)
     for batch in progress_bar(eval_loader(dataset, collator, batch_size=batch_size), desc="generating", leave=False):
         new = model.generate(

@@ -23,9 +23,11 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 __all__ = [
     "METRICS",
     "UnknownMetricError",
+    "blind_chance",
     "chance_score",
     "compute_metric",
     "normalize_answer",
+    "permutation_p_value",
     "squad_exact_match",
     "squad_f1",
 ]
@@ -173,3 +175,58 @@ def chance_score(name: str, references: Sequence[int], num_classes: int, *, draw
     scores = [compute_metric(name, rng.integers(num_classes, size=len(references)).tolist(), references)[name]
               for _ in range(draws)]
     return float(np.mean(scores))
+
+
+
+def _batched_scores(name: str, predictions: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """``name`` for each row of ``predictions`` (draws, rows) against ``references`` (rows), as ``compute_metric``
+    scores it; vectorised for accuracy, F1 and macro-F1 (the null distributions need thousands of scorings)."""
+    if name == "accuracy":
+        return (predictions == references).mean(1)
+    if name in ("f1", "macro_f1"):
+        classes = [1] if name == "f1" else range(int(max(predictions.max(), references.max())) + 1)
+        f1s, present = [], []
+        for c in classes:
+            tp = ((predictions == c) & (references == c)).sum(1)
+            total = (predictions == c).sum(1) + (references == c).sum()
+            f1s.append(np.where(total > 0, 2 * tp / np.maximum(total, 1), 0.0))
+            present.append(total > 0 if name == "macro_f1" else np.ones_like(total, dtype=bool))
+        f1s, present = np.array(f1s), np.array(present)
+        return (f1s * present).sum(0) / np.maximum(present.sum(0), 1)
+    return np.array([compute_metric(name, p.tolist(), references.tolist())[name] for p in predictions])
+
+
+def blind_chance(name: str, references: Sequence[int], num_classes: int, *, draws: int = 2000,
+                 seed: int = 0) -> dict[str, float]:
+    """The best expected score of a predictor that ignores the input, on these references: the best constant answer,
+    or labels drawn at the references' class shares, or drawn uniformly (means over ``draws`` seeded draws).
+
+    For accuracy that is the majority share; for F1 and macro-F1 a draw can beat every constant answer (about 1/C for
+    macro-F1 on C balanced classes, where a constant scores about 1/C²·C/(C+1)). ``result["chance"]`` is the best.
+    """
+    if num_classes < 2:
+        raise ValueError(f"a chance level needs at least 2 classes, got {num_classes}")
+    references = np.asarray(list(references))
+    rng = np.random.default_rng(seed)
+    shares = np.bincount(references, minlength=num_classes) / len(references)
+    constant = max(compute_metric(name, [c] * len(references), references.tolist())[name] for c in range(num_classes))
+
+    def mean_draw(p: np.ndarray) -> float:
+        return float(_batched_scores(name, rng.choice(num_classes, size=(draws, len(references)), p=p), references).mean())
+
+    at_shares = mean_draw(shares)
+    uniform = mean_draw(np.full(num_classes, 1 / num_classes))
+    return {"chance": max(constant, at_shares, uniform), "constant": constant, "draw_at_shares": at_shares,
+            "draw_uniform": uniform}
+
+
+def permutation_p_value(name: str, predictions: Sequence[int], references: Sequence[int], *,
+                        permutations: int = 2000, seed: int = 0) -> float:
+    """One-sided p-value that the predictions ignore the input: the share of shuffles of the predictions (over the
+    rows, so their class counts stay) that score at least as well as the observed ones (with the +1 correction)."""
+    predictions, references = _check(predictions, references)
+    observed = compute_metric(name, predictions, references)[name]
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permuted(np.tile(np.asarray(predictions), (permutations, 1)), axis=1)
+    hits = int((_batched_scores(name, shuffled, np.asarray(references)) >= observed - 1e-12).sum())
+    return (hits + 1) / (permutations + 1)

@@ -121,24 +121,22 @@ PROFILES: dict[str, Profile] = {
         few_shot_k=(4,),
         seeds=(0,),
     ),
-    # The offline suite v2 (results/preregistration.md, amendment 1): four sources of four kinds and three targets of
-    # three kinds (two not sentiment, none a near-duplicate of a source), every one screened learnable
-    # (results/screening.md). Source-stage settings below (our choice, from the screening curves) key the stages
-    # shipped in sources/offline/: changing one makes them stale.
+    # The offline suite v2: four sources of four kinds, whose stages are shipped in sources/offline/ (the source-stage
+    # settings below key them: changing one makes them stale), and the two targets whose data can still be read.
+    # Suite v3 replaces it, chosen by the screening in results/screening.md.
     "offline": Profile(
         name="offline",
         backbone=OFFLINE_DEFAULT,
         source_tasks=("movie_sentiment", "question_type", "sms_spam", "fact_verification"),
-        target_tasks=("tweet_sentiment3", "intent_recognition", "presupposition_nli"),
+        target_tasks=("tweet_sentiment3", "presupposition_nli"),
         offline=True,
         max_tasks_per_batch=3,  # κ = 3 with S = 4: batches mix m = 2 or 3 tasks
         max_input_tokens=128,  # NLI premises run long (fact verification: 4% of rows over 128 tokens)
         max_eval=1000,  # test rows per task (validation is capped by max_validation)
         max_validation=200,
-        # Teachers to a plateau (our choice, after seed 0's first teachers still rose at step 200 of 200: question type
-        # 0.58 -> 0.67 -> 0.76 at steps 50-150): at most 600 steps, stopping after 2 evaluations (every 50 steps)
+        # Teachers train to a plateau (our choice): at most 600 steps, stopping after 2 evaluations (every 50 steps)
         # without a new best. Every shared stage trains its full 800 steps, scored every 100, keeping its best
-        # checkpoint: the methods' shared stages get the same budget (results/preregistration.md, amendment 6).
+        # checkpoint, so the methods' shared stages get the same budget.
         teacher_steps=600,
         distill_steps=800,
         source_patience=2,
@@ -206,29 +204,24 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
             "seeds": (0, 1),
             "few_shot_k": (4, 8),
         },
-        # Measured on a 2-core CPU (2026-12-02, a fast day): a SmolLM2 training step (batch 8) takes ~1.8 s, ~0.78x
-        # that with the prompt cache (benchmark [7]), and scoring 100 rows ~5 s; the host runs up to 2x slower on
-        # other days. So a notebook's budget (8 minutes when it trains source stages, 5 when it starts from shipped
-        # ones) holds ~100-150 steps plus evaluations.
-        # Notebook 02 trains its own small source stage on the three short-text sources (fact verification's long
-        # passages would not fit), 03 distils them from the shipped teachers; 04-06 start from the shipped converged
-        # stages (four sources) when they are there. Two of the suite's targets: intent first (notebooks 04-05's
-        # comparisons: 7 classes, short utterances), then the 3-way tweets. k = 4 and 16 per class in notebook 05.
+        # On a 2-core CPU a SmolLM2 training step (batch 8) takes about 1.5-3 s and scoring 100 rows about 5 s
+        # (benchmarks/speed.py), so a notebook's budget (8 minutes when it trains source stages, 5 when it starts from
+        # shipped ones) holds ~100-150 steps plus evaluations. Notebook 02 trains its own small source stage on the
+        # three short-text sources, 03 distils them from the shipped teachers; 04-06 start from the shipped
+        # converged stages (four sources). k = 4 and 16 per class in notebook 05.
         "offline": {
             "source_tasks": ("movie_sentiment", "question_type", "sms_spam"),
-            "target_tasks": ("intent_recognition", "tweet_sentiment3"),
+            "target_tasks": ("tweet_sentiment3",),
             "max_validation": 50,
             "max_eval": 200,
             "teacher_steps": 32,
             "distill_steps": 48,
-            # 12 and 8 (16 and 10 before the evening of 2026-12-02): 04 and 05 ran 442 and 474 s on a slow hour, over
-            # the 5-minute budget; each step cut saves ~2 s per run, and the shorter budgets are where the shared
-            # prompt's head start is meant to show.
+            # Short target budgets keep 04 and 05 within 5 minutes; they are also where the shared prompt's head start
+            # is meant to show.
             "target_steps": 12,
             "few_shot_steps": 8,
             "eval_every": 0,  # score the validation split once, at the end of each run
-            # ... and not at step 0 as well: it never won in the course's runs (best step = last in all 13 of
-            # 2026-12-02) and costs one validation pass per run (~5 s)
+            # ... and not at step 0 as well: it costs one validation pass per run (~5 s)
             "target_eval_at_start": False,
             "source_patience": 0,  # fixed small budgets (the shipped stages are the converged ones)
             "distill_eval_every": None,
@@ -237,21 +230,20 @@ SIZINGS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     # What the notebooks run on a free Colab GPU (a T4; `mpt_nb.course.choose_profile` picks it there): the profile's
-    # own numbers (its 3 targets, k = 4/16/32, 2 seeds) with longer target stages, in fp16, and the targets in the
-    # course's order (intent first, so the notebooks' first-target sections run what their text describes). The
+    # own numbers (its targets, k = 4/16/32, 2 seeds) with longer target stages, in fp16. The
     # source-stage fields (source tasks, teacher/distill step caps and stopping rules, lr, validation and test caps,
     # max_input_tokens, eval_every, batch_size) stay the profile's own: what 02-03 train on a GPU is then trained
     # like the shipped converged stages, which 04-06 load (the shipped ones are read in the default sizing anyway).
-    # Budgets are an estimate, not a measurement (no GPU here). Work per notebook, counted from the code (2026-12-02;
-    # shipped stages present): 01 1,810 train steps (610 of them hand-written, fp32) and ~10k rows scored; 02 and 03
+    # Budgets are an estimate, not a measurement. Work per notebook, counted from the code (shipped stages
+    # present): 01 1,810 train steps (610 of them hand-written, fp32) and ~10k rows scored; 02 and 03
     # each <= 1,600 shared-stage steps (4 sources, mixed batches) and <= 18k rows (03 also ~13k teacher rows); 04
     # 1,800 steps and ~19k rows; 05 1,600 steps and ~25k rows; 06 up to 1,000 steps and ~11k rows. A SmolLM2 step at
     # batch 8 takes ~2 s on a 2-core CPU and should take ~0.035-0.07 s on a T4 in fp16, scoring ~1-2 ms a row: at the
-    # slow end ~2 min of steps and ~1 min of scoring per notebook, plus the install cell (~2 min, with the BIG-bench
-    # task files) and the first model load (~30 s): each should fit ~15 minutes.
+    # slow end ~2 min of steps and ~1 min of scoring per notebook, plus the install cell (~2 min, with the data
+    # files) and the first model load (~30 s): each should fit ~15 minutes.
     "colab": {
         "offline": {
-            "target_tasks": ("intent_recognition", "tweet_sentiment3", "presupposition_nli"),
+            "target_tasks": ("tweet_sentiment3", "presupposition_nli"),
             "target_steps": 300,
             "few_shot_steps": 100,
             "mixed_precision": "fp16",
@@ -282,19 +274,22 @@ def get_profile(name: str | None = None, *, sizing: str | None = None, **overrid
 
 
 def without_unfetched_targets(profile: Profile) -> tuple[Profile, str | None]:
-    """The profile less the target tasks whose data this machine lacks (BIG-bench files not fetched), and a line
-    saying which were left out and how to bring them (None: all are there). Source tasks are never dropped: the
+    """The profile less the target tasks whose pinned data files are neither cached nor mirrored on this machine, and
+    a line saying which were left out and how to bring them (None: all are there). Source tasks are never dropped: the
     shipped stages were trained on them (loading those needs no source data; training them again does)."""
     from .tasks import unfetched_tasks
-    from .tasks.bigbench import FETCH_COMMAND, FETCH_HINT
+    from .tasks.pinned import FETCH_COMMAND, FETCH_HINT
 
     lacking = unfetched_tasks(profile.target_tasks)
     if not lacking:
         return profile, None
     kept = tuple(t for t in profile.target_tasks if t not in lacking)
     if not kept:
-        raise FileNotFoundError(f"every target of profile {profile.name!r} ({', '.join(lacking)}) reads BIG-bench files that are not here; {FETCH_HINT}")
-    notice = (f"targets left out: {', '.join(lacking)} (BIG-bench task files not on this machine: {FETCH_COMMAND} "
+        raise FileNotFoundError(
+            f"every target of profile {profile.name!r} ({', '.join(lacking)}) reads data files that are not here; "
+            f"{FETCH_HINT}"
+        )
+    notice = (f"targets left out: {', '.join(lacking)} (their data files are not on this machine: {FETCH_COMMAND} "
               f"brings them); running {', '.join(kept)}")
     return profile.with_overrides(target_tasks=kept), notice
 

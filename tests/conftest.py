@@ -23,22 +23,6 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def no_bigbench_files() -> bool:
-    """Whether none of the BIG-bench task files the offline suite reads is on this machine (not fetched yet, or not
-    to be had: `python -m mpt_nb fetch-data` says which)."""
-    from mpt_nb.tasks.bigbench import BIGBENCH_TASKS, missing_bigbench_files
-
-    return len(missing_bigbench_files()) == len(BIGBENCH_TASKS)
-
-
-# Tests that read the real BIG-bench files skip where none can be had (since 2026-12-06 the package index these
-# machines reach no longer serves bigbench 1.0.0); tests of one task skip when that task's file is missing
-# (`mpt_nb.tasks.unfetched_tasks`); everything they do not read is tested either way.
-from mpt_nb.tasks.bigbench import FETCH_COMMAND  # noqa: E402 (after the offline switches above: it imports datasets)
-
-needs_bigbench = pytest.mark.skipif(no_bigbench_files(), reason=f"BIG-bench task files not fetched: {FETCH_COMMAND}")
-
-
 def load_script(relative_path: str):
     """A repository script (``benchmarks/…py``, ``tools/…py``: scripts, not a package) loaded as a module, registered
     in ``sys.modules`` as ``<folder>_<name>`` (dataclasses look their module up there)."""

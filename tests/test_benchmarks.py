@@ -562,11 +562,12 @@ def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimate
     assert "## Still to train" in text and "600 *" in text and "stage(s) left" in text
 
 
-def test_grid_without_the_bigbench_files_stops_before_any_run_and_names_the_fix(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # no BIG-bench file here
+def test_grid_needing_unreadable_tasks_stops_before_any_run_and_names_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # an empty data cache
+    monkeypatch.setenv("MPT_NB_MIRROR", "")  # and no mirror
     results = tmp_path / "grid.jsonl"
     assert quality.main(["--config", str(ROOT / "configs" / "offline_v2.yaml"), "--results", str(results),
                          "--max-runs", "1"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: the runs to go need intent_recognition, presupposition_nli, whose BIG-bench")
+    assert err.startswith("error: the runs to go need ") and "presupposition_nli" in err and "cannot be read" in err
     assert "fetch-data" in err and not results.exists()

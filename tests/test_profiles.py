@@ -131,24 +131,23 @@ def test_every_profile_in_every_sizing_can_train_its_source_stages():
     get_profile("smoke", distill_patience=2, eval_every=0, distill_eval_every=3)  # shared stages' own interval
 
 
-def test_targets_whose_bigbench_files_are_missing_are_left_out_with_a_notice(tmp_path, monkeypatch, capsys):
+def test_targets_whose_data_files_are_missing_are_left_out_with_a_notice(tmp_path, monkeypatch, capsys):
     from mpt_nb.course import choose_profile
 
-    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # no BIG-bench file here
+    monkeypatch.setenv("MPT_NB_DATA", str(tmp_path))  # an empty data cache
+    monkeypatch.setenv("MPT_NB_MIRROR", "")  # and no mirror: the pinned files would need GitHub
     profile = get_profile("offline")
     kept, notice = without_unfetched_targets(profile)
     assert kept.target_tasks == ("tweet_sentiment3",)
     assert kept.source_tasks == profile.source_tasks  # the shipped stages were trained on them: never dropped
-    assert notice.startswith("targets left out: intent_recognition, presupposition_nli (") and "fetch-data" in notice
+    assert notice.startswith("targets left out: presupposition_nli (") and "fetch-data" in notice
     assert notice.endswith("running tweet_sentiment3")
     # The notebooks' one call that picks the profile says so too.
-    assert choose_profile("offline", sizing="course").target_tasks == ("tweet_sentiment3",)
-    assert capsys.readouterr().out.startswith("targets left out: intent_recognition (")
-    with pytest.raises(FileNotFoundError, match=r"every target of profile 'offline' \(intent_recognition\).*fetch-data"):
-        without_unfetched_targets(profile.with_overrides(target_tasks=("intent_recognition",)))
+    assert choose_profile("offline", sizing="colab").target_tasks == ("tweet_sentiment3",)
+    assert capsys.readouterr().out.startswith("targets left out: presupposition_nli (")
+    with pytest.raises(FileNotFoundError, match=r"every target of profile 'offline' \(presupposition_nli\).*fetch-data"):
+        without_unfetched_targets(profile.with_overrides(target_tasks=("presupposition_nli",)))
 
-    for name in ("intent_recognition", "presuppositions_as_nli"):  # with the files there, nothing changes
-        (tmp_path / "bigbench-1.0.0" / name).mkdir(parents=True)
-        (tmp_path / "bigbench-1.0.0" / name / "task.json").write_text("{}")
+    monkeypatch.delenv("MPT_NB_MIRROR")  # the mirror beside the checkout holds them: nothing changes
     assert without_unfetched_targets(profile) == (profile, None)
     assert without_unfetched_targets(get_profile("smoke")) == (get_profile("smoke"), None)

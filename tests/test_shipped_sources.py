@@ -1,7 +1,7 @@
 """The source stages shipped in ``sources/offline/``: each loads under the current settings (not stale) and its
 recorded check predictions recompute from the packaged SmolLM2 on the same validation rows (a prefix of them in CI;
-all of them, with the recorded scores, under ``MPT_NB_FULL_CHECK=1``). Where the BIG-bench task files cannot be had,
-the source tasks read from them (fact verification) are left out of the recomputation and the rest are checked."""
+all of them, with the recorded scores, under ``MPT_NB_FULL_CHECK=1``). A source task whose data no pinned copy holds
+(fact verification, retired with suite v2) is left out of the recomputation; the rest are checked."""
 
 from __future__ import annotations
 

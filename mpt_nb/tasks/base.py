@@ -21,6 +21,7 @@ import datasets
 import numpy as np
 
 from ..metrics import METRICS
+from .pinned import PinnedFile
 
 SPLITS = ("train", "validation", "test")
 
@@ -118,11 +119,13 @@ class Task:
     byte_label_words: tuple[str, ...] | None = None  # used only under a tokenizer where label_words' first tokens collide
     source: str = ""
     licence: str = ""
+    files: tuple[PinnedFile, ...] = ()  # the pinned files its loader reads (``pinned.py``)
     loader: Callable[..., datasets.DatasetDict] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Normalise lists to tuples so tasks stay hashable and comparable.
         object.__setattr__(self, "label_words", tuple(self.label_words))
+        object.__setattr__(self, "files", tuple(self.files))
         if self.byte_label_words is not None:
             object.__setattr__(self, "byte_label_words", tuple(self.byte_label_words))
         if self.label_values is not None:

