@@ -33,7 +33,6 @@ def run_demo(
     ``<out_dir>/sources`` (a second demo with the same settings loads those).
     """
     import torch
-    from accelerate import PartialState
 
     from .files import atomic_write_text
     from .methods import source_stages
@@ -41,6 +40,7 @@ def run_demo(
     from .profiles import describe, get_profile, without_unfetched_targets
     from .results import results_table, save_records
     from .sources import TEACHERS, preferred_store
+    from .train import process_state
     from .viz import params_vs_accuracy_figure
 
     start = time.perf_counter()
@@ -85,7 +85,7 @@ def run_demo(
     wall = time.perf_counter() - start
     for r in records:
         r["demo_wall_time_s"] = round(wall, 1)
-    if not PartialState().is_main_process:  # under `accelerate launch`, one process writes the results
+    if not process_state().is_main_process:  # under `accelerate launch` or torchrun, one process writes the results
         return records
     save_records(records, out / "results.jsonl")
     table = results_table(records, backbone_params=ws.backbone.num_parameters())

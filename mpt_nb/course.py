@@ -68,9 +68,9 @@ def choose_profile(name: str | None = None, *, sizing: str | None = None, **over
 
 def training_device() -> torch.device:
     """Where training puts the model: the GPU when there is one, else the CPU (accelerate's choice, so the same)."""
-    from accelerate import PartialState
+    from .train import process_state
 
-    return PartialState().device
+    return process_state().device
 
 
 def repo_root() -> Path:

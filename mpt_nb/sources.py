@@ -329,12 +329,12 @@ class SourceStore:
 
     def get(self, stage: SourceStage, seed: int = 0) -> SoftPrompt | MultitaskPrompt:
         """The stage from memory, else from disk (refused if stale), else trained now and saved."""
-        from accelerate import PartialState
+        from .train import process_state
 
         identity = self.identity(stage, seed)
         if identity in self._memory:
             return self._memory[identity]
-        PartialState().wait_for_everyone()  # several processes: all see the same files before choosing load or train
+        process_state().wait_for_everyone()  # several processes: all see the same files before choosing load or train
         found = self._found(stage, seed)
         if found is not None:
             backbone = self.ws.backbone
@@ -347,7 +347,7 @@ class SourceStore:
         else:
             prompt, validation, curves = self._train(stage, seed)
             self.put(stage, seed, prompt, validation=validation, curves=curves)
-            if PartialState().is_main_process:  # the stage is saved: its training states are done with
+            if process_state().is_main_process:  # the stage is saved: its training states are done with
                 self._drop_states(stage, seed)
         self._memory[identity] = prompt
         return prompt
@@ -380,10 +380,9 @@ class SourceStore:
         curves: Any = None,
     ) -> Path | None:
         """Keep a stage trained elsewhere (a notebook that shows its losses) where ``get`` will find it."""
-        from accelerate import PartialState
-
         from . import __version__
         from .checkpoint import save_prompt
+        from .train import process_state
 
         identity = self.identity(stage, seed)
         self._memory[identity] = prompt
@@ -391,7 +390,7 @@ class SourceStore:
         path = self.path(stage, seed)
         if path is None:
             return None
-        state = PartialState()
+        state = process_state()
         if state.is_main_process:  # several processes train the same stage; one writes it
             extra = {
                 "source_stage": self.settings(stage, seed),

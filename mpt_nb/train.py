@@ -5,7 +5,8 @@ warm-up and decay, gradient accumulation, gradient clipping, periodic evaluation
 resumable state, and a stop with a clear message when the loss stops being finite.
 
 One optimiser step consumes one global batch (the loader's ``batch_size`` rows), split by position across the N
-processes, so N processes train the same prompt as one, step for step.
+processes, so N processes train the same prompt as one, step for step. ``process_state()`` is the package's one view of
+those processes (which one writes a file, when they wait for each other), on a GPU or, under plain ``torchrun``, the CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration, PartialState
 from accelerate.data_loader import skip_first_batches
-from accelerate.utils import broadcast_object_list
+from accelerate.utils import broadcast_object_list, get_int_from_env, parse_flag_from_env
 from torch.utils.data import DataLoader
 from transformers import get_linear_schedule_with_warmup
 
@@ -35,6 +36,7 @@ __all__ = [
     "NonFiniteLossError",
     "TrainConfig",
     "TrainResult",
+    "process_state",
     "train_prompt",
 ]
 
@@ -95,6 +97,28 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     evals: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False  # the validation score stopped improving (``patience``) before max_steps
+
+
+def _check_process_count(num_processes: int) -> None:
+    """Refuse an accelerate process count that is not torch.distributed's: each process would train alone."""
+    if torch.distributed.is_initialized() and torch.distributed.get_world_size() != num_processes:
+        raise RuntimeError(
+            f"accelerate counts {num_processes} process(es) but torch.distributed joined "
+            f"{torch.distributed.get_world_size()}: its state was set up without cpu=True on a machine without a GPU. "
+            "Call mpt_nb.train.process_state() before any PartialState() or Accelerator(), or build Accelerator(cpu=True)"
+        )
+
+
+def process_state() -> PartialState:
+    """The launched processes as accelerate's shared state counts them (one when nothing launched several)."""
+    # The variables launchers set (torchrun: WORLD_SIZE; MPI: the others), read as accelerate reads them.
+    launched = get_int_from_env(["PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "WORLD_SIZE"], 1) > 1
+    # Without a GPU, a bare PartialState() joins torchrun's process group yet counts one process, and it ignores
+    # ACCELERATE_USE_CPU (``accelerate launch --cpu``); asked for the CPU, it counts them all over gloo.
+    cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or (launched and not torch.cuda.is_available())
+    state = PartialState(cpu=cpu)
+    _check_process_count(state.num_processes)
+    return state
 
 
 def _param_groups(model: PromptedModel, config: TrainConfig) -> list[dict[str, Any]]:
@@ -183,8 +207,9 @@ def train_prompt(
         gradient_accumulation_steps=config.grad_accum,
         # One process needs no splitting (and a loader without a batch size, like the benchmarks' one-batch loaders,
         # could not be split anyway).
-        dataloader_config=DataLoaderConfiguration(split_batches=PartialState().num_processes > 1),
+        dataloader_config=DataLoaderConfiguration(split_batches=process_state().num_processes > 1),
     )
+    _check_process_count(accelerator.num_processes)
     _check_global_batches(loader, accelerator)
     torch.manual_seed(config.seed)
     optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=config.weight_decay)
