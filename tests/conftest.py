@@ -31,8 +31,8 @@ def no_bigbench_files() -> bool:
     return len(missing_bigbench_files()) == len(BIGBENCH_TASKS)
 
 
-# Tests that read the real BIG-bench files skip where none can be had (since 2026-12-06 the package index these
-# machines reach no longer serves bigbench 1.0.0); tests of one task skip when that task's file is missing
+# Tests that read the real BIG-bench files skip where none can be had (the package index may not serve
+# bigbench 1.0.0); tests of one task skip when that task's file is missing
 # (`mpt_nb.tasks.unfetched_tasks`); everything they do not read is tested either way.
 from mpt_nb.tasks.bigbench import FETCH_COMMAND  # noqa: E402 (after the offline switches above: it imports datasets)
 
