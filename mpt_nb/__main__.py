@@ -1,4 +1,5 @@
-"""Command line: ``python -m mpt_nb demo`` runs the whole method end to end and writes a results table and plot."""
+"""Command line: ``python -m mpt_nb`` lists the commands; ``python -m mpt_nb demo`` runs the whole method end to end
+and writes a results table and plot."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .sources import SourceStage
 
-__all__ = ["DEMO_METHODS", "main", "run_demo", "train_sources", "training_order"]
+__all__ = ["DEMO_METHODS", "command_list", "main", "run_demo", "train_sources", "training_order"]
 
 # The demo compares MPT with the baseline every reader knows; the benchmark runs every method of the table.
 DEMO_METHODS = ("pt", "mpt")
@@ -176,9 +177,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_list(parser: argparse.ArgumentParser) -> str:
+    """The parser's commands, one line each: its name and its one-line help."""
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    rows = [(a.dest, a.help or "") for a in subparsers._choices_actions]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"usage: {parser.prog} COMMAND [options]   ({parser.prog} COMMAND --help for its options)", "", "commands:"]
+    return "\n".join(lines + [f"  {name.ljust(width)}  {help_}" for name, help_ in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m mpt_nb`` and the ``mpt-nb`` script: bad input prints one line and exits 2."""
-    args = _parser().parse_args(argv)
+    """Entry point of ``python -m mpt_nb`` and the ``mpt-nb`` script: with no command it lists the commands; bad input
+    prints one line and exits 2."""
+    parser = _parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        print(command_list(parser))
+        return 0
+    args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             sizing = "default" if args.full_budget else args.sizing

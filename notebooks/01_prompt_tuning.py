@@ -36,12 +36,12 @@
 #
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | model and data | hardware | time |
 # |---|---|---|---|
-# | `smoke` | tiny random Llama, slices of the offline tasks | any CPU | ~30 s, exercises included (measured on a busy 2-core CPU; checks the code only: accuracies are chance) |
+# | `smoke` | tiny random Llama, slices of the offline tasks | any CPU | ~30 s, exercises included (checks the code only: accuracies are chance) |
 # | `offline` (default), `course` sizing | SmolLM2-135M-Instruct + real text, both from PyPI | 2-core CPU, no GPU, no network | **measured: see the last cell** |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours), not measured here |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
+# | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours) |
 #
-# The outputs saved in this notebook come from one run of the **`offline`** profile on 2026-12-06 (regenerate them with
+# The outputs saved in this notebook come from one run of the **`offline`** profile (regenerate them with
 # `tools/run_notebooks.sh`). Key numbers of that run are summarised at the end.
 
 # %% [markdown]

@@ -41,12 +41,12 @@
 #
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~35 s, exercises included (measured on a busy 2-core CPU; code check; the model is random) |
+# | `smoke` | any CPU | ~35 s, exercises included (code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh` regenerates them).
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh` regenerates them).
 # Notebook 01 is not required: nothing here depends on it.
 
 # %% [markdown]
@@ -427,7 +427,7 @@ plt.show()
 # carries nearly everything, and the rank-1 updates are fine adjustments. (This repository's `gpu` profile goes
 # further in the same direction: at target adaptation u and v learn at 1e-4 while P* learns at 0.3.) A task whose
 # score stays low here (sms_spam is scored by the F1 of its rare spam class) saw only a few of its rows in these
-# steps: mixed batches share the budget between tasks. In the committed run (2026-12-02, 48 steps) P̂_i and P* alone
+# steps: mixed batches share the budget between tasks. In the committed run (48 steps) P̂_i and P* alone
 # differ by 0.02 on movie sentiment and question type (one row of 50 either way) and by 0.04 in spam F1 (0.29 against
 # 0.25), all within the noise of 50 validation rows; notebook 04's shipped stages, trained 600-800 steps, are where
 # the updates get a chance to matter.

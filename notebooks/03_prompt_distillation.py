@@ -38,12 +38,12 @@
 #
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~40 s, exercises included (measured on a busy 2-core CPU; code check; the model is random) |
+# | `smoke` | any CPU | ~40 s, exercises included (code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped teachers; training small ones here adds ~3 min) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours), not measured here |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-02 (`tools/run_notebooks.sh`). This notebook loads
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`). This notebook loads
 # the shipped teachers (or trains small ones and saves them, with their student, for notebooks 04-06).
 
 # %% [markdown]
@@ -400,7 +400,7 @@ if profile.name == "offline":
     assert last < first, "distillation should lower the loss over training here"
 
 # %% [markdown]
-# **How to read this** (the committed run: `offline` profile, course sizing, 2026-12-02; the shipped teachers, 48
+# **How to read this** (the committed run: `offline` profile, course sizing; the shipped teachers, 48
 # distillation steps). The total loss falls (mean of the first third of the steps 2.28, last third 1.07), and the best
 # mean validation score comes at the last step (0.769 at step 48): 48 steps are far from the shipped distilled
 # stage's 800 (`results/source_stages.md`), so the students are still learning. Agreement is not accuracy, and the

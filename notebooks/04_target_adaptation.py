@@ -37,12 +37,12 @@
 #
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~55 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
+# | `smoke` | any CPU | ~55 s, exercises included (code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages; without them it loads notebooks 02-03's saved prompts, or first trains them) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. This notebook writes its result records to
 # `outputs/notebooks/<profile>/04_target_adaptation.jsonl` (read by notebook 06).
 
@@ -268,18 +268,16 @@ for target in targets:
 # change from target to target and seed to seed: notebook 05 repeats runs over seeds and few-shot sizes, and the
 # benchmark (`benchmarks/quality.py`) runs the full grid.
 #
-# **The committed run** (2026-12-03; course sizing: 12 steps, seed 0, the shipped four-source stages). On
+# **The committed run** (course sizing: 12 steps, seed 0, the shipped four-source stages). On
 # `intent_recognition` every trained start is far above both baselines: zero-shot, the template alone, scores a
-# macro-F1 of 0.251 and a random guess 0.141. Decomposition-only scores highest (0.549; 0.561 from its
-# earlier source stage, which a plateau rule had stopped 200 steps short: `results/preregistration.md`, amendment 6),
+# macro-F1 of 0.251 and a random guess 0.141. Decomposition-only scores highest (0.549),
 # MPT and generic SPoT tie (0.545), then PT (0.519) and SPoT from movie sentiment (0.505): here the prompt of one
 # sentiment task gave an intent task no head start over random vocabulary (within noise). On the 3-way tweets zero-shot scores 0.249, *below* a
 # random guess (0.319): the template alone sends most tweets to one label, which a macro-F1 punishes. Each number is
 # one seed on 200 test rows: a macro-F1 near 0.55 there has a standard error of about 0.03 (notebook 05 prints them),
 # so MPT's lead over PT (+0.026) is less than one standard error of one run, and the whole spread of the five starts
-# (0.044) is under two. The ranking also moves with the budget: the same cell with 16 steps gave MPT 0.607 and PT
-# 0.546 (+0.061; commit a78b020), and with 32 steps +0.003 (run at commit 46d2e9b, committed in d555ce2; the first of
-# the "more experiments" below). One seed at one budget cannot rank the methods: notebook 05 and the pre-registered
+# (0.044) is under two. The ranking also moves with the budget (try 16 or 32 steps: the first of the "more
+# experiments" below; the run log has what they gave). One seed at one budget cannot rank the methods: notebook 05 and the pre-registered
 # grid (`results/README.md`) are where seeds and intervals decide.
 
 # %% [markdown]

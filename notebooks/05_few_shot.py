@@ -40,12 +40,12 @@
 #
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
-# | `smoke` | any CPU | ~50 s, exercises included (measured on a busy 2-core CPU; code check; the model is random, scores are chance) |
+# | `smoke` | any CPU | ~50 s, exercises included (code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages) |
-# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows, not run on a GPU here: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours), not measured here |
+# | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
+# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
 #
-# The saved outputs come from one run of the **`offline`** profile on 2026-12-03 (`tools/run_notebooks.sh`), starting
+# The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/<profile>/05_few_shot.jsonl`
 # (read by notebook 06).
 
@@ -300,13 +300,13 @@ for k in profile.few_shot_k:
 # trustworthy (exercises 2 and 3).
 
 # %% [markdown]
-# **The committed run** (2026-12-03: `intent_recognition`, 8 steps per run, seeds 0 and 1, from the shipped source
+# **The committed run** (`intent_recognition`, 8 steps per run, seeds 0 and 1, from the shipped source
 # stages). MPT − PT is −0.023 at k = 4 (+0.005 and −0.050 by seed) and +0.003 at k = 16 (−0.022 and +0.028). Every
 # run's test score carries a standard error of about 0.03, so no single gain is much more than one and a half standard
 # errors, and all four intervals include 0 (bootstrap [−0.092, +0.041] at k = 4 and [−0.057, +0.065] at k = 16). The
 # spread does not favour either method: at k = 4 MPT's two seeds are 0.065 apart and PT's 0.011, at k = 16 MPT's 0.064
-# and PT's 0.114. The budget matters as much as the method: the same cells with 10 steps per run (commit a78b020) gave
-# +0.017 and +0.038: two fewer steps moved each gain by 0.035-0.040, about the size of the larger gain. Two seeds
+# and PT's 0.114. The budget matters as much as the method: with 10 steps per run the same cells give other gains (the run log has
+# one such run, where two more steps moved each gain by 0.035-0.040, about the size of the larger gain). Two seeds
 # cannot say more; the pre-registered v2 grid (`results/preregistration.md`: 5 source seeds × 2 target seeds, test
 # sets of 1,000 rows where the pool allows) is built to.
 
@@ -319,7 +319,7 @@ for k in profile.few_shot_k:
 # MPT, 3 seeds each; its records are committed in `results/quality_offline.jsonl`. Reading them takes no training.
 # `results/README.md` lists why that grid cannot settle the question (one source draw, undertrained sources,
 # sentiment-only targets); the pre-registered v2 grid that replaces it (`results/grid_offline_v2.jsonl`) has not
-# run yet (paused since 2026-12-06: three of its tasks' BIG-bench files can no longer be had; `results/README.md`). Read this section for the *method* of reading a grid, and its findings as v1's only.
+# run (it waits for three of its tasks' BIG-bench files: `results/README.md`). Read this section for the *method* of reading a grid, and its findings as v1's only.
 #
 # Section 3's `paired_gain` is in the package as `mpt_nb.results.paired_differences(records, method, baseline)`: one
 # list of seed-paired differences per (task, k). First a check that it gives the same numbers on this notebook's runs.
@@ -390,7 +390,7 @@ if grid:
     plt.show()
 
 # %% [markdown]
-# What the v1 grid shows (`results/quality_offline.jsonl`, 2026-11-23; the printout above is the source):
+# What the v1 grid shows (`results/quality_offline.jsonl`; the printout above is the source):
 #
 # - **Most intervals include 0.** With three seeds only a gap that is both large and steady from seed to seed is
 #   resolved. Among the MPT − PT cells only one excludes 0, the 3-way tweets at k = 4, and there MPT is *behind* PT

@@ -37,13 +37,13 @@
 # | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
-# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (2.0 minutes, 121 s, on 2026-12-03 with measured runs to read, most of it the two experiment exercises' four few-shot runs; a minute more when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
+# | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with measured runs to read, most of it the two experiment exercises' four few-shot runs; a minute more when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | estimated, not measured: about 4-5 min, install included (a fresh runtime has no records of 04-05, so it first trains two 300-step target runs; counted in `mpt_nb/profiles.py`) |
 # | `gpu`: `choose_profile("gpu")` | any | as offline |
 #
 # The widget needs a live kernel with `ipywidgets` (Jupyter, VS Code, Colab); everywhere else (GitHub, nbviewer, an
 # exported HTML) the static figure below it shows the same view. Saved outputs: one run of the **`offline`**
-# profile on 2026-12-03 (`tools/run_notebooks.sh`).
+# profile (`tools/run_notebooks.sh`).
 
 # %% [markdown]
 # ## Setup

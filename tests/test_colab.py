@@ -15,9 +15,8 @@
   own, hand-written cells.
 
 CI cost: every notebook runs here, on top of nbval's run in the smoke profile, because each one's set-up cells (the
-install cell, the profile choice) are what a Colab user meets first. Measured on the 2-core machine, quiet, on
-2026-12-06: 9-13 s per notebook, kernel start and imports included; 68 s for the six (05 and 06, which compute no
-tensors themselves, added 24 s).
+install cell, the profile choice) are what a Colab user meets first: about 10 s per notebook on a 2-core CPU,
+kernel start and imports included (the run log has the measurement).
 """
 
 from __future__ import annotations

@@ -142,8 +142,8 @@ def _copy(path):
 def test_at_least_half_of_the_exercises_are_experiments():
     exercises = [(p.stem, e) for p in NOTEBOOKS for e in _exercises(nbformat.read(p, as_version=4))]
     experiments = [(name, e["number"]) for name, e in exercises if e["experiment"]]
-    # Since the course was sized to its time budgets (2026-12-02) the retraining experiments that did not fit are
-    # homework lists; cheaper experiments took their place.
+    # Retraining experiments that do not fit the course's time budgets are homework lists; cheaper experiments are
+    # the exercises.
     assert len(exercises) >= 18
     assert 2 * len(experiments) >= len(exercises), (
         f"only {len(experiments)} of {len(exercises)} exercises are experiments: {experiments}"

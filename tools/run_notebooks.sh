@@ -4,7 +4,7 @@
 # then regenerate the exercise copies (which carry no outputs). Each notebook holds the shared heavy-job lock while
 # it runs, so timings are not disturbed by other heavy jobs; its wall time (kernel start included) is printed.
 #
-#   tools/run_notebooks.sh                                  # all six, offline profile (1,558 s on 2 CPU cores, 2026-12-02/06: docs/course_map.md)
+#   tools/run_notebooks.sh                                  # all six, offline profile (about 30 min on 2 CPU cores: docs/course_map.md)
 #   tools/run_notebooks.sh notebooks/04_target_adaptation.ipynb   # one notebook
 #   MPT_NB_PROFILE=smoke tools/run_notebooks.sh             # a quick look at the smoke outputs (do not commit those)
 #

