@@ -42,9 +42,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mpt_nb.methods import ABLATIONS, METHODS, get_method
+from mpt_nb.methods import ABLATIONS, METHODS, SourceStage, get_method
 from mpt_nb.results import append_record, load_records, record_key
-from mpt_nb.sources import SourceStage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -481,7 +480,7 @@ class Runner:
 
     def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
         """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
-        from mpt_nb.sources import TEACHERS
+        from mpt_nb.methods import TEACHERS
 
         stage = get_method(spec.method, spec.ablation).source
         if stage is None:

@@ -121,8 +121,9 @@ def still_to_train(
     time of the same stage on the seeds shipped (else of every shipped shared stage: a proxy), less the share of its
     step budget a resumable state has done."""
     from mpt_nb.__main__ import training_order
+    from mpt_nb.methods import TEACHERS
     from mpt_nb.profiles import get_profile
-    from mpt_nb.sources import TEACHERS, stage_file_name
+    from mpt_nb.sources import stage_file_name
 
     profile = get_profile(profile_name)
     shipped = {r["file"]: (r["stage"], r["stage_wall_time_s"]) for r in rows}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .sources import SourceStage
+    from .methods import SourceStage
 
 __all__ = ["DEMO_METHODS", "command_list", "main", "run_demo", "train_sources", "training_order"]
 
@@ -36,11 +36,11 @@ def run_demo(
     import torch
 
     from .files import atomic_write_text
-    from .methods import source_stages
+    from .methods import TEACHERS, source_stages
     from .pipeline import Workspace, adapt_target
     from .profiles import describe, get_profile, without_unfetched_targets
     from .results import results_table, save_records
-    from .sources import TEACHERS, preferred_store
+    from .sources import preferred_store
     from .train import process_state
     from .viz import params_vs_accuracy_figure
 
@@ -163,6 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--retrain-sources", action="store_true",
                       help="train the source stages even if saved ones with the same settings exist")
     sub.add_parser("profiles", help="list the profiles and their settings")
+    tasks = sub.add_parser("tasks", help="list the registered tasks: kind, classes, metric, where the data come from")
+    tasks.add_argument("--suite", default=None, help="only one suite's tasks (e.g. pinned, glue)")
     train = sub.add_parser("train-sources", help="train the source stages every method needs, per seed (resumable)")
     train.add_argument("--profile", default="offline", choices=sorted(PROFILES))
     train.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -209,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
                                         "<owner>/<repo>/<commit>/<path>")
             files = fetch_task_files(args.tasks, mirror=args.mirror if args.mirror is not None else "default")
             print(f"{len(files)} data files checked in {data_dir() / 'github'}")
+        elif args.command == "tasks":
+            from .tasks import get_task, list_tasks
+
+            for name in list_tasks(args.suite):
+                task = get_task(name)
+                origin = task.files[0].repo if task.files else task.source.split(" (")[0].split(":")[0][:60]
+                print(f"{name:24} {task.task_type:18} {task.num_classes:>3} classes  {task.metric:9} {origin}")
         elif args.command == "profiles":
             from dataclasses import asdict
 

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
+from .distill import TeacherCache
 from .prompted import PromptedModel, PromptOutput
 from .tasks import Task, get_task
-
-if TYPE_CHECKING:
-    from .distill import TeacherCache
 
 __all__ = [
     "DistillationLoss",

@@ -1,8 +1,11 @@
-"""The method table: what each method trains on the source tasks, and how its target prompt starts.
+"""The method table: what each method trains on the source tasks (its ``SourceStage``), and how its target prompt
+starts. The lowest floor of the method: stages, trainers, the store and target adaptation all read it.
 
-One entry per method; the pipeline, the demo, the benchmarks, the tables' labels and the notebooks read it. A method
-names its own source stage, so ``adapt_target(ws, target, "mpt", sources=...)`` fetches the distilled decomposition
-itself: the wrong shared prompt cannot be passed. Adding a baseline is one entry here (plus its test).
+A source stage is a value: the teachers (``TEACHERS``), or a shared prompt P* ∘ (u v) with its settings (distilled
+or not, decomposed or not, P* started at the teachers' mean or at vocabulary, the distillation terms, r). One entry
+per method; the pipeline, the demo, the benchmarks, the tables' labels and the notebooks read it. A method names its
+own source stage, so ``adapt_target(ws, target, "mpt", sources=...)`` fetches the distilled decomposition itself:
+the wrong shared prompt cannot be passed. Adding a baseline is one entry here (plus its test).
 
 Ablations are variants of a method that change its source stage (e.g. decomposition off); they are listed in
 ``ABLATIONS`` and resolved by ``get_method(name, ablation)``.
@@ -14,19 +17,86 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .sources import TEACHERS, SourceStage
-
 __all__ = [
     "ABLATIONS",
+    "DISTILL_TERMS",
     "METHODS",
+    "SHARED_INITS",
     "TARGET_INITS",
+    "TEACHERS",
     "Ablation",
     "Method",
+    "SourceStage",
     "get_method",
     "method_label",
     "method_order",
     "source_stages",
 ]
+
+SHARED_INITS = ("teacher_mean", "vocab")
+DISTILL_TERMS = ("both", "logits", "hidden")  # which of L_logits, L_hidden the student loss keeps
+
+
+@dataclass(frozen=True)
+class SourceStage:
+    """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u v) and how.
+
+    ``distill``: the student loss L_PLM + λ(L_logits + L_hidden) against the teachers (else the task loss alone);
+    ``distill_terms``: which distillation terms it keeps ("both", "logits": KL only, "hidden": MSE only);
+    ``decompose``: u, v are trained (else frozen at ones: one shared prompt); ``shared_init``: P* starts at the
+    teachers' mean or at sampled vocabulary; ``rank``: r (None: the profile's).
+    """
+
+    kind: str
+    distill: bool = False
+    decompose: bool = True
+    shared_init: str = "teacher_mean"
+    rank: int | None = None
+    distill_terms: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("teachers", "shared"):
+            raise ValueError(f"a source stage is 'teachers' or 'shared', got {self.kind!r}")
+        if self.shared_init not in SHARED_INITS:
+            raise ValueError(f"shared_init {self.shared_init!r} is not one of {list(SHARED_INITS)}")
+        if self.distill_terms not in DISTILL_TERMS:
+            raise ValueError(f"distill_terms {self.distill_terms!r} is not one of {list(DISTILL_TERMS)}")
+        if not self.distill and self.distill_terms != "both":
+            raise ValueError("distill_terms chooses distillation terms; it needs distill=True")
+        if self.kind == "teachers" and (self.distill, self.decompose, self.shared_init, self.rank) != (
+            False, True, "teacher_mean", None
+        ):
+            raise ValueError("the teachers stage takes no settings; use mpt_nb.methods.TEACHERS")
+
+    @property
+    def needs_teachers(self) -> bool:
+        """Whether training this stage reads the teachers (distillation or a teacher-mean P*)."""
+        return self.kind == "shared" and (self.distill or self.shared_init == "teacher_mean")
+
+    def describe(self, default_rank: int | None = None) -> str:
+        """A one-line label: "teachers", or "distillation ✓, decomposition ✓, P* from teacher mean, r=1"."""
+        if self.kind == "teachers":
+            return "teachers"
+        rank = self.rank or default_rank
+        terms = {"both": "", "logits": " (KL only)", "hidden": " (hidden MSE only)"}[self.distill_terms]
+        return (
+            f"distillation {'✓' if self.distill else '✗'}{terms}, decomposition {'✓' if self.decompose else '✗'}, "
+            f"P* from {self.shared_init.replace('_', ' ')}" + (f", r={rank}" if rank else "")
+        )
+
+    def slug(self, default_rank: int) -> str:
+        """A readable file-name part: "teachers" or "shared-distill-decomp-teacher_mean-r1"."""
+        if self.kind == "teachers":
+            return "teachers"
+        distill = "joint" if not self.distill else "distill" if self.distill_terms == "both" else f"distill_{self.distill_terms}"
+        return (
+            f"shared-{distill}-{'decomp' if self.decompose else 'nodecomp'}-"
+            f"{self.shared_init}-r{self.rank or default_rank}"
+        )
+
+
+TEACHERS = SourceStage("teachers")
+
 
 # How a target prompt starts: sampled vocabulary embeddings; a copy of the source teacher that scores best on the
 # target's validation split; the source stage's P* with fresh u, v; or a single prompt trained on the source mixture,

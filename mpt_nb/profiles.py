@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from .backbones import OFFLINE_DEFAULT, HubModelUnavailableError
+from .tasks import unfetched_tasks
+from .tasks.pinned import FETCH_COMMAND, FETCH_HINT
 
 __all__ = ["PROFILES", "SIZINGS", "Profile", "describe", "get_profile", "without_unfetched_targets"]
 
@@ -79,6 +81,11 @@ class Profile:
         for field_name, allowed in (("mixed_precision", MIXED_PRECISION), ("target_low_rank_init", TARGET_LOW_RANK_INITS)):
             if getattr(self, field_name) not in allowed:
                 raise ValueError(f"{field_name}={getattr(self, field_name)!r} is not one of {list(allowed)}")
+        if self.distill_weight <= 0:
+            raise ValueError(
+                f"distill_weight (λ) is {self.distill_weight}; it must be > 0. A stage without distillation says so "
+                "itself: SourceStage(distill=False), e.g. get_method('mpt', 'no_distill').source"
+            )
         if self.source_patience and not self.eval_every:
             raise ValueError(
                 f"source_patience={self.source_patience} stops source stages on a validation plateau, which needs "
@@ -277,9 +284,6 @@ def without_unfetched_targets(profile: Profile) -> tuple[Profile, str | None]:
     """The profile less the target tasks whose pinned data files are neither cached nor mirrored on this machine, and
     a line saying which were left out and how to bring them (None: all are there). Source tasks are never dropped: the
     shipped stages were trained on them (loading those needs no source data; training them again does)."""
-    from .tasks import unfetched_tasks
-    from .tasks.pinned import FETCH_COMMAND, FETCH_HINT
-
     lacking = unfetched_tasks(profile.target_tasks)
     if not lacking:
         return profile, None

@@ -25,16 +25,23 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the pipeline imports this module; the store calls back into it lazily
-    from .pipeline import Workspace
-    from .prompts import MultitaskPrompt, SoftPrompt
+from safetensors import safe_open
+
+from . import __version__
+from .checkpoint import load_prompt, save_prompt
+from .course import display_path
+from .methods import TEACHERS, SourceStage
+from .profiles import get_profile
+from .prompted import PromptedModel
+from .prompts import MultitaskPrompt, SoftPrompt
+from .stages import distill_shared_prompt, source_scores, train_teachers
+from .tasks import get_task
+from .train import process_state
+from .workspace import Workspace
 
 __all__ = [
-    "SHARED_INITS",
-    "TEACHERS",
-    "SourceStage",
     "SourceStore",
     "StaleArtefactError",
     "code_hash",
@@ -50,74 +57,13 @@ __all__ = [
     "stage_settings",
 ]
 
-SHARED_INITS = ("teacher_mean", "vocab")
 CHECK_ROWS = 16  # validation rows per source task that a saved stage's check score covers
-DISTILL_TERMS = ("both", "logits", "hidden")  # which of L_logits, L_hidden the student loss keeps
 
 
 class StaleArtefactError(ValueError):
     """A saved source stage was made under other settings than the run asks for."""
 
 
-@dataclass(frozen=True)
-class SourceStage:
-    """What is trained on the source tasks: ``teachers``, or a ``shared`` prompt P* ∘ (u v) and how.
-
-    ``distill``: the student loss L_PLM + λ(L_logits + L_hidden) against the teachers (else the task loss alone);
-    ``distill_terms``: which distillation terms it keeps ("both", "logits": KL only, "hidden": MSE only);
-    ``decompose``: u, v are trained (else frozen at ones: one shared prompt); ``shared_init``: P* starts at the
-    teachers' mean or at sampled vocabulary; ``rank``: r (None: the profile's).
-    """
-
-    kind: str
-    distill: bool = False
-    decompose: bool = True
-    shared_init: str = "teacher_mean"
-    rank: int | None = None
-    distill_terms: str = "both"
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("teachers", "shared"):
-            raise ValueError(f"a source stage is 'teachers' or 'shared', got {self.kind!r}")
-        if self.shared_init not in SHARED_INITS:
-            raise ValueError(f"shared_init {self.shared_init!r} is not one of {list(SHARED_INITS)}")
-        if self.distill_terms not in DISTILL_TERMS:
-            raise ValueError(f"distill_terms {self.distill_terms!r} is not one of {list(DISTILL_TERMS)}")
-        if not self.distill and self.distill_terms != "both":
-            raise ValueError("distill_terms chooses distillation terms; it needs distill=True")
-        if self.kind == "teachers" and (self.distill, self.decompose, self.shared_init, self.rank) != (
-            False, True, "teacher_mean", None
-        ):
-            raise ValueError("the teachers stage takes no settings; use mpt_nb.sources.TEACHERS")
-
-    @property
-    def needs_teachers(self) -> bool:
-        """Whether training this stage reads the teachers (distillation or a teacher-mean P*)."""
-        return self.kind == "shared" and (self.distill or self.shared_init == "teacher_mean")
-
-    def describe(self, default_rank: int | None = None) -> str:
-        """A one-line label: "teachers", or "distillation ✓, decomposition ✓, P* from teacher mean, r=1"."""
-        if self.kind == "teachers":
-            return "teachers"
-        rank = self.rank or default_rank
-        terms = {"both": "", "logits": " (KL only)", "hidden": " (hidden MSE only)"}[self.distill_terms]
-        return (
-            f"distillation {'✓' if self.distill else '✗'}{terms}, decomposition {'✓' if self.decompose else '✗'}, "
-            f"P* from {self.shared_init.replace('_', ' ')}" + (f", r={rank}" if rank else "")
-        )
-
-    def slug(self, default_rank: int) -> str:
-        """A readable file-name part: "teachers" or "shared-distill-decomp-teacher_mean-r1"."""
-        if self.kind == "teachers":
-            return "teachers"
-        distill = "joint" if not self.distill else "distill" if self.distill_terms == "both" else f"distill_{self.distill_terms}"
-        return (
-            f"shared-{distill}-{'decomp' if self.decompose else 'nodecomp'}-"
-            f"{self.shared_init}-r{self.rank or default_rank}"
-        )
-
-
-TEACHERS = SourceStage("teachers")
 
 
 @functools.lru_cache(maxsize=1)
@@ -145,7 +91,6 @@ def git_commit() -> str | None:
 
 
 def _common_settings(profile: Any) -> dict[str, Any]:
-    from .tasks import get_task
 
     return {
         "backbone": profile.backbone,
@@ -229,7 +174,6 @@ def load_stage(
     path: str | Path, settings: dict[str, Any], *, model_name: str | None = None, dim: int | None = None
 ) -> tuple[SoftPrompt | MultitaskPrompt, dict[str, Any]]:
     """Load a saved source stage, refusing one made under other settings (the message names each difference)."""
-    from .checkpoint import load_prompt
 
     prompt, info = load_prompt(path, model_name=model_name, dim=dim)
     saved = info["extra"].get("source_stage")
@@ -267,7 +211,6 @@ class SourceStore:
     shipped: Path | None = None
 
     def __post_init__(self) -> None:
-        from .pipeline import Workspace
 
         self.cache_dir = Path(self.cache_dir) if self.cache_dir is not None else None
         self.shipped = Path(self.shipped) if self.shipped is not None else None
@@ -316,7 +259,6 @@ class SourceStore:
     def teachers(self, seed: int = 0, *, tasks: Sequence[str] | None = None) -> SoftPrompt:
         """The teachers (one prompt per source task), stacked (tasks, l, d); with ``tasks``, only those tasks'
         teachers, in that order (e.g. a notebook's three course sources from the four shipped ones)."""
-        from .prompts import SoftPrompt
 
         teachers = self.get(TEACHERS, seed)
         if tasks is None:
@@ -329,7 +271,6 @@ class SourceStore:
 
     def get(self, stage: SourceStage, seed: int = 0) -> SoftPrompt | MultitaskPrompt:
         """The stage from memory, else from disk (refused if stale), else trained now and saved."""
-        from .train import process_state
 
         identity = self.identity(stage, seed)
         if identity in self._memory:
@@ -358,8 +299,6 @@ class SourceStore:
         """The stage's check: its predictions and headline score on the first ``rows`` (``CHECK_ROWS`` when saved)
         validation rows of each source task, or of ``tasks`` among them (recorded when saved; a test recomputes a
         prefix of them)."""
-        from .prompted import PromptedModel
-        from .tasks import get_task
 
         ws, model = self.source_ws, PromptedModel(self.ws.backbone, prompt)
         scores, predictions = {}, {}
@@ -380,9 +319,6 @@ class SourceStore:
         curves: Any = None,
     ) -> Path | None:
         """Keep a stage trained elsewhere (a notebook that shows its losses) where ``get`` will find it."""
-        from . import __version__
-        from .checkpoint import save_prompt
-        from .train import process_state
 
         identity = self.identity(stage, seed)
         self._memory[identity] = prompt
@@ -421,8 +357,6 @@ class SourceStore:
             partial.rmdir()
 
     def _train(self, stage: SourceStage, seed: int) -> tuple[SoftPrompt | MultitaskPrompt, Any, Any]:
-        from .pipeline import distill_shared_prompt, source_scores, train_teachers
-        from .prompted import PromptedModel
 
         ws = self.source_ws
         # Training states under <cache_dir>/partial/ make a stopped stage resume from its last evaluation.
@@ -442,9 +376,7 @@ class SourceStore:
             )
         teachers = self.teachers(seed) if stage.needs_teachers else None
         prompt, run = distill_shared_prompt(
-            ws, teachers, distill=stage.distill, decompose=stage.decompose, rank=stage.rank,
-            shared_init=stage.shared_init, distill_terms=stage.distill_terms, seed=seed,
-            state_path=None if partial is None else f"{partial}.state.safetensors",
+            ws, teachers, stage, seed=seed, state_path=None if partial is None else f"{partial}.state.safetensors"
         )
         # Per task, at the kept checkpoint (training tracked only their mean): students beside their teachers.
         scores = source_scores(ws, PromptedModel(ws.backbone, prompt))
@@ -466,7 +398,6 @@ def _curve(run: Any, points: int = 50) -> dict[str, Any]:
 
 def stage_metadata(path: str | Path) -> dict[str, Any]:
     """The ``extra`` metadata a saved source stage carries (settings, validation, curves), read without its tensors."""
-    from safetensors import safe_open
 
     with safe_open(str(path), "pt") as f:
         metadata = f.metadata() or {}
@@ -493,7 +424,6 @@ def shipped_dir(profile_name: str) -> Path:
 def shipped_store(ws: Workspace, cache_dir: str | Path | None = None, *, retrain: bool = False) -> SourceStore:
     """A store that starts from the stages shipped for the workspace's profile (its default sizing, whose budgets
     trained them), and trains into ``cache_dir`` what is not shipped (or everything, with ``retrain``)."""
-    from .profiles import get_profile
 
     return SourceStore(
         ws, cache_dir, retrain=retrain, profile=get_profile(ws.profile.name), shipped=shipped_dir(ws.profile.name)
@@ -510,7 +440,6 @@ def preferred_store(
     (read only; trained in the profile's default sizing by ``python -m mpt_nb train-sources``); else, or with
     ``retrain``, a store that loads them from ``cache_dir`` or trains them there in the workspace's own sizing.
     """
-    from .course import display_path
 
     shipped = shipped_store(ws, cache_dir)
     if not retrain and all(shipped.is_shipped(stage, seed) for stage in stages for seed in seeds):

@@ -353,8 +353,8 @@ for i in range(S):
 assert all(p.grad is None for p in ws.backbone.model.parameters())
 
 # %% [markdown]
-# Now the real run, with `mpt_nb.pipeline.distill_shared_prompt(ws, None, distill=False)`: P* starts from sampled
-# vocabulary embeddings, every u_i v_i = 1, and `profile.distill_steps` mixed batches train everything. This is the
+# Now the real run, with `mpt_nb.pipeline.distill_shared_prompt(ws, None, stage)` for the method table's "decomp"
+# stage (no distillation, P* from vocabulary): P* starts from sampled vocabulary embeddings, every u_i v_i = 1, and `profile.distill_steps` mixed batches train everything. This is the
 # source stage of the method table's "decomp" entry (`mpt_nb.methods.METHODS["decomp"].source`); we keep it in a
 # `SourceStore`, which names the file by every setting that shaped it, so notebook 04 finds it for that baseline.
 
@@ -365,9 +365,7 @@ from mpt_nb.pipeline import distill_shared_prompt
 from mpt_nb.sources import SourceStore
 
 joint_stage = METHODS["decomp"].source
-joint, joint_run = distill_shared_prompt(
-    ws, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init, seed=0
-)
+joint, joint_run = distill_shared_prompt(ws, None, joint_stage, seed=0)
 saved = SourceStore(ws, artefact_dir()).put(joint_stage, 0, joint, validation=joint_run.best_metric)
 losses = [h["loss"] for h in joint_run.history]
 third = max(1, len(losses) // 3)
@@ -505,7 +503,8 @@ print("exercise 2: ok")
 
 # %% [markdown]
 # **Exercise 3 (experiment: the rank r).** Section 5 trained the decomposition with r = `profile.rank`. Train it
-# again with r = 4: the same call, steps, seed and data, only `rank=4` (`distill_shared_prompt` takes it). Then score
+# again with r = 4: the same call, steps, seed and data, only the stage's rank changed
+# (`dataclasses.replace(joint_stage, rank=4)`: a stage is a value). Then score
 # every source task's validation split with its own P̂_i, as the cell after section 5 did. Question: **does r = 4
 # raise the mean validation score over the source tasks, and how many parameters does it add?**
 #
@@ -516,10 +515,9 @@ print("exercise 2: ok")
 
 # %% tags=["solution"]
 # Section 5's joint training again, with rank 4.
-joint_ex3, run_ex3 = distill_shared_prompt(
-    ws, None, distill=joint_stage.distill, decompose=joint_stage.decompose, shared_init=joint_stage.shared_init,
-    rank=4, seed=0,
-)
+from dataclasses import replace
+
+joint_ex3, run_ex3 = distill_shared_prompt(ws, None, replace(joint_stage, rank=4), seed=0)
 model_ex3 = PromptedModel(ws.backbone, joint_ex3)
 mean_r4 = sum(ws.headline(model_ex3, task, task_id=i) for i, task in enumerate(sources)) / S
 mean_r1 = sum(own for own, _ in scores.values()) / S
@@ -570,7 +568,7 @@ print(f"exercise 3: ok; mean validation r = 1 {_r1:.3f}, r = 4 {_r4:.3f}, for {_
 #   alone: `Workspace(profile.with_overrides(distill_steps=...), ws.backbone)`) and compare the mean of |u_i v_i − 1|
 #   over every task and entry (`torch.bmm(prompt.u, prompt.v)`). Do the rank-1 updates move further from 1 the
 #   longer they train?
-# - **No decomposition** (`decompose=False` in `distill_shared_prompt`: one shared prompt, u and v frozen at 1).
+# - **No decomposition** (a stage with `decompose=False`: one shared prompt, u and v frozen at 1).
 #   How much of section 5's mean validation score do the per-task updates add?
 
 # %% [markdown]

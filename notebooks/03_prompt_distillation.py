@@ -120,8 +120,9 @@ print(f"λ = {profile.distill_weight}, T = {profile.temperature}, κ = {profile.
 # come back as one `SoftPrompt` holding S prompts, (S, l, d).
 
 # %%
+from mpt_nb.methods import TEACHERS
 from mpt_nb.prompted import PromptedModel
-from mpt_nb.sources import TEACHERS, preferred_store
+from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
 stages, origin = preferred_store(ws, [TEACHERS], artefact_dir())
@@ -297,7 +298,7 @@ plt.show()
 # %% [markdown]
 # ## 4. Train the shared prompt
 #
-# `mpt_nb.pipeline.distill_shared_prompt(ws, teachers)` puts the pieces together: student initialised from the
+# `mpt_nb.pipeline.distill_shared_prompt(ws, teachers, stage)` puts the pieces together: student initialised from the
 # teachers, mixed batches with m ∈ [2, κ], the loss above (teacher outputs from the cache), `profile.distill_steps`
 # steps, and the step with the best mean validation score across source tasks kept. This is MPT's source stage in the
 # method table (`mpt_nb.methods.METHODS["mpt"].source`). When the teachers were trained here, the student goes into
@@ -309,7 +310,7 @@ from mpt_nb.methods import METHODS
 from mpt_nb.pipeline import distill_shared_prompt
 
 mpt_stage = METHODS["mpt"].source
-shared, run = distill_shared_prompt(ws, teachers, distill=mpt_stage.distill, shared_init=mpt_stage.shared_init, seed=0)
+shared, run = distill_shared_prompt(ws, teachers, mpt_stage, seed=0)
 if not stages.is_shipped(TEACHERS, 0):
     stages.put(mpt_stage, 0, shared, validation=run.best_metric)
 history = run.history
@@ -444,23 +445,23 @@ def agreement_with_teachers(prompt):
 
 
 # %% [markdown]
-# **Exercise 1 (experiment: λ = 0).** λ weights the distillation terms. Train the student of section 4 again with
-# λ = 0: the same teachers, P* from their mean, the same steps and seed; only `distill_weight` changes. Make a
-# workspace whose profile differs in that field alone (`profile.with_overrides(...)`), sharing the backbone
-# (`Workspace(new_profile, ws.backbone)`), and call `distill_shared_prompt` in it. Then measure the new student's
+# **Exercise 1 (experiment: no distillation).** Train the student of section 4 again without the distillation terms:
+# the same teachers, P* from their mean, the same steps and seed; only the stage changes. The method table declares
+# that stage as MPT's `no_distill` ablation (`mpt_nb.methods.get_method("mpt", "no_distill").source`): λ stays what
+# it is, and the stage says there is no distillation (the one way to say it). Then measure the new student's
 # agreement with the teachers (`agreement_with_teachers`). Question: **without the distillation terms, does the mean
 # student-teacher agreement over the source tasks drop?**
 #
-# Store `ws_ex1`, `student_ex1`, `run_ex1` (what `distill_shared_prompt` returned) and
-# `answer_ex1 = {"agreement": section 5's mean agreement, "agreement_0": yours at λ = 0, "drops": True or False}`.
-# On the `offline` profile this takes about as long as section 4.
+# Store `stage_ex1` (the stage you trained), `student_ex1`, `run_ex1` (what `distill_shared_prompt` returned) and
+# `answer_ex1 = {"agreement": section 5's mean agreement, "agreement_0": yours without distillation,
+# "drops": True or False}`. On the `offline` profile this takes about as long as section 4.
 
 # %% tags=["solution"]
-# Section 4's run with λ = 0: the profile differs in distill_weight only; same teachers, same start for P*.
-ws_ex1 = Workspace(profile.with_overrides(distill_weight=0.0), ws.backbone)
-student_ex1, run_ex1 = distill_shared_prompt(
-    ws_ex1, teachers, distill=mpt_stage.distill, shared_init=mpt_stage.shared_init, seed=0
-)
+# Section 4's run without distillation: MPT's no_distill ablation (same teachers, same start for P*).
+from mpt_nb.methods import get_method
+
+stage_ex1 = get_method("mpt", "no_distill").source
+student_ex1, run_ex1 = distill_shared_prompt(ws, teachers, stage_ex1, seed=0)
 agreement_0 = agreement_with_teachers(student_ex1)
 answer_ex1 = {
     "agreement": float(np.mean([v["agreement"] for v in per_task.values()])),
@@ -469,24 +470,21 @@ answer_ex1 = {
 answer_ex1["drops"] = answer_ex1["agreement_0"] < answer_ex1["agreement"]
 
 # %%
-ws_ex1, student_ex1, run_ex1 = check_defined("ws_ex1", "student_ex1", "run_ex1")
+stage_ex1, student_ex1, run_ex1 = check_defined("stage_ex1", "student_ex1", "run_ex1")
 _answer = check_answer("answer_ex1", values=("agreement", "agreement_0"), flags=("drops",))
-_changed = sorted(f for f in profile.__dataclass_fields__ if getattr(ws_ex1.profile, f) != getattr(profile, f))
-assert _changed == ["distill_weight"], (
-    f"ws_ex1's profile should differ from profile in distill_weight only; it differs in {_changed or 'nothing'}"
+_changed = sorted(f for f in ("distill", "decompose", "shared_init", "rank", "distill_terms")
+                  if getattr(stage_ex1, f) != getattr(mpt_stage, f))
+assert _changed == ["distill"], (
+    f"stage_ex1 should differ from MPT's stage in distill only; it differs in {_changed or 'nothing'}"
 )
-assert ws_ex1.profile.distill_weight == 0, f"λ is distill_weight: set it to 0, not {ws_ex1.profile.distill_weight}"
 assert isinstance(student_ex1, MultitaskPrompt) and student_ex1 is not shared, (
-    "student_ex1 should be the new MultitaskPrompt that distill_shared_prompt returned in ws_ex1"
+    "student_ex1 should be the new MultitaskPrompt that distill_shared_prompt returned"
 )
 assert run_ex1.steps == profile.distill_steps or run_ex1.stopped_early, (
     f"train {profile.distill_steps} steps as section 4 did (fewer only if its validation score plateaued)"
 )
-assert all("loss_logits" in h for h in run_ex1.history), (
-    "run_ex1 logged no distillation terms: keep distill=True and pass the teachers; only λ changes"
-)
-assert all(abs(h["loss"] - h["loss_plm"]) < 1e-5 * max(1.0, h["loss"]) for h in run_ex1.history), (
-    "with λ = 0 the total loss equals L_PLM at every step, but run_ex1's does not: was it trained in ws_ex1?"
+assert all("loss_logits" not in h for h in run_ex1.history), (
+    "run_ex1 logged distillation terms: train stage_ex1, the stage without distillation"
 )
 _mean_lambda = float(np.mean([v["agreement"] for v in per_task.values()]))
 assert abs(_answer["agreement"] - _mean_lambda) < 1e-9, f"answer_ex1['agreement'] is section 5's mean, {_mean_lambda:.3f}"
@@ -496,10 +494,10 @@ assert abs(_answer["agreement_0"] - _mean_0) < 1e-9, (
     f"{_mean_0:.3f} of the validation rows (mean over the source tasks)"
 )
 assert bool(_answer["drops"]) == (_answer["agreement_0"] < _answer["agreement"]), (
-    f"drops does not follow from your numbers (λ = {lam}: {_answer['agreement']:.3f}, λ = 0: "
+    f"drops does not follow from your numbers (with distillation: {_answer['agreement']:.3f}, without: "
     f"{_answer['agreement_0']:.3f})"
 )
-print(f"exercise 1: ok; mean agreement with the teachers: λ = {lam} {_mean_lambda:.3f}, λ = 0 {_mean_0:.3f}")
+print(f"exercise 1: ok; mean agreement with the teachers: with distillation {_mean_lambda:.3f}, without {_mean_0:.3f}")
 
 # %% [markdown]
 # **Exercise 2 (experiment: the temperature T).** L_logits compares the teacher's and the student's label
@@ -583,7 +581,7 @@ print("exercise 2: ok; teachers' normalised entropy " + "; ".join(
 # `Workspace(new_profile, ws.backbone)`, as in exercise 1, and compare `agreement_with_teachers` with section 5's:
 # - **κ, the most tasks per batch** (`max_tasks_per_batch`): κ = 2 against the profile's κ. Does mixing more tasks in a
 #   batch change how closely the students follow their teachers?
-# - **P* from sampled vocabulary** (`shared_init="vocab"` in `distill_shared_prompt`) against the teachers' mean: how
+# - **P* from sampled vocabulary** (a stage with `shared_init="vocab"`) against the teachers' mean: how
 #   much of the agreement does the start give?
 
 # %% [markdown]

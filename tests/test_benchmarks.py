@@ -383,10 +383,11 @@ def test_budget_verdict_says_still_rising_only_for_a_last_best_that_gained():
 
 
 def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
+    from mpt_nb.methods import TEACHERS
     from mpt_nb.pipeline import Workspace
     from mpt_nb.profiles import get_profile
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
-    from mpt_nb.sources import TEACHERS, SourceStore
+    from mpt_nb.sources import SourceStore
 
     report = load_script("benchmarks/source_stages.py")
     ws = Workspace.from_profile(get_profile("smoke"))
@@ -526,10 +527,11 @@ def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimate
     from safetensors.torch import save_file
 
     from mpt_nb.__main__ import training_order
+    from mpt_nb.methods import TEACHERS
     from mpt_nb.pipeline import Workspace
     from mpt_nb.profiles import get_profile
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
-    from mpt_nb.sources import TEACHERS, SourceStore, stage_file_name
+    from mpt_nb.sources import SourceStore, stage_file_name
 
     report = load_script("benchmarks/source_stages.py")
     ws = Workspace.from_profile(get_profile("smoke"))

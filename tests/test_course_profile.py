@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from mpt_nb import __version__, course
-from mpt_nb.methods import METHODS
+from mpt_nb.methods import METHODS, TEACHERS
 from mpt_nb.profiles import ENV_VAR, SIZINGS, get_profile, without_unfetched_targets
-from mpt_nb.sources import TEACHERS, stage_settings
+from mpt_nb.sources import stage_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_SCRIPTS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mpt_nb.losses import lm_objective, objective_for
+from mpt_nb.methods import get_method
 from mpt_nb.pipeline import Workspace, adapt_target, distill_shared_prompt
 from mpt_nb.profiles import get_profile
 from mpt_nb.tasks import Task, register_task
@@ -74,4 +75,4 @@ def test_lm_loss_is_cross_entropy_of_the_target_tokens(toy_qa):
 def test_distillation_refuses_generation_sources(toy_qa):
     ws = Workspace.from_profile(get_profile("smoke", source_tasks=("movie_sentiment", "toy_qa")))
     with pytest.raises(ValueError, match="generation"):
-        distill_shared_prompt(ws, None, distill=False)
+        distill_shared_prompt(ws, None, get_method("decomp").source)

@@ -9,7 +9,7 @@ import torch
 
 from mpt_nb import profiles
 from mpt_nb.__main__ import main
-from mpt_nb.methods import METHODS, get_method
+from mpt_nb.methods import METHODS, TEACHERS, SourceStage, get_method
 from mpt_nb.pipeline import (
     Workspace,
     adapt_target,
@@ -20,7 +20,7 @@ from mpt_nb.pipeline import (
 )
 from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import MultitaskPrompt, NoPrompt, SoftPrompt, expected_trainable
-from mpt_nb.sources import TEACHERS, SourceStore
+from mpt_nb.sources import SourceStore
 from mpt_nb.tasks import get_task
 
 SHRUNK = {
@@ -64,12 +64,12 @@ def teachers(ws):
 
 @pytest.fixture(scope="module")
 def distilled(ws, teachers):
-    return distill_shared_prompt(ws, teachers[0], distill=True, seed=0)
+    return distill_shared_prompt(ws, teachers[0], get_method("mpt").source, seed=0)
 
 
 @pytest.fixture(scope="module")
 def joint(ws):
-    return distill_shared_prompt(ws, None, distill=False, seed=0)
+    return distill_shared_prompt(ws, None, get_method("decomp").source, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +117,11 @@ def test_distill_shared_prompt_gives_a_multitask_prompt(stage, request, teachers
 
 def test_distillation_needs_teachers(ws):
     with pytest.raises(ValueError, match="teacher"):
-        distill_shared_prompt(ws, None, distill=True)
+        distill_shared_prompt(ws, None, get_method("mpt").source)
 
 
 def test_no_decomposition_keeps_u_v_at_ones(ws, teachers):
-    prompt, _ = distill_shared_prompt(ws, teachers[0], distill=False, decompose=False, seed=0)
+    prompt, _ = distill_shared_prompt(ws, teachers[0], get_method("spot_generic").source, seed=0)
     assert torch.equal(prompt.u, torch.ones_like(prompt.u)) and torch.equal(
         prompt.v, torch.ones_like(prompt.v)
     )
@@ -176,7 +176,7 @@ def test_each_method_starts_from_its_own_source_stage(ws, sources, teachers, dis
     starts = {}
     for method in ("decomp", "mpt"):
         # 0 steps of training would still pick the best checkpoint; read the starting prompt instead.
-        from mpt_nb.pipeline import _target_prompt
+        from mpt_nb.targets import _target_prompt
 
         prompt, extra = _target_prompt(ws, TARGET, get_method(method), sources, seed=0, source_seed=0, rank=None)
         starts[method] = prompt.shared.detach()[0]
@@ -234,16 +234,16 @@ def test_true_few_shot_selects_on_k_validation_rows_per_class(ws, sources):
 
 def test_true_few_shot_spot_chooses_its_source_on_the_same_few_rows(ws, sources, monkeypatch):
     """SPoT's choice of teacher is a selection on validation too: with validation_k it sees only those rows."""
-    import mpt_nb.pipeline as pipeline
+    import mpt_nb.targets as targets
 
     seen = []
-    choose = pipeline.select_spot_source
+    choose = targets.select_spot_source
 
     def spy(ws_, teachers, target, *, rows=None):
         seen.append(None if rows is None else len(rows))
         return choose(ws_, teachers, target, rows=rows)
 
-    monkeypatch.setattr(pipeline, "select_spot_source", spy)
+    monkeypatch.setattr(targets, "select_spot_source", spy)
     ws._spot_choices.clear()
     first = adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0, validation_k=2)
     adapt_target(ws, TARGET, "spot", sources=sources, k=2, seed=0)
@@ -359,7 +359,9 @@ def test_shared_prompt_init_is_selectable_for_every_recipe(ws, teachers):
         for init in ("teacher_mean", "vocab"):
             ws_profile = ws.profile.with_overrides(distill_steps=1, eval_every=0)
             ws_small = Workspace(ws_profile, ws.backbone)
-            prompt, result = distill_shared_prompt(ws_small, teachers[0], distill=distill, shared_init=init, seed=0)
+            prompt, result = distill_shared_prompt(
+                ws_small, teachers[0], SourceStage("shared", distill=distill, shared_init=init), seed=0
+            )
             assert result.steps == 1
             # One small step from the start: still far closer to its own start than to the other one.
             vocab = SoftPrompt.from_vocab(ws.backbone.embeddings, ws_profile.prompt_tokens, seed=0).weight[0]
@@ -454,16 +456,16 @@ def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("at_start", [True, False])
 def test_target_runs_score_step_0_by_their_own_switch(ws, sources, monkeypatch, at_start):
-    import mpt_nb.pipeline as pipeline
+    import mpt_nb.targets as targets
     from mpt_nb.sources import stage_settings
 
-    seen, real_train = [], pipeline.train_prompt
+    seen, real_train = [], targets.train_prompt
 
     def recording_train(model, loader, config, **kwargs):
         seen.append(config.eval_at_start)
         return real_train(model, loader, config, **kwargs)
 
-    monkeypatch.setattr(pipeline, "train_prompt", recording_train)
+    monkeypatch.setattr(targets, "train_prompt", recording_train)
     # The source stages' switch says the opposite: a target run must not read it.
     profile = ws.profile.with_overrides(eval_at_start=not at_start, target_eval_at_start=at_start)
     target_ws = Workspace(profile, backbone=ws.backbone)

@@ -10,14 +10,12 @@ import types
 import pytest
 import torch
 
-from mpt_nb.methods import ABLATIONS, METHODS, get_method
+from mpt_nb.methods import ABLATIONS, METHODS, TEACHERS, SourceStage, get_method
 from mpt_nb.pipeline import Workspace
 from mpt_nb.profiles import get_profile
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.sources import (
     CHECK_ROWS,
-    TEACHERS,
-    SourceStage,
     SourceStore,
     StaleArtefactError,
     load_stage,
@@ -119,7 +117,7 @@ def test_a_saved_stage_is_loaded_not_retrained(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the store retrained a stage it had saved")
 
-    monkeypatch.setattr("mpt_nb.pipeline.distill_shared_prompt", refuse)
+    monkeypatch.setattr("mpt_nb.sources.distill_shared_prompt", refuse)
     fresh = SourceStore(store.ws, tmp_path)  # a new session: nothing in memory
     loaded = fresh.get(MPT, 0)
     assert torch.equal(loaded.shared, prompt.shared) and torch.equal(loaded.u, prompt.u)
@@ -204,7 +202,7 @@ def test_retrain_trains_even_when_saved(tmp_path, monkeypatch):
                                     wall_time_s=1.0)
         return _prompt(ws, "teachers"), [run for _ in ws.profile.source_tasks]
 
-    monkeypatch.setattr("mpt_nb.pipeline.train_teachers", fake_train_teachers)
+    monkeypatch.setattr("mpt_nb.sources.train_teachers", fake_train_teachers)
     SourceStore(store.ws, tmp_path, retrain=True).teachers(0)
     assert calls == [0]
 
@@ -244,10 +242,10 @@ def test_teachers_of_chosen_tasks_are_those_rows_in_that_order(tmp_path):
 
 
 def test_a_stopped_stage_resumes_from_its_training_state(tmp_path, monkeypatch):
-    import mpt_nb.pipeline as pipeline
+    import mpt_nb.stages as stages
 
     store = _store(tmp_path, teacher_steps=2, eval_every=1)
-    real, steps_run, stopped = pipeline.train_prompt, [], []
+    real, steps_run, stopped = stages.train_prompt, [], []
 
     def stopping_train_prompt(model, loader, config, **kw):
         if config.desc.endswith(store.ws.profile.source_tasks[1]) and not stopped:
@@ -264,7 +262,7 @@ def test_a_stopped_stage_resumes_from_its_training_state(tmp_path, monkeypatch):
         steps_run.append((len(result.history), len(calls)))
         return result
 
-    monkeypatch.setattr(pipeline, "train_prompt", stopping_train_prompt)
+    monkeypatch.setattr(stages, "train_prompt", stopping_train_prompt)
     with pytest.raises(KeyboardInterrupt):
         store.teachers(0)
     partial = list((tmp_path / "partial").glob("*.state.safetensors"))

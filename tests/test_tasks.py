@@ -454,7 +454,7 @@ def test_hub_unreachable_points_to_offline_profile(error, monkeypatch):
         load_task_splits("glue/sst2")
     message = str(err.value)
     assert "offline" in message and "MPT_NB_PROFILE=offline" in message and 'profile="offline"' in message
-    assert "movie_sentiment" in message and "could not reach the Hugging Face Hub" in message
+    assert "python -m mpt_nb tasks" in message and "could not reach the Hugging Face Hub" in message
     assert err.value.__cause__ is error
 
 

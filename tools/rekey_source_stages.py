@@ -18,17 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from mpt_nb.checkpoint import load_prompt, save_prompt
-from mpt_nb.methods import source_stages
+from mpt_nb.methods import TEACHERS, SourceStage, source_stages
 from mpt_nb.profiles import get_profile
-from mpt_nb.sources import (
-    TEACHERS,
-    SourceStage,
-    settings_diff,
-    stage_file_name,
-    stage_identity,
-    stage_metadata,
-    stage_settings,
-)
+from mpt_nb.sources import settings_diff, stage_file_name, stage_identity, stage_metadata, stage_settings
 
 # Settings that only decide when a run stops: their introduction cannot change a run that never stopped early.
 STOPPING_SETTINGS = {"distill_patience": 0}

@@ -36,22 +36,14 @@ def _hub_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _offline_suite() -> tuple[str, ...]:
-    """The offline profile's tasks (sources, then targets): what to run without the hub."""
-    from ..profiles import PROFILES  # lazily: the profiles module needs the backbones, not the tasks
-
-    offline = PROFILES["offline"]
-    return offline.source_tasks + offline.target_tasks
-
-
 def _load_hub(path: str, config: str | None, task_name: str) -> datasets.DatasetDict:
     try:
         return datasets.load_dataset(path, config) if config else datasets.load_dataset(path)
     except _hub_errors() as e:
         raise HubUnreachableError(
             f"could not reach the Hugging Face Hub to load {path!r}{f' ({config})' if config else ''} for task "
-            f"{task_name!r} ({type(e).__name__}: {e}). Without network, use {PROFILE_HINT} with the offline tasks, "
-            f"whose data ships in pip packages: {', '.join(_offline_suite())}. If the "
+            f"{task_name!r} ({type(e).__name__}: {e}). Without network, use {PROFILE_HINT}, whose tasks read "
+            "files shipped in pip packages or pinned in a local mirror (python -m mpt_nb tasks lists them). If the "
             "dataset is already in your Hugging Face cache, set HF_HUB_OFFLINE=1 to read it from there."
         ) from e
 
