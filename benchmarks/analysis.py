@@ -1,5 +1,5 @@
 """The pre-registered analysis (``results/preregistration.md``) of a grid's records: primary endpoint, verdict,
-secondary contrasts and ablations, each with a hierarchical-bootstrap 95% interval (``mpt_nb.stats``).
+secondary contrasts and ablations, each with a hierarchical-bootstrap 95% interval (``mpt_nb.results``).
 
 Primary: D = mean over targets and k ∈ {16, 32} of [MPT − best other method], in points, the best other method
 re-selected inside every resample. Verdict: "reproduced" if the interval lies above 0, "not reproduced" if it lies
@@ -109,7 +109,7 @@ def complete_source_seeds(records: Sequence[dict[str, Any]], cells: Iterable[tup
 
 
 def _runs(records: Sequence[dict[str, Any]], cells: set, source_seeds: list[int], design: Design):
-    from mpt_nb.stats import runs_from_records
+    from mpt_nb.results import runs_from_records
 
     keep = [
         r for r in records
@@ -126,7 +126,7 @@ def contrast(records: Sequence[dict[str, Any]], design: Design, tasks: Sequence[
     ``versus``], or [ablation − MPT] (``versus="mpt"`` with an ``ablation``), in points, with its bootstrap interval.
     None when no planned source seed has every run yet; otherwise ``complete`` says whether all planned seeds entered,
     and only then is there a verdict."""
-    from mpt_nb.stats import hierarchical_bootstrap
+    from mpt_nb.results import hierarchical_bootstrap
 
     ks = [str(k) for k in ks]
     arms = [(m, "none") for m in design.methods if m != method] if versus == "best" else [(versus, "none")]
@@ -158,7 +158,7 @@ def contrast(records: Sequence[dict[str, Any]], design: Design, tasks: Sequence[
 def analyse(records: Sequence[dict[str, Any]], design: Design, *, resamples: int = 2000) -> dict[str, Any]:
     """Every pre-registered number of the grid's records, judged against the grid's design."""
     from mpt_nb.methods import ABLATIONS
-    from mpt_nb.stats import standard_error
+    from mpt_nb.results import standard_error
 
     check_records(records)
     tasks, ks = list(design.tasks), list(design.ks)

@@ -9,7 +9,6 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -19,32 +18,34 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 from . import paper
-from .methods import ABLATIONS, METHODS, method_label, method_order
+from .methods import method_label
 from .prompts import expected_trainable
-from .results import k_sort_key, summarise
+from .results import (
+    MeasuredScore,
+    accuracy_by_k,
+    accuracy_by_rank,
+    k_sort_key,
+    measured_points,
+    measured_settings,
+    summarise,
+)
 
 __all__ = [
     "BACKBONE_PRESETS",
     "METHOD_COLOURS",
     "METHOD_MARKERS",
-    "MeasuredScore",
-    "accuracy_by_k",
-    "accuracy_by_rank",
     "accuracy_vs_k_figure",
     "accuracy_vs_rank_figure",
     "delta_heatmap",
     "explorer_counts",
     "integer_ticks",
     "log_ticks",
-    "measured_points",
-    "measured_settings",
     "method_colour",
     "param_count_explorer",
     "params_vs_accuracy_figure",
     "prompt_heatmap",
     "smooth",
     "static_explorer_figure",
-    "t_interval",
     "tidy_axis",
 ]
 
@@ -112,116 +113,6 @@ def method_colour(name: str) -> str:
     return METHOD_COLOURS.get(name.lower().split(" ")[0], _OTHER_COLOUR)  # "MPT (transfer + multitask)" -> "mpt"
 
 
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float | None]:
-    """Mean of ``values`` and the half-width of its t-interval, t(1 − α/2, n − 1)·sd/√n; None with one value."""
-    from scipy.stats import t
-
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("t_interval needs at least one value")
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None
-    n = len(values)
-    return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
-
-
-@dataclass(frozen=True)
-class MeasuredScore:
-    """A method's test score at one setting (fractions): the mean over target tasks and its t-interval over seeds.
-
-    ``seeds`` counts the runs (source seed, target seed) that covered every target; each gives one mean over the
-    targets, and the interval is over those means. ``half_width`` is None with fewer than two such seeds.
-    """
-
-    mean: float
-    half_width: float | None
-    seeds: int
-    targets: tuple[str, ...]
-    metrics: tuple[str, ...]
-    trainable_params: float
-
-
-def _is_main(record: dict[str, Any]) -> bool:
-    return record.get("ablation", "none") in ("none", None)
-
-
-def _score(runs: Sequence[dict[str, Any]], confidence: float) -> MeasuredScore:
-    """Mean over targets per seed, then the t-interval over the seeds that ran every target."""
-    targets = tuple(sorted({r["task"] for r in runs}))
-    by_seed: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        by_seed[(r.get("source_seed"), r["seed"])][r["task"]].append(float(r["test"]))
-    complete = [per_task for per_task in by_seed.values() if len(per_task) == len(targets)]
-    if complete:
-        mean, half = t_interval([statistics.fmean(statistics.fmean(v) for v in t.values()) for t in complete], confidence)
-    else:  # no seed ran every target: the mean of the per-target means, without an interval
-        per_target: dict[str, list[float]] = defaultdict(list)
-        for r in runs:
-            per_target[r["task"]].append(float(r["test"]))
-        mean, half = statistics.fmean(statistics.fmean(v) for v in per_target.values()), None
-    return MeasuredScore(
-        mean=mean, half_width=half, seeds=len(complete), targets=targets,
-        metrics=tuple(sorted({r["metric"] for r in runs})),
-        trainable_params=statistics.fmean(float(r["trainable_params"]) for r in runs),
-    )
-
-
-def accuracy_by_k(
-    records: Iterable[dict[str, Any]] | None, *, confidence: float = 0.95
-) -> dict[str, dict[str, MeasuredScore]]:
-    """{method: {k: score}} over the main runs (ablations left out); k as text ("4", "full"), in table order."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in records or []:
-        if _is_main(r):
-            groups[(r["method"], str(r["k"]))].append(r)
-    out: dict[str, dict[str, MeasuredScore]] = {}
-    for (method, k), runs in sorted(groups.items(), key=lambda kv: (method_order(kv[0][0]), kv[0][0], k_sort_key(kv[0][1]))):
-        out.setdefault(method, {})[k] = _score(runs, confidence)
-    return out
-
-
-def _rank_ablations() -> set[str]:
-    """Ablations that change only the rank (e.g. "rank4"): their runs are the same method at another r."""
-    return {name for name, a in ABLATIONS.items() if set(a.source_changes) == {"rank"} and not a.method_changes}
-
-
-def accuracy_by_rank(
-    records: Iterable[dict[str, Any]] | None, *, k: str | int = "full", confidence: float = 0.95
-) -> dict[str, dict[int, MeasuredScore]]:
-    """{method: {r: score}} at one k, over the targets where that method ran at more than one rank r.
-
-    Main runs and rank-only ablations (e.g. "rank4") count; records without a rank, or rank 0 (PT, SPoT), do not.
-    """
-    rank_only = _rank_ablations()
-    by: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in records or []:
-        if str(r["k"]) == str(k) and r.get("rank") and (_is_main(r) or r.get("ablation") in rank_only):
-            by[r["method"]][r["task"]].append(r)
-    out: dict[str, dict[int, MeasuredScore]] = {}
-    for method in sorted(by, key=lambda m: (method_order(m), m)):
-        runs = [x for per_task in by[method].values() if len({y["rank"] for y in per_task}) > 1 for x in per_task]
-        for rank in sorted({int(x["rank"]) for x in runs}):
-            out.setdefault(method, {})[rank] = _score([x for x in runs if int(x["rank"]) == rank], confidence)
-    return out
-
-
-def measured_settings(records: Iterable[dict[str, Any]] | None) -> dict[str, list]:
-    """The settings the measured runs used: prompt lengths ``l``, ranks ``r`` (> 0), widths ``d``, ``ks``, ``backbones``."""
-    recs = list(records or [])
-    whole_prompt = {m for m, method in METHODS.items() if method.target_init != "shared_prompt"}  # they train l·d
-    return {
-        "l": sorted({int(r["prompt_tokens"]) for r in recs if r.get("prompt_tokens")}),
-        "r": sorted({int(r["rank"]) for r in recs if r.get("rank")}),
-        "d": sorted({int(r["trainable_params"]) // int(r["prompt_tokens"])
-                     for r in recs if r["method"] in whole_prompt and r.get("prompt_tokens")}),
-        "ks": sorted({str(r["k"]) for r in recs}, key=k_sort_key),
-        "backbones": sorted({str(r["backbone"]) for r in recs if r.get("backbone")}),
-    }
-
-
 def _measured_note(settings: dict[str, list], *, r: int) -> list[str]:
     """What the sliders do to the measured panels: which settings were measured, which sliders only move the counts."""
     if not settings["ks"]:
@@ -259,20 +150,6 @@ def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | N
         for key in list(counts):
             counts[f"{key}_pct"] = 100.0 * counts[key] / backbone_params
     return counts
-
-
-def measured_points(records: Iterable[dict[str, Any]] | None, *, k: str | int = "full") -> dict[str, tuple[float, float]]:
-    """{method: (trainable params per task, mean test metric in %)} over target tasks and seeds, main runs only."""
-    if not records:
-        return {}
-    main = [r for r in records if _is_main(r) and str(r["k"]) == str(k)]
-    per_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in summarise(main):
-        per_method[row["method"]].append(row)
-    return {
-        m: (statistics.fmean(r["trainable_params"] for r in rows), 100 * statistics.fmean(r["mean"] for r in rows))
-        for m, rows in sorted(per_method.items(), key=lambda item: (method_order(item[0]), item[0]))
-    }
 
 
 def _num(value: float) -> str:

@@ -1,0 +1,78 @@
+"""The repository's shape: the package's import graph has no cycle, and ``mpt_nb.results`` reads records without
+loading the figures, the pipeline or the method table."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "mpt_nb"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_time_statements(body: list[ast.stmt]):
+    """The import statements that run when a module is imported: not inside functions or ``if TYPE_CHECKING``."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if "TYPE_CHECKING" not in ast.unparse(node.test):
+                yield from _import_time_statements(node.body)
+            yield from _import_time_statements(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                yield from _import_time_statements(block)
+
+
+def package_imports() -> dict[str, set[str]]:
+    """{module: the mpt_nb modules it imports when it is imported}, read from the source."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in _import_time_statements(ast.parse(path.read_text()).body):
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names if alias.name in modules}
+                continue
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            target = ".".join(part for part in (base, node.module) if part)
+            named = {f"{target}.{alias.name}" for alias in node.names} & modules.keys()
+            edges |= named or ({target} & modules.keys())
+        graph[name] = edges - {name}
+    return graph
+
+
+def test_the_package_import_graph_has_no_cycle():
+    graph = package_imports()
+    assert "mpt_nb.results.stats" in graph["mpt_nb.results"] and "mpt_nb.results" in graph["mpt_nb.viz"]
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            cycle = " -> ".join((*path[path.index(module):], module))
+            raise AssertionError(f"import cycle {cycle}; move the shared piece down or import it inside a function")
+        if module in done:
+            return
+        for nxt in sorted(graph[module]):
+            visit(nxt, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
+
+
+def test_results_import_neither_figures_nor_pipeline_nor_the_method_table():
+    code = "import sys, mpt_nb.results; print(' '.join(sorted(m for m in sys.modules if m.startswith('mpt_nb'))))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout.split())
+    assert "mpt_nb.results.stats" in loaded
+    unwanted = loaded & {"mpt_nb.viz", "mpt_nb.pipeline", "mpt_nb.sources", "mpt_nb.methods"}
+    assert not unwanted, f"importing mpt_nb.results loads {sorted(unwanted)}"
