@@ -9,8 +9,8 @@ only when those are all the planned seeds ("pending" before that, as the pre-reg
 
 Examples::
 
-    .venv/bin/python benchmarks/analysis.py --config configs/offline_v2.yaml
-    .venv/bin/python benchmarks/analysis.py --config configs/offline_v2.yaml --resamples 500 --out /tmp/a.md
+    .venv/bin/python -m benchmarks.analysis --config configs/offline_v2.yaml
+    .venv/bin/python -m benchmarks.analysis --config configs/offline_v2.yaml --resamples 500 --out /tmp/a.md
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ TRUE_FEW_SHOT_K = "16"
 MARGIN = 1.0  # points: the smallest gain worth MPT's extra machinery (pre-registered)
 PENDING = "pending"
 
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
-
 
 @dataclass(frozen=True)
 class Design:
@@ -48,7 +46,7 @@ class Design:
 
     @classmethod
     def from_plan(cls, plan: Sequence[Any]) -> Design:
-        """The design of ``benchmarks/quality.py``'s ``plan_runs`` (RunSpecs)."""
+        """The design of the grid's plan (``mpt_nb.results.plan_runs``: RunSpecs)."""
         main = [s for s in plan if s.ablation == "none" and s.validation_k is None]
         ablations: dict[str, tuple[list, list]] = {}
         for s in plan:
@@ -260,20 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="results/analysis_offline_v2.json")
     parser.add_argument("--resamples", type=int, default=2000)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import quality
-
     from mpt_nb.files import atomic_write_text
-    from mpt_nb.results import load_records
+    from mpt_nb.results import GridConfig, current, load_records, plan_runs
 
     def here(path: str) -> Path:
         return Path(path) if Path(path).is_absolute() else ROOT / path
 
     try:
-        cfg = quality.GridConfig.from_yaml(here(args.config))
+        cfg = GridConfig.from_yaml(here(args.config))
         profile = cfg.build_profile()
-        design = Design.from_plan(quality.plan_runs(cfg, profile))
-        records = quality.current(load_records(here(args.results or cfg.results)), profile)
+        design = Design.from_plan(plan_runs(cfg, profile))
+        records = current(load_records(here(args.results or cfg.results)), profile)
         summary = analyse(records, design, resamples=args.resamples)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

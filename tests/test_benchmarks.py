@@ -12,7 +12,15 @@ import yaml
 from conftest import load_script
 
 from mpt_nb.methods import ABLATIONS, METHODS
-from mpt_nb.results import load_records, record_key
+from mpt_nb.results import (
+    GridConfig,
+    append_record,
+    chosen_lrs,
+    load_records,
+    plan_runs,
+    record_key,
+    search_runs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,14 +31,14 @@ determinism = load_script("benchmarks/determinism.py")
 
 
 def test_paper_config_parses_and_maps_onto_the_gpu_profile():
-    cfg = quality.GridConfig.from_yaml(ROOT / "configs" / "paper_t5_base.yaml")
+    cfg = GridConfig.from_yaml(ROOT / "configs" / "paper_t5_base.yaml")
     profile = cfg.build_profile()
     assert profile.name == "gpu"
     assert profile.backbone == "google-t5/t5-base"
     assert profile.prompt_tokens == 100 and profile.rank == 1
     assert profile.source_tasks == ("glue/mnli", "glue/qnli", "glue/qqp", "glue/sst2")
     assert {"glue/rte", "superglue/boolq", "superglue/cb"} <= set(profile.target_tasks)
-    plan = quality.plan_runs(cfg, profile)
+    plan = plan_runs(cfg, profile)
     n_main = len(profile.target_tasks) * 4 * 3 * 4  # targets x methods x seeds x k
     assert len(plan) == n_main + 3 * len(ABLATIONS)
     assert plan[0].k == "full" and {s.k for s in plan[-5:]} <= {4, 32}
@@ -42,18 +50,18 @@ def test_config_rejects_unknown_keys(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"profile": "smoke", "grid": {"method": ["pt"]}}))
     with pytest.raises(ValueError, match="unknown config key"):
-        quality.GridConfig.from_yaml(path)
+        GridConfig.from_yaml(path)
     path.write_text(yaml.safe_dump({"profile": "smoke", "overrides": {"prompt_token": 3}}))
     with pytest.raises(TypeError, match="unknown profile field"):
-        quality.GridConfig.from_yaml(path).build_profile()
+        GridConfig.from_yaml(path).build_profile()
 
 
 def test_append_record_survives_a_torn_last_line(tmp_path):
     path = tmp_path / "r.jsonl"
-    quality.append_record(path, {"task": "a", "method": "pt", "k": 4, "seed": 0, "test": 0.5})
+    append_record(path, {"task": "a", "method": "pt", "k": 4, "seed": 0, "test": 0.5})
     with open(path, "a") as f:
         f.write('{"task": "b", "meth')  # a run killed mid-write
-    quality.append_record(path, {"task": "c", "method": "mpt", "k": "full", "seed": 1, "test": 0.7})
+    append_record(path, {"task": "c", "method": "mpt", "k": "full", "seed": 1, "test": 0.7})
     with pytest.warns(UserWarning, match="not a complete JSON line"):
         records = load_records(path)
     assert [r["task"] for r in records] == ["a", "c"]
@@ -109,8 +117,8 @@ def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, cap
     raw["grid"].update({"k": [16], "source_seeds": [0], "true_few_shot": True})
     raw["overrides"].update({"max_train": 96, "max_validation": 32})  # 16 training rows per class
     config.write_text(yaml.safe_dump(raw))
-    cfg = quality.GridConfig.from_yaml(config)
-    planned = quality.plan_runs(cfg, cfg.build_profile())
+    cfg = GridConfig.from_yaml(config)
+    planned = plan_runs(cfg, cfg.build_profile())
     assert {s.validation_k for s in planned} == {None, 16}
     # The smoke suite's validation split has 13 rows of one class: select on 4 per class instead of 16.
     plan = [replace(s, validation_k=4) if s.validation_k else s for s in planned]
@@ -145,8 +153,8 @@ def test_quality_plan_filters_and_ablations():
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("offline", few_shot_k=(4, 16, 32), seeds=(0, 1, 2))
-    cfg = quality.GridConfig()
-    plan = quality.plan_runs(cfg, profile)
+    cfg = GridConfig()
+    plan = plan_runs(cfg, profile)
     cell = 3 * len(profile.target_tasks) * len(METHODS)  # seeds x targets x methods, for one k
     assert len(plan) == 4 * cell + 3 * len(ABLATIONS)
     assert [s.k for s in plan[:cell]] == [16] * cell and [s.k for s in plan[cell : 2 * cell]] == ["full"] * cell
@@ -161,7 +169,7 @@ def test_ablations_of_a_method_left_out_of_the_grid_are_left_out_too():
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("offline", few_shot_k=(16,), seeds=(0,))
-    plan = quality.plan_runs(quality.GridConfig(methods=["pt", "mpt"], k=[16]), profile)
+    plan = plan_runs(GridConfig(methods=["pt", "mpt"], k=[16]), profile)
     kept = {name for name, ablation in ABLATIONS.items() if ablation.method == "mpt"}
     assert kept and kept != set(ABLATIONS)  # the case needs ablations of another method (decomp)
     assert {s.method for s in plan} == {"pt", "mpt"}
@@ -249,9 +257,9 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("smoke", target_tasks=("amazon_sentiment", "tweet_sentiment3"), few_shot_k=(4, 16, 32))
-    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+    cfg = GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
                              ablation_k=[16, 32])
-    plan = quality.plan_runs(cfg, profile)
+    plan = plan_runs(cfg, profile)
     assert len({s.key for s in plan}) == len(plan)
     primary = [s for s in plan if s.priority == 1]
     assert {s.k for s in primary} == {16, 32} and plan[: len(primary)] == primary  # the primary endpoint runs first
@@ -347,14 +355,14 @@ def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
 
 
 def test_analysis_design_comes_from_the_grid_plan():
-    analysis, quality = load_script("benchmarks/analysis.py"), load_script("benchmarks/quality.py")
+    analysis = load_script("benchmarks/analysis.py")
     from mpt_nb.methods import ABLATIONS
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("smoke")
-    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+    cfg = GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
                              ablation_k=[16, 32], k=[16, 32, 4, "full"])
-    design = analysis.Design.from_plan(quality.plan_runs(cfg, profile))
+    design = analysis.Design.from_plan(plan_runs(cfg, profile))
     assert design.tasks == tuple(profile.target_tasks) and set(design.methods) == set(cfg.methods)
     assert design.ks == ("16", "32", "4", "full") and design.source_seeds == (0, 1, 2)
     assert design.target_seeds == (0, 1) and design.true_few_shot == {"16": 16}
@@ -481,9 +489,9 @@ def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_gr
 
     profile = get_profile("smoke")
     for order in ([0.01, 0.03], [0.03, 0.01]):  # the rule must not depend on the config's list order
-        cfg = quality.GridConfig(profile="smoke", methods=["pt"], lr_search=order, lr_search_k=4, source_seeds=[0])
-        records = [{**_search_record(s), "validation": 0.5} for s in quality.search_runs(cfg, profile)]
-        assert quality.chosen_lrs(cfg, profile, records) == {"pt": 0.01}
+        cfg = GridConfig(profile="smoke", methods=["pt"], lr_search=order, lr_search_k=4, source_seeds=[0])
+        records = [{**_search_record(s), "validation": 0.5} for s in search_runs(cfg, profile)]
+        assert chosen_lrs(cfg, profile, records) == {"pt": 0.01}
 
     config = _smoke_config(tmp_path)
     raw = yaml.safe_load(config.read_text())
@@ -492,7 +500,7 @@ def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_gr
     assert quality.main(["--config", str(config), "--source-seed", "1"]) == 2
     assert "would move the target-lr search" in capsys.readouterr().err
     assert quality.main(["--config", str(config), "--max-runs", "2"]) == 0  # the search only
-    chosen = quality.chosen_lrs(quality.GridConfig.from_yaml(config), quality.GridConfig.from_yaml(config).build_profile(),
+    chosen = chosen_lrs(GridConfig.from_yaml(config), GridConfig.from_yaml(config).build_profile(),
                                 load_records(tmp_path / "q_lr_search.jsonl"))
     other = 0.03 if chosen["pt"] == 0.01 else 0.01
     record = {**load_records(tmp_path / "q_lr_search.jsonl")[0], "lr": other}

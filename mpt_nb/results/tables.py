@@ -1,4 +1,5 @@
-"""Markdown tables of records: per target task, averaged over targets, and the paper's ablation on one target.
+"""Markdown tables of records: per target task, averaged over targets, the paper's ablation on one target, the
+target learning-rate search, and the quality grid's whole report.
 
 Each table reads the method table (``mpt_nb.methods``) for labels and order when it is built, not at import.
 """
@@ -10,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .aggregate import k_sort_key, summarise
+from .grid import GridConfig, RunSpec, chosen_lrs, config_hash, search_key, search_runs
 
-__all__ = ["ablation_cells", "ablation_table", "average_table", "results_table"]
+__all__ = ["ablation_cells", "ablation_table", "average_table", "grid_report", "lr_search_table", "results_table"]
 
 
 def results_table(records: Iterable[dict[str, Any]], *, backbone_params: int | None = None) -> str:
@@ -90,3 +92,85 @@ def ablation_table(records: list[dict[str, Any]], target: str, k: Any, *, defaul
             f"{runs[0]['trainable_params']:,} |"
         )
     return "\n".join(lines)
+
+
+def lr_search_table(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> str:
+    """The search as Markdown: validation score per method, target and rate, the means, and each method's choice."""
+    runs = search_runs(cfg, profile)
+    found = {search_key(r): r for r in search_records}
+    targets = list(dict.fromkeys(s.task for s in runs))
+    chosen = chosen_lrs(cfg, profile, search_records) or {}
+    lines = [
+        f"Target learning-rate search (k = {cfg.lr_search_k}, target seed {runs[0].seed if runs else '-'}, source seed "
+        f"{cfg.source_seeds[0] if cfg.source_seeds else '-'}): best validation score of each run; each method runs "
+        "the grid at the rate with the higher mean (**bold**). Test scores are not read.",
+        "",
+        "| method | lr | " + " | ".join(targets) + " | mean |",
+        "|---|---|" + "---|" * (len(targets) + 1),
+    ]
+    for method in dict.fromkeys(s.method for s in runs):
+        for lr in cfg.lr_search:
+            scores = [found.get(RunSpec(t, method, cfg.lr_search_k, runs[0].seed, source_seed=next(
+                s.source_seed for s in runs if s.method == method), lr=lr).key) for t in targets]
+            cells = [f"{r['validation']:.3f}" if r else "—" for r in scores]
+            mean = f"{sum(r['validation'] for r in scores) / len(scores):.3f}" if all(scores) else "—"
+            mark = "**" if chosen.get(method) == lr else ""
+            lines.append(f"| {method} | {mark}{lr:g}{mark} | " + " | ".join(cells) + f" | {mark}{mean}{mark} |")
+    return "\n".join(lines) + "\n"
+
+
+def grid_report(
+    cfg: GridConfig, profile, records: list[dict[str, Any]], *, backbone_params: int | None = None,
+    lr_search_file: str | None = None,
+) -> str:
+    """The quality grid's results as Markdown: settings, per target, averages, true few-shot and the ablations.
+
+    ``lr_search_file`` names the target-lr search's table in the text when the grid ran one.
+    """
+    selected = [r for r in records if r.get("validation_k") is None]  # true few-shot runs get their own table
+    true_few = [r for r in records if r.get("validation_k") is not None]
+    main = [r for r in selected if r.get("ablation", "none") == "none"]
+    targets = list(cfg.targets or profile.target_tasks)
+    ab_targets, ab_ks = cfg.ablation_plan(targets)
+    lr_text = f"lr={profile.lr}"
+    if cfg.lr_search:
+        lr_text = f"target lr per method from the pre-registered search, `{lr_search_file}`"
+    backbone_params = backbone_params or next((r.get("backbone_params") for r in records if r.get("backbone_params")), None)
+    parts = [
+        f"# Quality grid: profile `{profile.name}`, backbone `{profile.backbone}`",
+        "",
+        f"Test metric ×100, mean ± std over seeds (sample std). {len(records)} runs recorded in `{cfg.results}`. "
+        f"Hyperparameters: the profile's defaults (l={profile.prompt_tokens}, r={profile.rank}, {lr_text}, "
+        f"lr_low_rank={profile.lr_low_rank}, batch {profile.batch_size}, {profile.target_steps} steps full-data / "
+        f"{profile.few_shot_steps} steps few-shot, best checkpoint on validation every {profile.eval_every} steps; "
+        f"settings hash {config_hash(profile)}); "
+        "nothing was tuned on the test split. Few-shot runs draw k examples per class with the run's seed; the test "
+        "split is always the full one.",
+        "",
+    ]
+    source_seeds = sorted({r["source_seed"] for r in records if r.get("source_seed") is not None})
+    if len(source_seeds) == 1:
+        parts[-2] += (
+            f" The source stage (teachers, shared prompts) was trained once, with seed {source_seeds[0]}, and reused "
+            "by every seed: the spread over seeds is that of the target stage (initialisation of u, v or of the "
+            "prompt, the k-shot draw, data order), not of source training."
+        )
+    if main:
+        parts += ["## Per target task", "", results_table(main, backbone_params=backbone_params), ""]
+        parts += ["## Average over target tasks", "", average_table(main, targets), ""]
+    if true_few:
+        parts += ["## True few-shot (checkpoints chosen on k validation rows per class)", "",
+                  results_table(true_few, backbone_params=backbone_params), ""]
+    if cfg.ablations and ab_targets:
+        for ab_target in ab_targets:
+            for k in ab_ks:
+                parts += [f"## Ablation on {ab_target} (k={k})", "",
+                          ablation_table(selected, ab_target, k, default_rank=profile.rank), ""]
+        parts += [
+            "Decomposition ✗ = the source stage trains one shared prompt with u, v frozen at ones "
+            "(`distill_shared_prompt(..., decompose=False)`); target adaptation then trains P* and fresh u, v as usual. "
+            "Distillation ✗ = P* initialised from sampled vocabulary and trained jointly on the source tasks' loss "
+            "(no teachers), as PEFT's MultitaskPromptTuning does.",
+            "",
+        ]
+    return "\n".join(parts)
