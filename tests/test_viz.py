@@ -29,7 +29,6 @@ from mpt_nb.results import (
 from mpt_nb.viz import (
     BACKBONE_PRESETS,
     METHOD_COLOURS,
-    _counts_text,
     accuracy_vs_k_figure,
     accuracy_vs_rank_figure,
     delta_heatmap,
@@ -43,6 +42,7 @@ from mpt_nb.viz import (
     smooth,
     static_explorer_figure,
 )
+from mpt_nb.viz.explorer import _counts_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
