@@ -101,7 +101,8 @@ def artefacts_dir(cfg: GridConfig) -> Path:
 
 
 def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_params: int | None = None) -> None:
-    """Write the Markdown results (main table, averages, ablation) and the parameters-vs-accuracy figure."""
+    """Write the Markdown results (main table, averages, ablation) and the figures: parameters vs accuracy (one per
+    k) and, on the offline profile with full-data runs, the explorer's static figure beside them."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -145,12 +146,13 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         fig.savefig(figure.with_name(f"{figure.stem}_k{other}{figure.suffix}"), dpi=120)
         plt.close(fig)
     if profile.name == "offline" and k == "full":
-        # The explorer's static fallback shown in the README: the paper's setting beside these measured runs (only
-        # once the grid has full-data runs, so a first few-shot chunk does not replace it).
+        # The explorer's static fallback shown in the README, beside the figure above (results/explorer_static.png by
+        # default): the paper's setting beside these measured runs (only once the grid has full-data runs, so a first
+        # few-shot chunk does not replace it).
         from mpt_nb.viz import static_explorer_figure
 
         fig = static_explorer_figure(main, l=100, r=1, d=768, tasks=8)
-        fig.savefig(ROOT / "notebooks" / "figures" / "explorer_static.png", dpi=110)
+        fig.savefig(figure.with_name("explorer_static.png"), dpi=110)
         plt.close(fig)
 
 

@@ -148,6 +148,23 @@ def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, cap
     assert "one training with the run above" in capsys.readouterr().out
 
 
+def test_render_writes_the_explorer_figure_beside_the_grids_figure(tmp_path):
+    """On the offline profile with full-data runs the render adds the explorer's static figure: beside the
+    parameters-vs-accuracy figure (results/ by default), never under notebooks/."""
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("offline")
+    cfg = GridConfig(table=str(tmp_path / "q.md"), figure=str(tmp_path / "figures" / "p.png"), ablations=False)
+    records = [{"task": task, "method": method, "k": "full", "seed": 0, "metric": "accuracy", "test": 0.5 + i / 10,
+                "trainable_params": 11_520 + i, "prompt_tokens": 20, "rank": 1}
+               for i, method in enumerate(("pt", "mpt")) for task in profile.target_tasks[:2]]
+    before = {p: p.stat().st_mtime_ns for p in (ROOT / "notebooks").rglob("*")}
+    quality.render(cfg, profile, records)
+    assert {p.name for p in (tmp_path / "figures").iterdir()} == {"p.png", "explorer_static.png"}
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "notebooks").rglob("*")} == before
+    assert Path(GridConfig().figure).parent == Path("results")
+
+
 def test_quality_plan_filters_and_ablations():
     from mpt_nb.methods import ABLATIONS, METHODS
     from mpt_nb.profiles import get_profile
