@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import load_script
+from conftest import repo_module
 
 from mpt_nb.methods import ABLATIONS, METHODS
 from mpt_nb.results import (
@@ -25,9 +25,9 @@ from mpt_nb.results import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-quality = load_script("benchmarks/quality.py")
-speed = load_script("benchmarks/speed.py")
-determinism = load_script("benchmarks/determinism.py")
+quality = repo_module("benchmarks.quality")
+speed = repo_module("benchmarks.speed")
+determinism = repo_module("benchmarks.determinism")
 
 
 def test_paper_config_parses_and_maps_onto_the_gpu_profile():
@@ -296,7 +296,7 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
 
 
 def _design(**changes):
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     fields = dict(tasks=("a", "b"), methods=("pt", "spot", "mpt"), ks=("16", "32"), source_seeds=(0, 1, 2),
                   target_seeds=(0, 1))
     return analysis.Design(**{**fields, **changes})
@@ -328,7 +328,7 @@ def _synthetic_grid(mpt_gain: float, *, drop=None, methods=("pt", "spot", "mpt")
 
 
 def test_analysis_primary_endpoint_and_verdicts():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     better = analysis.analyse(_synthetic_grid(0.10), _design(), resamples=300)
     p = better["primary"]
     assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0 and p["complete"]
@@ -339,7 +339,7 @@ def test_analysis_primary_endpoint_and_verdicts():
 
 
 def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     # A missing run drops its source seed from the interval (the grid is still running) ...
     partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), _design(), resamples=100)
     p = partial["primary"]
@@ -355,14 +355,14 @@ def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
 
 def test_analysis_never_drops_a_planned_rival_that_has_not_run():
     """A baseline with no records yet leaves the endpoint open; it must not vanish from "best other"."""
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     summary = analysis.analyse(_synthetic_grid(0.10, methods=("pt", "mpt")), _design(), resamples=50)
     assert summary["primary"] is None
     assert "Not enough runs yet" in analysis.render(summary)
 
 
 def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     records = _synthetic_grid(0.10)
     with pytest.raises(ValueError, match="same run"):
         analysis.analyse([*records, dict(records[-1])], _design(), resamples=10)
@@ -372,7 +372,7 @@ def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
 
 
 def test_analysis_design_comes_from_the_grid_plan():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     from mpt_nb.methods import ABLATIONS
     from mpt_nb.profiles import get_profile
 
@@ -394,7 +394,7 @@ def _curve(*points: float, every: int = 50) -> list[dict]:
 
 
 def test_budget_verdict_says_still_rising_only_for_a_last_best_that_gained():
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     assert report.budget_verdict(_curve(0.2, 0.5, 0.6, 0.7, 0.8), 0.01) == "still rising"
     assert report.budget_verdict(_curve(0.2, 0.5, 0.8, 0.7, 0.75), 0.01) == "plateaued"  # best before the end
     assert report.budget_verdict(_curve(0.2, 0.5, 0.795, 0.79, 0.8), 0.01) == "plateaued"  # last is best, gained < 0.01
@@ -413,7 +413,7 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
     from mpt_nb.sources import TEACHERS, SourceStore
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store = SourceStore(ws, tmp_path)
     p, mpt = ws.profile, METHODS["mpt"].source
@@ -452,7 +452,7 @@ def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
     from mpt_nb.prompts import MultitaskPrompt
     from mpt_nb.sources import SourceStore
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     shared = [s for s in source_stages() if s.kind != "teachers"]
@@ -556,7 +556,7 @@ def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimate
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
     from mpt_nb.sources import TEACHERS, SourceStore, stage_file_name
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     main = training_order(ablations=False)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import load_script
+from conftest import repo_module
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -387,7 +387,7 @@ def _execute(nb, clone: Path, timeout: int = 600):
     """Run a notebook in a fresh kernel working in ``clone``'s notebooks/; CellExecutionError if a cell fails."""
     # tools/execute_notebook.py's client: nbclient's one long wait for a cell's reply can miss it (nbclient issue
     # #312; seen here in 06's widget cells, the kernel idle and the test waiting for its timeout).
-    client_class = load_script("tools/execute_notebook.py").PatientNotebookClient
+    client_class = repo_module("tools.execute_notebook").PatientNotebookClient
 
     folder = clone / "notebooks"
     client = client_class(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
