@@ -1,15 +1,54 @@
-"""The repository's shape: the package's import graph has no cycle, and ``mpt_nb.results`` reads records without
-loading the figures, the pipeline or the method table."""
+"""The repository's shape: no module of the package or the benchmarks grows past 500 lines, no Python file edits the
+import path, the package's import graph has no cycle, and ``mpt_nb.results`` reads records without loading the
+figures, the pipeline or the method table."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mpt_nb"
+MAX_LINES = 500
+# Files over the limit that another change splits (their owners are editing them); an entry goes once its file fits.
+OVER_THE_LIMIT_FOR_NOW = {"mpt_nb/sources.py"}
+# An import-path edit: the path list of the interpreter changed in code, or a site directory added.
+PATH_EDIT = re.compile(r"\bsys\.path\b|\bsite\.addsitedir\b|\baddsitedir\(")
+
+
+def tracked(*patterns: str) -> list[str]:
+    """The checkout's tracked files matching git pathspecs (``git ls-files``)."""
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "--", *patterns], cwd=ROOT, capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        pytest.skip(f"not a git checkout, or no git here: {err}")
+    return [name for name in done.stdout.decode().split("\0") if name and (ROOT / name).is_file()]
+
+
+def test_no_file_of_the_package_or_the_benchmarks_is_over_500_lines():
+    lengths = {name: len((ROOT / name).read_bytes().splitlines()) for name in tracked("mpt_nb", "benchmarks")}
+    assert lengths, "git ls-files found nothing under mpt_nb/ and benchmarks/"
+    long = {name: n for name, n in lengths.items() if n > MAX_LINES and name not in OVER_THE_LIMIT_FOR_NOW}
+    assert not long, f"over {MAX_LINES} lines: {long}; split them by concept (one module per idea)"
+    fitting = sorted(name for name in OVER_THE_LIMIT_FOR_NOW if lengths.get(name, 0) <= MAX_LINES)
+    assert not fitting, f"{fitting} fit(s) the limit now: remove from OVER_THE_LIMIT_FOR_NOW"
+
+
+def test_no_python_file_edits_the_import_path():
+    """Scripts run as modules of the checkout (``python -m benchmarks.quality``) and import the installed package;
+    the tests import the script packages through ``conftest.repo_module``."""
+    edits = [
+        f"{name}:{number}: {line.strip()}"
+        for name in tracked("*.py")
+        for number, line in enumerate((ROOT / name).read_text(encoding="utf-8").splitlines(), 1)
+        if PATH_EDIT.search(line)
+    ]
+    assert not edits, "import-path edits:\n" + "\n".join(edits)
 
 
 def _module_name(path: Path) -> str:
