@@ -284,7 +284,7 @@ def off_rate(cfg: GridConfig, records: list[dict[str, Any]], lrs: dict[str, floa
             f"{lrs[first['method']]:g}); move them out of the file and rerun")
 
 
-# ----------------------------------------------------------------------------------------------- records of the current settings
+# ----------------------------------------------------------------------------------------------- settings hash
 
 
 def config_hash(profile) -> str:
