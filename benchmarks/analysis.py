@@ -1,5 +1,5 @@
 """The pre-registered analysis (``results/preregistration.md``) of a grid's records: primary endpoint, verdict,
-secondary contrasts and ablations, each with a hierarchical-bootstrap 95% interval (``mpt_nb.stats``).
+secondary contrasts and ablations, each with a hierarchical-bootstrap 95% interval (``mpt_nb.results``).
 
 Primary: D = mean over targets and k ∈ {16, 32} of [MPT − best other method], in points, the best other method
 re-selected inside every resample. Verdict: "reproduced" if the interval lies above 0, "not reproduced" if it lies
@@ -9,8 +9,8 @@ only when those are all the planned seeds ("pending" before that, as the pre-reg
 
 Examples::
 
-    .venv/bin/python benchmarks/analysis.py --config configs/offline_v2.yaml
-    .venv/bin/python benchmarks/analysis.py --config configs/offline_v2.yaml --resamples 500 --out /tmp/a.md
+    .venv/bin/python -m benchmarks.analysis --config configs/offline_v2.yaml
+    .venv/bin/python -m benchmarks.analysis --config configs/offline_v2.yaml --resamples 500 --out /tmp/a.md
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ TRUE_FEW_SHOT_K = "16"
 MARGIN = 1.0  # points: the smallest gain worth MPT's extra machinery (pre-registered)
 PENDING = "pending"
 
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
-
 
 @dataclass(frozen=True)
 class Design:
@@ -48,7 +46,7 @@ class Design:
 
     @classmethod
     def from_plan(cls, plan: Sequence[Any]) -> Design:
-        """The design of ``benchmarks/quality.py``'s ``plan_runs`` (RunSpecs)."""
+        """The design of the grid's plan (``mpt_nb.results.plan_runs``: RunSpecs)."""
         main = [s for s in plan if s.ablation == "none" and s.validation_k is None]
         ablations: dict[str, tuple[list, list]] = {}
         for s in plan:
@@ -109,7 +107,7 @@ def complete_source_seeds(records: Sequence[dict[str, Any]], cells: Iterable[tup
 
 
 def _runs(records: Sequence[dict[str, Any]], cells: set, source_seeds: list[int], design: Design):
-    from mpt_nb.stats import runs_from_records
+    from mpt_nb.results import runs_from_records
 
     keep = [
         r for r in records
@@ -126,7 +124,7 @@ def contrast(records: Sequence[dict[str, Any]], design: Design, tasks: Sequence[
     ``versus``], or [ablation − MPT] (``versus="mpt"`` with an ``ablation``), in points, with its bootstrap interval.
     None when no planned source seed has every run yet; otherwise ``complete`` says whether all planned seeds entered,
     and only then is there a verdict."""
-    from mpt_nb.stats import hierarchical_bootstrap
+    from mpt_nb.results import hierarchical_bootstrap
 
     ks = [str(k) for k in ks]
     arms = [(m, "none") for m in design.methods if m != method] if versus == "best" else [(versus, "none")]
@@ -158,7 +156,7 @@ def contrast(records: Sequence[dict[str, Any]], design: Design, tasks: Sequence[
 def analyse(records: Sequence[dict[str, Any]], design: Design, *, resamples: int = 2000) -> dict[str, Any]:
     """Every pre-registered number of the grid's records, judged against the grid's design."""
     from mpt_nb.methods import ABLATIONS
-    from mpt_nb.stats import standard_error
+    from mpt_nb.results import standard_error
 
     check_records(records)
     tasks, ks = list(design.tasks), list(design.ks)
@@ -260,20 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="results/analysis_offline_v2.json")
     parser.add_argument("--resamples", type=int, default=2000)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import quality
-
     from mpt_nb.files import atomic_write_text
-    from mpt_nb.results import load_records
+    from mpt_nb.results import GridConfig, current, load_records, plan_runs
 
     def here(path: str) -> Path:
         return Path(path) if Path(path).is_absolute() else ROOT / path
 
     try:
-        cfg = quality.GridConfig.from_yaml(here(args.config))
+        cfg = GridConfig.from_yaml(here(args.config))
         profile = cfg.build_profile()
-        design = Design.from_plan(quality.plan_runs(cfg, profile))
-        records = quality.current(load_records(here(args.results or cfg.results)), profile)
+        design = Design.from_plan(plan_runs(cfg, profile))
+        records = current(load_records(here(args.results or cfg.results)), profile)
         summary = analyse(records, design, resamples=args.resamples)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -16,8 +16,8 @@ their settings at start, and because a rerun is a new process: the processes' fi
 It prints, per setting, how many calls differ from the first within a process, the largest absolute difference
 within and between processes, and the median time of a call (the ratio to the default is the cost of the setting; the host is shared, so read ratios, not seconds).
 
-    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/determinism.py   # SmolLM2: 12 processes, ~10 min on a quiet host
-    .venv/bin/python benchmarks/determinism.py --smoke                      # the tiny random model: a process start each
+    flock /tmp/mpt_heavy.lock .venv/bin/python -m benchmarks.determinism   # SmolLM2: 12 processes, ~10 min on a quiet host
+    .venv/bin/python -m benchmarks.determinism --smoke                      # the tiny random model: a process start each
 """
 
 from __future__ import annotations

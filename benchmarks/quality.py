@@ -16,212 +16,54 @@ validation rows per class) trains with its twin chosen on the whole split: train
 so one training gives both records (``selected_with_twin``; ``true_few_shot_twins``). SPoT's are two runs, since its
 source choice reads the selection rows.
 
+The plan (``GridConfig``, ``RunSpec``, ``plan_runs``, the target-lr search) lives in ``mpt_nb.results.grid``; this
+script runs it. Run it from the checkout as a module (``python -m benchmarks.quality``) or by its path.
+
 Examples::
 
     # one chunk of at most ~9 minutes on the offline default (the heavy-job lock lets other jobs take turns)
-    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/quality.py --time-budget 540
+    flock /tmp/mpt_heavy.lock .venv/bin/python -m benchmarks.quality --time-budget 540
     # only the k=16 runs of MPT and PT, at most 3 of them
-    .venv/bin/python benchmarks/quality.py --only k=16 --only method=mpt,pt --max-runs 3
+    .venv/bin/python -m benchmarks.quality --only k=16 --only method=mpt,pt --max-runs 3
     # re-render the table and figure from the results file
-    .venv/bin/python benchmarks/quality.py --render-only
+    .venv/bin/python -m benchmarks.quality --render-only
     # the paper's setting on GPUs (T5-Base, l=100, GLUE/SuperGLUE), one or several processes
-    accelerate launch benchmarks/quality.py --config configs/paper_t5_base.yaml
+    accelerate launch -m benchmarks.quality --config configs/paper_t5_base.yaml
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import platform
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from mpt_nb.methods import ABLATIONS, METHODS, SourceStage, get_method
-from mpt_nb.results import append_record, load_records, record_key
+from mpt_nb.methods import SourceStage, get_method
+from mpt_nb.results import (
+    GridConfig,
+    RunSpec,
+    append_record,
+    chosen_lrs,
+    config_hash,
+    current,
+    load_records,
+    lr_search_table,
+    off_rate,
+    plan_runs,
+    record_key,
+    search_key,
+    search_runs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# ----------------------------------------------------------------------------------------------- configuration
-
-
-@dataclass
-class GridConfig:
-    """What to run and where to write it; built from defaults, an optional YAML file, then command-line flags."""
-
-    profile: str = "offline"
-    overrides: dict[str, Any] = field(default_factory=dict)
-    targets: list[str] | None = None  # default: the profile's target tasks
-    methods: list[str] = field(default_factory=lambda: list(METHODS))
-    k: list[Any] | None = None  # default: the profile's few-shot k and "full" (k=16 and full data run first)
-    seeds: list[int] | None = None  # target seeds; default: the profile's seeds
-    # Source seeds crossed with every target seed (PT, which has no source stage, runs once per target seed). None:
-    # each target seed uses the source stage of the same seed (the v1 grid's pairing).
-    source_seeds: list[int] | None = None
-    # Also run k=16 with a "true few-shot" validation set: k rows per class, as small as the training set.
-    true_few_shot: bool = False
-    ablations: bool = True
-    ablation_target: str | None = None  # one target for the ablations; None: every target
-    ablation_k: Any = "full"  # one k, or a list of k
-    shipped_sources: bool = False  # start from the shipped stages (sources/<profile>/), training only what is missing
-    # False: a run whose source stage is neither shipped nor saved waits (is skipped this time) instead of training the
-    # stage inline, so the grid can run on the seeds shipped so far while `train-sources` works on the rest.
-    train_missing_sources: bool = True
-    # Target learning rates to search (results/preregistration.md, "Search"): every method on every target at k=16,
-    # the first target seed and source seed, once per rate; each method then runs the whole grid at the rate with the
-    # best mean validation score over the targets. None: every run uses the profile's lr.
-    lr_search: list[float] | None = None
-    lr_search_k: int = 16
-    lr_search_results: str | None = None  # default: beside the results file, "<results stem>_lr_search.jsonl"
-    results: str = "results/quality_offline.jsonl"
-    table: str = "results/quality_offline.md"
-    figure: str = "results/params_vs_accuracy.png"
-    artefacts: str = "outputs/artefacts"  # source stages, each named by the hash of every setting that shaped it
-    paper_points: bool = False
-    threads: int | None = None
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> GridConfig:
-        import yaml
-
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return cls.from_dict(raw)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> GridConfig:
-        """Map a config file's sections (profile/overrides/grid/output) onto the flat settings."""
-        flat: dict[str, Any] = {}
-        for key in ("profile", "overrides"):
-            if key in raw:
-                flat[key] = raw[key]
-        for section in ("grid", "output", "runtime"):
-            flat.update(raw.get(section) or {})
-        unknown = set(flat) - set(cls.__dataclass_fields__)
-        extra_top = set(raw) - {"profile", "overrides", "grid", "output", "runtime", "notes", "launch"}
-        if unknown or extra_top:
-            raise ValueError(
-                f"unknown config key(s) {sorted(unknown | extra_top)}; known: profile, overrides, grid.*, output.* "
-                f"({sorted(cls.__dataclass_fields__)})"
-            )
-        cfg = cls(**flat)
-        cfg.k = None if cfg.k is None else [normalise_k(k) for k in cfg.k]
-        cfg.ablation_k = (
-            [normalise_k(k) for k in cfg.ablation_k] if isinstance(cfg.ablation_k, list) else normalise_k(cfg.ablation_k)
-        )
-        return cfg
-
-    def ablation_plan(self, targets: Sequence[str]) -> tuple[list[str], list[Any]]:
-        """The targets and k the ablations run on: the configured target, else every target in a crossed grid (v2)
-        and the first one otherwise (v1)."""
-        crossed = self.source_seeds is not None
-        ab_targets = [self.ablation_target] if self.ablation_target else (list(targets) if crossed else list(targets)[:1])
-        return ab_targets, self.ablation_k if isinstance(self.ablation_k, list) else [self.ablation_k]
-
-    def build_profile(self):
-        """The mpt_nb profile this config runs: the named base profile with the overrides applied."""
-        from mpt_nb.profiles import get_profile
-
-        overrides = dict(self.overrides)
-        for key in ("source_tasks", "target_tasks", "few_shot_k", "seeds"):
-            if key in overrides:
-                overrides[key] = tuple(overrides[key])
-        return get_profile(self.profile, **overrides)
-
-
-def normalise_k(k: Any) -> int | str:
-    if k in (None, "full", "None"):
-        return "full"
-    return int(k)
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One target-adaptation run."""
-
-    task: str
-    method: str
-    k: int | str  # int or "full"
-    seed: int
-    ablation: str = "none"
-    priority: int = 0
-    source_seed: int | None = None  # None: the method has no source stage
-    validation_k: int | None = None  # select checkpoints on k validation rows per class ("true few-shot")
-    lr: float | None = None  # a run of the target-lr search (None: the grid's rate for the method)
-
-    @property
-    def key(self) -> tuple:
-        key = (self.task, self.method, str(self.k), int(self.seed), self.ablation, self.source_seed, self.validation_k)
-        return key if self.lr is None else (*key, self.lr)
-
-    def describe(self) -> str:
-        extra = "" if self.ablation == "none" else f" [{self.ablation}]"
-        source = "" if self.source_seed is None else f" source_seed={self.source_seed}"
-        val = "" if self.validation_k is None else f" validation_k={self.validation_k}"
-        lr = "" if self.lr is None else f" lr={self.lr:g} (search)"
-        return f"{self.method} {self.task} k={self.k} seed={self.seed}{source}{val}{lr}{extra}"
-
-
-def plan_runs(cfg: GridConfig, profile) -> list[RunSpec]:
-    """Every run of the grid, in priority order.
-
-    With ``source_seeds`` (the v2 grid): k=16 and 32, then k=4 and full data, then true few-shot at k=16, then the
-    ablations. Without (v1): k=16 and full data, ablations, then the other k.
-    """
-    targets = list(cfg.targets or profile.target_tasks)
-    seeds = list(cfg.seeds if cfg.seeds is not None else profile.seeds)
-    unknown = [m for m in cfg.methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"unknown method(s) {unknown} in the grid; the method table has {list(METHODS)}")
-    methods = [m for m in METHODS if m in cfg.methods]
-    main_ks = list(cfg.k) if cfg.k is not None else [*profile.few_shot_k, "full"]
-    crossed = cfg.source_seeds is not None
-    primary = (16, 32) if crossed else (16, "full")
-    first = [k for k in main_ks if k in primary]
-    rest = [k for k in main_ks if k not in first]
-    specs: list[RunSpec] = []
-
-    def add(task: str, method: str, k: Any, seed: int, ablation: str, priority: int, validation_k=None) -> None:
-        if get_method(method, ablation).source is None:
-            source_seeds: list[int | None] = [None]
-        else:
-            source_seeds = list(cfg.source_seeds) if crossed else [seed]
-        for source_seed in source_seeds:
-            specs.append(RunSpec(task, method, k, seed, ablation, priority, source_seed, validation_k))
-
-    def grid(ks: Iterable[Any], priority: int, validation_k: int | None = None) -> None:
-        for k in ks:
-            for seed in seeds:
-                for task in targets:
-                    for method in methods:
-                        add(task, method, k, seed, "none", priority, validation_k)
-
-    def ablation_runs(priority: int) -> None:
-        if not (cfg.ablations and targets):
-            return
-        ab_targets, ab_ks = cfg.ablation_plan(targets)
-        for k in ab_ks:
-            for seed in seeds:
-                for task in ab_targets:
-                    for name, ablation in ABLATIONS.items():
-                        if ablation.method in methods:  # an ablation is read against its method's own runs
-                            add(task, ablation.method, k, seed, name, priority)
-
-    grid(first, 1)
-    if crossed:
-        grid(rest, 2)
-        if cfg.true_few_shot and 16 in main_ks:
-            grid([16], 3, validation_k=16)
-        ablation_runs(4)
-    else:
-        ablation_runs(3)
-        grid(rest, 4)
-    return specs
+# ----------------------------------------------------------------------------------------------- paths and --only
 
 
 def parse_only(items: Sequence[str]) -> dict[str, set[str]]:
@@ -242,104 +84,10 @@ def matches(spec: RunSpec, filters: dict[str, set[str]]) -> bool:
     return all(values[name] in allowed for name, allowed in filters.items())
 
 
-# ----------------------------------------------------------------------------------------------- target-lr search
-
-
 def lr_search_path(cfg: GridConfig) -> Path:
     """The search's own results file (its records never enter the grid's tables or analysis)."""
-    if cfg.lr_search_results:
-        path = Path(cfg.lr_search_results)
-    else:
-        results = Path(cfg.results)
-        path = results.with_name(f"{results.stem}_lr_search.jsonl")
+    path = cfg.lr_search_file()
     return path if path.is_absolute() else ROOT / path
-
-
-def search_runs(cfg: GridConfig, profile) -> list[RunSpec]:
-    """The search: every method on every target at ``lr_search_k``, the first target seed and source seed, per rate."""
-    if not cfg.lr_search:
-        return []
-    targets = list(cfg.targets or profile.target_tasks)
-    seed = (cfg.seeds if cfg.seeds is not None else profile.seeds)[0]
-    source_seed = cfg.source_seeds[0] if cfg.source_seeds else seed
-    methods = [m for m in METHODS if m in cfg.methods]
-    return [
-        RunSpec(task, method, cfg.lr_search_k, seed, source_seed=source_seed if METHODS[method].source else None, lr=lr)
-        for lr in cfg.lr_search for method in methods for task in targets
-    ]
-
-
-def search_key(record: dict[str, Any]) -> tuple:
-    return (*record_key(record), record["lr"])
-
-
-def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> dict[str, float] | None:
-    """Per method, the searched rate with the best mean validation score over the targets (ties: the lower rate);
-    None while any search run is missing. Only validation scores are read, never test."""
-    if not cfg.lr_search:
-        return None
-    runs = search_runs(cfg, profile)
-    found = {search_key(r): r for r in search_records}
-    if any(s.key not in found for s in runs):
-        return None
-    chosen = {}
-    for method in dict.fromkeys(s.method for s in runs):
-        def mean_validation(lr: float, method: str = method) -> float:
-            scores = [found[s.key]["validation"] for s in runs if s.method == method and s.lr == lr]
-            if None in scores:
-                raise ValueError(
-                    f"a target-lr search record of {method} at lr={lr:g} has no validation score; delete "
-                    f"{lr_search_path(cfg)} and rerun the search"
-                )
-            return sum(scores) / len(scores)
-
-        chosen[method] = max(sorted(cfg.lr_search), key=mean_validation)  # max keeps the first (lowest) of equals
-    return chosen
-
-
-def off_rate(cfg: GridConfig, records: list[dict[str, Any]], lrs: dict[str, float]) -> str | None:
-    """What is wrong when grid records ran at another target lr than the search chose (a resumed file must not mix
-    rates); None when every record agrees."""
-    wrong = [r for r in records if r["method"] in lrs and r.get("lr") != lrs[r["method"]]]
-    if not wrong:
-        return None
-    first = wrong[0]
-    return (f"{len(wrong)} record(s) in {cfg.results} ran at another target lr than the search chose (first: "
-            f"{first['method']} {first['task']} k={first['k']} at lr {first.get('lr')}, chosen "
-            f"{lrs[first['method']]:g}); move them out of the file and rerun")
-
-
-def render_lr_search(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -> str:
-    """The search as Markdown: validation score per method, target and rate, the means, and each method's choice."""
-    runs = search_runs(cfg, profile)
-    found = {search_key(r): r for r in search_records}
-    targets = list(dict.fromkeys(s.task for s in runs))
-    chosen = chosen_lrs(cfg, profile, search_records) or {}
-    lines = [
-        f"Target learning-rate search (k = {cfg.lr_search_k}, target seed {runs[0].seed if runs else '-'}, source seed "
-        f"{cfg.source_seeds[0] if cfg.source_seeds else '-'}): best validation score of each run; each method runs "
-        "the grid at the rate with the higher mean (**bold**). Test scores are not read.",
-        "",
-        "| method | lr | " + " | ".join(targets) + " | mean |",
-        "|---|---|" + "---|" * (len(targets) + 1),
-    ]
-    for method in dict.fromkeys(s.method for s in runs):
-        for lr in cfg.lr_search:
-            scores = [found.get(RunSpec(t, method, cfg.lr_search_k, runs[0].seed, source_seed=next(
-                s.source_seed for s in runs if s.method == method), lr=lr).key) for t in targets]
-            cells = [f"{r['validation']:.3f}" if r else "—" for r in scores]
-            mean = f"{sum(r['validation'] for r in scores) / len(scores):.3f}" if all(scores) else "—"
-            mark = "**" if chosen.get(method) == lr else ""
-            lines.append(f"| {method} | {mark}{lr:g}{mark} | " + " | ".join(cells) + f" | {mark}{mean}{mark} |")
-    return "\n".join(lines) + "\n"
-
-
-# ----------------------------------------------------------------------------------------------- results file
-
-
-def config_hash(profile) -> str:
-    """Short hash of every profile setting: records and source stages made under other settings are not reused."""
-    return hashlib.sha1(json.dumps(asdict(profile), sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def artefacts_dir(cfg: GridConfig) -> Path:
@@ -348,76 +96,27 @@ def artefacts_dir(cfg: GridConfig) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
-def current(records: list[dict[str, Any]], profile, *, quiet: bool = False) -> list[dict[str, Any]]:
-    """Records made under the profile's current settings (others are kept in the file but not used)."""
-    h = config_hash(profile)
-    keep = [r for r in records if r.get("config_hash") == h]
-    if len(keep) < len(records) and not quiet:
-        print(f"note: {len(records) - len(keep)} record(s) were made under other profile settings; ignored", file=sys.stderr)
-    return keep
-
-
 # ----------------------------------------------------------------------------------------------- rendering
 
 
 def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_params: int | None = None) -> None:
-    """Write the Markdown results (main table, averages, ablation) and the parameters-vs-accuracy figure."""
+    """Write the Markdown results (main table, averages, ablation) and the figures: parameters vs accuracy (one per
+    k) and, on the offline profile with full-data runs, the explorer's static figure beside them."""
     import matplotlib
 
     matplotlib.use("Agg")
     from mpt_nb.files import atomic_write_text
-    from mpt_nb.results import ablation_table, average_table, results_table
+    from mpt_nb.results import grid_report
     from mpt_nb.viz import params_vs_accuracy_figure, tidy_axis
 
-    selected = [r for r in records if r.get("validation_k") is None]  # true few-shot runs get their own table
-    true_few = [r for r in records if r.get("validation_k") is not None]
-    main = [r for r in selected if r.get("ablation", "none") == "none"]
-    targets = list(cfg.targets or profile.target_tasks)
-    ab_targets, ab_ks = cfg.ablation_plan(targets)
-    lr_text = f"lr={profile.lr}"
+    shown = None
     if cfg.lr_search:
         table = lr_search_path(cfg).with_suffix(".md")
-        shown = table.relative_to(ROOT) if table.is_relative_to(ROOT) else table.name
-        lr_text = f"target lr per method from the pre-registered search, `{shown}`"
-    backbone_params = backbone_params or next((r.get("backbone_params") for r in records if r.get("backbone_params")), None)
-    parts = [
-        f"# Quality grid: profile `{profile.name}`, backbone `{profile.backbone}`",
-        "",
-        f"Test metric ×100, mean ± std over seeds (sample std). {len(records)} runs recorded in `{cfg.results}`. "
-        f"Hyperparameters: the profile's defaults (l={profile.prompt_tokens}, r={profile.rank}, {lr_text}, "
-        f"lr_low_rank={profile.lr_low_rank}, batch {profile.batch_size}, {profile.target_steps} steps full-data / "
-        f"{profile.few_shot_steps} steps few-shot, best checkpoint on validation every {profile.eval_every} steps; "
-        f"settings hash {config_hash(profile)}); "
-        "nothing was tuned on the test split. Few-shot runs draw k examples per class with the run's seed; the test "
-        "split is always the full one.",
-        "",
-    ]
-    source_seeds = sorted({r["source_seed"] for r in records if r.get("source_seed") is not None})
-    if len(source_seeds) == 1:
-        parts[-2] += (
-            f" The source stage (teachers, shared prompts) was trained once, with seed {source_seeds[0]}, and reused "
-            "by every seed: the spread over seeds is that of the target stage (initialisation of u, v or of the "
-            "prompt, the k-shot draw, data order), not of source training."
-        )
-    if main:
-        parts += ["## Per target task", "", results_table(main, backbone_params=backbone_params), ""]
-        parts += ["## Average over target tasks", "", average_table(main, targets), ""]
-    if true_few:
-        parts += ["## True few-shot (checkpoints chosen on k validation rows per class)", "",
-                  results_table(true_few, backbone_params=backbone_params), ""]
-    if cfg.ablations and ab_targets:
-        for ab_target in ab_targets:
-            for k in ab_ks:
-                parts += [f"## Ablation on {ab_target} (k={k})", "",
-                          ablation_table(selected, ab_target, k, default_rank=profile.rank), ""]
-        parts += [
-            "Decomposition ✗ = the source stage trains one shared prompt with u, v frozen at ones "
-            "(`distill_shared_prompt(..., decompose=False)`); target adaptation then trains P* and fresh u, v as usual. "
-            "Distillation ✗ = P* initialised from sampled vocabulary and trained jointly on the source tasks' loss "
-            "(no teachers), as PEFT's MultitaskPromptTuning does.",
-            "",
-        ]
-    atomic_write_text(ROOT / cfg.table if not Path(cfg.table).is_absolute() else cfg.table, "\n".join(parts))
+        shown = str(table.relative_to(ROOT)) if table.is_relative_to(ROOT) else table.name
+    atomic_write_text(ROOT / cfg.table if not Path(cfg.table).is_absolute() else cfg.table,
+                      grid_report(cfg, profile, records, backbone_params=backbone_params, lr_search_file=shown))
+    main = [r for r in records if r.get("validation_k") is None and r.get("ablation", "none") == "none"]
+    targets = list(cfg.targets or profile.target_tasks)
     if not main:
         return
     ks = {str(r["k"]) for r in main}
@@ -446,12 +145,13 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         fig.savefig(figure.with_name(f"{figure.stem}_k{other}{figure.suffix}"), dpi=120)
         plt.close(fig)
     if profile.name == "offline" and k == "full":
-        # The explorer's static fallback shown in the README: the paper's setting beside these measured runs (only
-        # once the grid has full-data runs, so a first few-shot chunk does not replace it).
+        # The explorer's static fallback shown in the README, beside the figure above (results/explorer_static.png by
+        # default): the paper's setting beside these measured runs (only once the grid has full-data runs, so a first
+        # few-shot chunk does not replace it).
         from mpt_nb.viz import static_explorer_figure
 
         fig = static_explorer_figure(main, l=100, r=1, d=768, tasks=8)
-        fig.savefig(ROOT / "notebooks" / "figures" / "explorer_static.png", dpi=110)
+        fig.savefig(figure.with_name("explorer_static.png"), dpi=110)
         plt.close(fig)
 
 
@@ -741,7 +441,7 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
             break
     lrs = chosen_lrs(cfg, profile, search_records)
     if cfg.lr_search and main_process and search_records:
-        atomic_write_text(lr_search_path(cfg).with_suffix(".md"), render_lr_search(cfg, profile, search_records))
+        atomic_write_text(lr_search_path(cfg).with_suffix(".md"), lr_search_table(cfg, profile, search_records))
     if cfg.lr_search and lrs is None:
         stopped = stopped or "the target-lr search is not complete (waiting for source stages)"
     elif lrs is not None:

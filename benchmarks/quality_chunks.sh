@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the quality grid in chunks of at most BUDGET seconds, each holding the shared heavy-job lock, until the plan
-# is done (or CHUNKS chunks ran). Extra arguments go to benchmarks/quality.py (e.g. --only k=16).
+# is done (or CHUNKS chunks ran). Extra arguments go to benchmarks.quality (e.g. --only k=16).
 #   benchmarks/quality_chunks.sh                 # the whole offline grid, in priority order
 #   CHUNKS=3 benchmarks/quality_chunks.sh --only k=16
 set -euo pipefail
@@ -11,7 +11,7 @@ BUDGET=${BUDGET:-540}
 PAUSE=${PAUSE:-20}      # seconds between chunks, so other jobs waiting on the lock get their turn
 LOCK=${LOCK:-/tmp/mpt_heavy.lock}
 for _ in $(seq 1 "$CHUNKS"); do
-    plan=$("$PY" benchmarks/quality.py --dry-run --quiet "$@")
+    plan=$("$PY" -m benchmarks.quality --dry-run --quiet "$@")
     [[ $plan =~ ([0-9]+)\ to\ go ]] || { echo "could not read the plan: $plan"; exit 1; }
     left=${BASH_REMATCH[1]}
     if [ "$left" = "0" ]; then
@@ -19,6 +19,6 @@ for _ in $(seq 1 "$CHUNKS"); do
         break
     fi
     echo "=== $(date +%H:%M:%S) chunk: $left run(s) to go"
-    flock "$LOCK" "$PY" benchmarks/quality.py --time-budget "$BUDGET" "$@"
+    flock "$LOCK" "$PY" -m benchmarks.quality --time-budget "$BUDGET" "$@"
     sleep "$PAUSE"
 done

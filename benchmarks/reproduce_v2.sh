@@ -23,7 +23,7 @@ step() { echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 
 grid() {  # grid chunks until one runs nothing: what is left waits for source stages not trained yet
     while :; do
-        last=$(flock "$LOCK" "$PY" benchmarks/quality.py --config "$CONFIG" --time-budget "$BUDGET" | tee -a /dev/stderr | tail -n 1)
+        last=$(flock "$LOCK" "$PY" -m benchmarks.quality --config "$CONFIG" --time-budget "$BUDGET" | tee -a /dev/stderr | tail -n 1)
         case $last in "ran 0 run(s)"* | "nothing to run"*) break ;; esac
     done
 }
@@ -34,18 +34,18 @@ for seed in $SEEDS; do
     if [ "$seed" = 0 ]; then
         # Pre-registration amendment 5: seed 0's curves decide the shared-stage cap before any other seed's shared
         # stages train. Exit 3: a stage is still rising, so the cap doubles (by hand, in mpt_nb/profiles.py).
-        "$PY" benchmarks/source_stages.py --budget-check 0 || { step "stopped: amendment 5 (above)"; exit 1; }
+        "$PY" -m benchmarks.source_stages --budget-check 0 || { step "stopped: amendment 5 (above)"; exit 1; }
     fi
 done
-"$PY" benchmarks/source_stages.py
+"$PY" -m benchmarks.source_stages
 step "grid: the target-lr search, then every run whose source stages are shipped"
 grid
 for seed in $SEEDS; do
     step "source seed $seed: the ablations' stages"
     flock "$LOCK" "$PY" -m mpt_nb train-sources --profile offline --seeds "$seed"
 done
-"$PY" benchmarks/source_stages.py
+"$PY" -m benchmarks.source_stages
 step "grid: the ablation runs"
 grid
 step "analysis"
-"$PY" benchmarks/analysis.py --config "$CONFIG"
+"$PY" -m benchmarks.analysis --config "$CONFIG"

@@ -7,7 +7,7 @@
 #   BENCHES="step" BACKBONES="t5" benchmarks/run_all.sh    # re-measure one piece, rebuild the results file
 #   benchmarks/run_all.sh --smoke                          # tiny random models, seconds -> outputs/speed_smoke.txt
 # A profile of [5] is measured apart and kept beside its piece (it is joined into the results file after it):
-#   .venv/bin/python benchmarks/speed.py eval --backbone smollm2 --profile --eval-rows 96 --eval-reps 1 \
+#   .venv/bin/python -m benchmarks.speed eval --backbone smollm2 --profile --eval-rows 96 --eval-reps 1 \
 #       > outputs/speed/eval-smollm2.profile.txt
 # Extra arguments go to every benchmark (e.g. --threads 1).
 set -euo pipefail
@@ -23,7 +23,7 @@ mkdir -p "$(dirname "$OUT")" "$PIECES"
 for bench in $BENCHES; do
     for backbone in $BACKBONES; do
         piece="$PIECES/$bench-$backbone.txt"
-        flock "$LOCK" "$PY" -W ignore benchmarks/speed.py "$bench" --backbone "$backbone" "$@" 2>&1 \
+        flock "$LOCK" "$PY" -W ignore -m benchmarks.speed "$bench" --backbone "$backbone" "$@" 2>&1 \
             | tee "$piece.tmp"
         mv "$piece.tmp" "$piece"
     done

@@ -19,9 +19,9 @@ from the recorded times of the stages already shipped.
 
 Examples::
 
-    .venv/bin/python benchmarks/source_stages.py                 # writes results/source_stages.md
-    .venv/bin/python benchmarks/source_stages.py --folder /tmp/stages --out -
-    .venv/bin/python benchmarks/source_stages.py --budget-check 0     # amendment 5's rule on seed 0 (exit 0/2/3)
+    .venv/bin/python -m benchmarks.source_stages                 # writes results/source_stages.md
+    .venv/bin/python -m benchmarks.source_stages --folder /tmp/stages --out -
+    .venv/bin/python -m benchmarks.source_stages --budget-check 0     # amendment 5's rule on seed 0 (exit 0/2/3)
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 
 def noise_tolerance(score: float, rows: int) -> float:
@@ -252,10 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     left = None
     if args.config:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        import quality
+        from mpt_nb.results import GridConfig
 
-        config = quality.GridConfig.from_yaml(args.config if Path(args.config).is_absolute() else ROOT / args.config)
+        config = GridConfig.from_yaml(args.config if Path(args.config).is_absolute() else ROOT / args.config)
         left = still_to_train(rows, folder, list(config.source_seeds or [0]), config.profile)
     text = render(rows, display_path(folder), left)
     if args.out == "-":

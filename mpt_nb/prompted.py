@@ -70,7 +70,7 @@ class PromptedModel(nn.Module):
         self.backbone_name = backbone.name
         self.is_seq2seq = backbone.is_seq2seq
         # Causal LMs: run a batch of very unequal rows as two narrower passes (each row's answer state is unchanged:
-        # right padding never reaches the last real token). benchmarks/speed.py measures the gain.
+        # right padding never reaches the last real token). `python -m benchmarks.speed groups` measures the gain.
         self.group_lengths = True
         # Causal LMs: the prompt's keys and values computed once per task and shared by its rows (same states).
         self.cache_prompt = True
@@ -131,7 +131,7 @@ class PromptedModel(nn.Module):
         """Causal LMs, [prompt | input] per row. The prompt comes first, so its keys and values do not depend on the
         input after it: with ``cache_prompt`` (the default) they are computed once per task, not once per row, and
         handed to the rows as a key-value cache. Same states and gradients up to rounding (tests/test_backbones.py),
-        less time per step and per scored row (benchmarks/speed.py, [7] prefix)."""
+        less time per step and per scored row (`python -m benchmarks.speed prefix`, [7])."""
         decoder = self.model.get_decoder()
         embeds = self.model.get_input_embeddings()(input_ids)
         # A prompt depends on its task id alone: every task's prompt once (a handful of tasks of l tokens beside a

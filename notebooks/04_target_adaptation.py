@@ -424,10 +424,10 @@ print("exercise 1: ok")
 #
 # Store `alone_ex2` (the copied prompt), `preds_ex2` (what `ws.predict` returned) and `answer_ex2 = {"adapted":
 # section 3's score on that target, "p_star_alone": yours, "se": the standard error of your predictions
-# (`mpt_nb.stats.standard_error`), "beyond_se": True or False}`. Scoring only: seconds.
+# (`mpt_nb.results.standard_error`), "beyond_se": True or False}`. Scoring only: seconds.
 
 # %%
-from mpt_nb.stats import standard_error  # what exercise 2 needs
+from mpt_nb.results import standard_error  # what exercise 2 needs
 
 # %% tags=["solution"]
 # Section 3's serving prompt, copied, with the first target's u v set back to 1; then score that target.

@@ -248,11 +248,11 @@ plt.show()
 #
 # Three things move a few-shot score: the test rows it is measured on, the seed (the k-shot draw, the init, the
 # batch order) and, for MPT, the source stage. First the test rows. A score on a few hundred rows is itself an
-# estimate: resampling the rows (`mpt_nb.stats.standard_error`, a bootstrap over the per-row predictions each record
+# estimate: resampling the rows (`mpt_nb.results.standard_error`, a bootstrap over the per-row predictions each record
 # keeps in `test_predictions`) gives its standard error.
 
 # %%
-from mpt_nb.stats import standard_error
+from mpt_nb.results import standard_error
 
 test_se = {}
 for rec in records:
@@ -265,17 +265,16 @@ for (k, seed, method), se in test_se.items():
 
 # %% [markdown]
 # A difference between two runs that is smaller than about twice this standard error is within the test set's own
-# noise, before any seed-to-seed variation comes on top. Now both together: `mpt_nb.stats.hierarchical_bootstrap`
+# noise, before any seed-to-seed variation comes on top. Now both together: `mpt_nb.results.hierarchical_bootstrap`
 # resamples the seeds and, within them, the test rows, paired across methods (both methods see the same drawn seeds
 # and the same drawn rows), and recomputes the mean MPT − PT gain each time; the 2.5 % and 97.5 % quantiles of those
 # resamples are a 95 % interval. Beside it, the t-quantile interval over the seeds' paired gains,
-# mean ± t(0.975, n − 1)·s/√n (`mpt_nb.viz.t_interval`).
+# mean ± t(0.975, n − 1)·s/√n (`mpt_nb.results.t_interval`).
 
 # %%
 from scipy import stats as scipy_stats
 
-from mpt_nb.stats import hierarchical_bootstrap, runs_from_records
-from mpt_nb.viz import t_interval
+from mpt_nb.results import hierarchical_bootstrap, runs_from_records, t_interval
 
 n_seeds = len(profile.seeds)
 print(f"{n_seeds} seeds: the t multiplier for n − 1 = {n_seeds - 1} degree(s) of freedom is "
@@ -628,7 +627,7 @@ print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds
 # seed: same rows, same order), so one run can serve both: `adapt_target_both_selections(ws_ex4, ...,
 # validation_k=k)` takes `adapt_target`'s arguments and returns `{"all": record, "k": record}`, the records the
 # two separate runs would give. Question: **does the test score move by more than the test set's standard error?**
-# (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`; a record's `best_step`
+# (`mpt_nb.results.standard_error(metric, pred, gold)` takes a record's `test_predictions`; a record's `best_step`
 # says which checkpoint it kept.)
 #
 # Store `recs_ex4 = {"all": the record selected on the whole validation split, "k": the one selected on k rows per
@@ -637,7 +636,7 @@ print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds
 
 # %%
 from mpt_nb.pipeline import adapt_target_both_selections  # what exercise 4 needs
-from mpt_nb.stats import standard_error
+from mpt_nb.results import standard_error
 
 # Section 2's workspace, its runs also scoring validation at step 0 and every few_shot_steps // 2 steps.
 profile_ex4 = profile.with_overrides(eval_every=max(1, profile.few_shot_steps // 2), target_eval_at_start=True)

@@ -151,8 +151,7 @@ if not records:  # nothing measured yet on this profile: compute a small set now
 
 # %%
 from mpt_nb.methods import method_label, method_order
-from mpt_nb.results import k_sort_key, summarise
-from mpt_nb.viz import measured_points
+from mpt_nb.results import k_sort_key, measured_points, summarise
 
 assert records and all({"task", "method", "k", "seed", "test", "trainable_params"} <= rec.keys() for rec in records)
 main = [rec for rec in records if rec.get("ablation", "none") in ("none", None)]
@@ -444,7 +443,7 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 # `profile.with_overrides(prompt_tokens=...)`; the cell below loads the model once for exercises 3 and 4 (`ws_ex`,
 # or the fallback's above if that ran), and `Workspace.from_profile(that, backbone=ws_ex.backbone)` reuses it.
 # Question: **does the shorter prompt score lower on the test split, and by more than the test set's standard
-# error?** (`mpt_nb.stats.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
+# error?** (`mpt_nb.results.standard_error(metric, pred, gold)` takes a record's `test_predictions`.)
 #
 # Store `runs_ex3 = {l: the record adapt_target returned}` for the two lengths, and
 # `answer_ex3 = {"full": the score at l, "half": at l / 2, "se": the standard error of the run at l,
@@ -453,7 +452,7 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 
 # %%
 from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 3 needs
-from mpt_nb.stats import standard_error
+from mpt_nb.results import standard_error
 
 ws_ex = ws if ws is not None else Workspace.from_profile(profile)  # the model, loaded once for exercises 3 and 4
 

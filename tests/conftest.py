@@ -23,15 +23,21 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script(relative_path: str):
-    """A repository script (``benchmarks/…py``, ``tools/…py``: scripts, not a package) loaded as a module, registered
-    in ``sys.modules`` as ``<folder>_<name>`` (dataclasses look their module up there)."""
-    path = ROOT / relative_path
-    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def repo_module(name: str):
+    """A module of this checkout's script packages, ``benchmarks`` and ``tools`` (e.g. ``"benchmarks.quality"``,
+    ``"benchmarks.speed"``, ``"tools.make_exercises"``), imported from this checkout whatever the working directory:
+    the package is loaded from its folder once, and its modules are found through its ``__path__``."""
+    top = name.partition(".")[0]
+    folder = ROOT / top
+    package = sys.modules.get(top)
+    if package is None:
+        spec = importlib.util.spec_from_file_location(top, folder / "__init__.py", submodule_search_locations=[str(folder)])
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[top] = package
+        spec.loader.exec_module(package)
+    elif [Path(p).resolve() for p in package.__path__] != [folder]:
+        raise ImportError(f"{top!r} is already imported from {list(package.__path__)}, not from this checkout ({folder})")
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="session")

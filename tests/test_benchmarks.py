@@ -9,28 +9,36 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import load_script
+from conftest import repo_module
 
 from mpt_nb.methods import ABLATIONS, METHODS
-from mpt_nb.results import load_records, record_key
+from mpt_nb.results import (
+    GridConfig,
+    append_record,
+    chosen_lrs,
+    load_records,
+    plan_runs,
+    record_key,
+    search_runs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-quality = load_script("benchmarks/quality.py")
-speed = load_script("benchmarks/speed.py")
-determinism = load_script("benchmarks/determinism.py")
+quality = repo_module("benchmarks.quality")
+speed = repo_module("benchmarks.speed")
+determinism = repo_module("benchmarks.determinism")
 
 
 def test_paper_config_parses_and_maps_onto_the_gpu_profile():
-    cfg = quality.GridConfig.from_yaml(ROOT / "configs" / "paper_t5_base.yaml")
+    cfg = GridConfig.from_yaml(ROOT / "configs" / "paper_t5_base.yaml")
     profile = cfg.build_profile()
     assert profile.name == "gpu"
     assert profile.backbone == "google-t5/t5-base"
     assert profile.prompt_tokens == 100 and profile.rank == 1
     assert profile.source_tasks == ("glue/mnli", "glue/qnli", "glue/qqp", "glue/sst2")
     assert {"glue/rte", "superglue/boolq", "superglue/cb"} <= set(profile.target_tasks)
-    plan = quality.plan_runs(cfg, profile)
+    plan = plan_runs(cfg, profile)
     n_main = len(profile.target_tasks) * 4 * 3 * 4  # targets x methods x seeds x k
     assert len(plan) == n_main + 3 * len(ABLATIONS)
     assert plan[0].k == "full" and {s.k for s in plan[-5:]} <= {4, 32}
@@ -42,18 +50,18 @@ def test_config_rejects_unknown_keys(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"profile": "smoke", "grid": {"method": ["pt"]}}))
     with pytest.raises(ValueError, match="unknown config key"):
-        quality.GridConfig.from_yaml(path)
+        GridConfig.from_yaml(path)
     path.write_text(yaml.safe_dump({"profile": "smoke", "overrides": {"prompt_token": 3}}))
     with pytest.raises(TypeError, match="unknown profile field"):
-        quality.GridConfig.from_yaml(path).build_profile()
+        GridConfig.from_yaml(path).build_profile()
 
 
 def test_append_record_survives_a_torn_last_line(tmp_path):
     path = tmp_path / "r.jsonl"
-    quality.append_record(path, {"task": "a", "method": "pt", "k": 4, "seed": 0, "test": 0.5})
+    append_record(path, {"task": "a", "method": "pt", "k": 4, "seed": 0, "test": 0.5})
     with open(path, "a") as f:
         f.write('{"task": "b", "meth')  # a run killed mid-write
-    quality.append_record(path, {"task": "c", "method": "mpt", "k": "full", "seed": 1, "test": 0.7})
+    append_record(path, {"task": "c", "method": "mpt", "k": "full", "seed": 1, "test": 0.7})
     with pytest.warns(UserWarning, match="not a complete JSON line"):
         records = load_records(path)
     assert [r["task"] for r in records] == ["a", "c"]
@@ -109,8 +117,8 @@ def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, cap
     raw["grid"].update({"k": [16], "source_seeds": [0], "true_few_shot": True})
     raw["overrides"].update({"max_train": 96, "max_validation": 32})  # 16 training rows per class
     config.write_text(yaml.safe_dump(raw))
-    cfg = quality.GridConfig.from_yaml(config)
-    planned = quality.plan_runs(cfg, cfg.build_profile())
+    cfg = GridConfig.from_yaml(config)
+    planned = plan_runs(cfg, cfg.build_profile())
     assert {s.validation_k for s in planned} == {None, 16}
     # The smoke suite's validation split has 13 rows of one class: select on 4 per class instead of 16.
     plan = [replace(s, validation_k=4) if s.validation_k else s for s in planned]
@@ -140,13 +148,30 @@ def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, cap
     assert "one training with the run above" in capsys.readouterr().out
 
 
+def test_render_writes_the_explorer_figure_beside_the_grids_figure(tmp_path):
+    """On the offline profile with full-data runs the render adds the explorer's static figure: beside the
+    parameters-vs-accuracy figure (results/ by default), never under notebooks/."""
+    from mpt_nb.profiles import get_profile
+
+    profile = get_profile("offline")
+    cfg = GridConfig(table=str(tmp_path / "q.md"), figure=str(tmp_path / "figures" / "p.png"), ablations=False)
+    records = [{"task": task, "method": method, "k": "full", "seed": 0, "metric": "accuracy", "test": 0.5 + i / 10,
+                "trainable_params": 11_520 + i, "prompt_tokens": 20, "rank": 1}
+               for i, method in enumerate(("pt", "mpt")) for task in profile.target_tasks[:2]]
+    before = {p: p.stat().st_mtime_ns for p in (ROOT / "notebooks").rglob("*")}
+    quality.render(cfg, profile, records)
+    assert {p.name for p in (tmp_path / "figures").iterdir()} == {"p.png", "explorer_static.png"}
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "notebooks").rglob("*")} == before
+    assert Path(GridConfig().figure).parent == Path("results")
+
+
 def test_quality_plan_filters_and_ablations():
     from mpt_nb.methods import ABLATIONS, METHODS
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("offline", few_shot_k=(4, 16, 32), seeds=(0, 1, 2))
-    cfg = quality.GridConfig()
-    plan = quality.plan_runs(cfg, profile)
+    cfg = GridConfig()
+    plan = plan_runs(cfg, profile)
     cell = 3 * len(profile.target_tasks) * len(METHODS)  # seeds x targets x methods, for one k
     assert len(plan) == 4 * cell + 3 * len(ABLATIONS)
     assert [s.k for s in plan[:cell]] == [16] * cell and [s.k for s in plan[cell : 2 * cell]] == ["full"] * cell
@@ -161,7 +186,7 @@ def test_ablations_of_a_method_left_out_of_the_grid_are_left_out_too():
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("offline", few_shot_k=(16,), seeds=(0,))
-    plan = quality.plan_runs(quality.GridConfig(methods=["pt", "mpt"], k=[16]), profile)
+    plan = plan_runs(GridConfig(methods=["pt", "mpt"], k=[16]), profile)
     kept = {name for name, ablation in ABLATIONS.items() if ablation.method == "mpt"}
     assert kept and kept != set(ABLATIONS)  # the case needs ablations of another method (decomp)
     assert {s.method for s in plan} == {"pt", "mpt"}
@@ -249,9 +274,9 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("smoke", target_tasks=("amazon_sentiment", "tweet_sentiment3"), few_shot_k=(4, 16, 32))
-    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+    cfg = GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
                              ablation_k=[16, 32])
-    plan = quality.plan_runs(cfg, profile)
+    plan = plan_runs(cfg, profile)
     assert len({s.key for s in plan}) == len(plan)
     primary = [s for s in plan if s.priority == 1]
     assert {s.k for s in primary} == {16, 32} and plan[: len(primary)] == primary  # the primary endpoint runs first
@@ -271,7 +296,7 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
 
 
 def _design(**changes):
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     fields = dict(tasks=("a", "b"), methods=("pt", "spot", "mpt"), ks=("16", "32"), source_seeds=(0, 1, 2),
                   target_seeds=(0, 1))
     return analysis.Design(**{**fields, **changes})
@@ -303,7 +328,7 @@ def _synthetic_grid(mpt_gain: float, *, drop=None, methods=("pt", "spot", "mpt")
 
 
 def test_analysis_primary_endpoint_and_verdicts():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     better = analysis.analyse(_synthetic_grid(0.10), _design(), resamples=300)
     p = better["primary"]
     assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0 and p["complete"]
@@ -314,7 +339,7 @@ def test_analysis_primary_endpoint_and_verdicts():
 
 
 def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     # A missing run drops its source seed from the interval (the grid is still running) ...
     partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), _design(), resamples=100)
     p = partial["primary"]
@@ -330,14 +355,14 @@ def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
 
 def test_analysis_never_drops_a_planned_rival_that_has_not_run():
     """A baseline with no records yet leaves the endpoint open; it must not vanish from "best other"."""
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     summary = analysis.analyse(_synthetic_grid(0.10, methods=("pt", "mpt")), _design(), resamples=50)
     assert summary["primary"] is None
     assert "Not enough runs yet" in analysis.render(summary)
 
 
 def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
-    analysis = load_script("benchmarks/analysis.py")
+    analysis = repo_module("benchmarks.analysis")
     records = _synthetic_grid(0.10)
     with pytest.raises(ValueError, match="same run"):
         analysis.analyse([*records, dict(records[-1])], _design(), resamples=10)
@@ -347,14 +372,14 @@ def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
 
 
 def test_analysis_design_comes_from_the_grid_plan():
-    analysis, quality = load_script("benchmarks/analysis.py"), load_script("benchmarks/quality.py")
+    analysis = repo_module("benchmarks.analysis")
     from mpt_nb.methods import ABLATIONS
     from mpt_nb.profiles import get_profile
 
     profile = get_profile("smoke")
-    cfg = quality.GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
+    cfg = GridConfig(profile="smoke", seeds=[0, 1], source_seeds=[0, 1, 2], true_few_shot=True,
                              ablation_k=[16, 32], k=[16, 32, 4, "full"])
-    design = analysis.Design.from_plan(quality.plan_runs(cfg, profile))
+    design = analysis.Design.from_plan(plan_runs(cfg, profile))
     assert design.tasks == tuple(profile.target_tasks) and set(design.methods) == set(cfg.methods)
     assert design.ks == ("16", "32", "4", "full") and design.source_seeds == (0, 1, 2)
     assert design.target_seeds == (0, 1) and design.true_few_shot == {"16": 16}
@@ -369,7 +394,7 @@ def _curve(*points: float, every: int = 50) -> list[dict]:
 
 
 def test_budget_verdict_says_still_rising_only_for_a_last_best_that_gained():
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     assert report.budget_verdict(_curve(0.2, 0.5, 0.6, 0.7, 0.8), 0.01) == "still rising"
     assert report.budget_verdict(_curve(0.2, 0.5, 0.8, 0.7, 0.75), 0.01) == "plateaued"  # best before the end
     assert report.budget_verdict(_curve(0.2, 0.5, 0.795, 0.79, 0.8), 0.01) == "plateaued"  # last is best, gained < 0.01
@@ -389,7 +414,7 @@ def test_source_stage_report_reads_the_stages_metadata(tmp_path, capsys):
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
     from mpt_nb.sources import SourceStore
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store = SourceStore(ws, tmp_path)
     p, mpt = ws.profile, METHODS["mpt"].source
@@ -428,7 +453,7 @@ def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
     from mpt_nb.prompts import MultitaskPrompt
     from mpt_nb.sources import SourceStore
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     shared = [s for s in source_stages() if s.kind != "teachers"]
@@ -482,9 +507,9 @@ def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_gr
 
     profile = get_profile("smoke")
     for order in ([0.01, 0.03], [0.03, 0.01]):  # the rule must not depend on the config's list order
-        cfg = quality.GridConfig(profile="smoke", methods=["pt"], lr_search=order, lr_search_k=4, source_seeds=[0])
-        records = [{**_search_record(s), "validation": 0.5} for s in quality.search_runs(cfg, profile)]
-        assert quality.chosen_lrs(cfg, profile, records) == {"pt": 0.01}
+        cfg = GridConfig(profile="smoke", methods=["pt"], lr_search=order, lr_search_k=4, source_seeds=[0])
+        records = [{**_search_record(s), "validation": 0.5} for s in search_runs(cfg, profile)]
+        assert chosen_lrs(cfg, profile, records) == {"pt": 0.01}
 
     config = _smoke_config(tmp_path)
     raw = yaml.safe_load(config.read_text())
@@ -493,7 +518,7 @@ def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_gr
     assert quality.main(["--config", str(config), "--source-seed", "1"]) == 2
     assert "would move the target-lr search" in capsys.readouterr().err
     assert quality.main(["--config", str(config), "--max-runs", "2"]) == 0  # the search only
-    chosen = quality.chosen_lrs(quality.GridConfig.from_yaml(config), quality.GridConfig.from_yaml(config).build_profile(),
+    chosen = chosen_lrs(GridConfig.from_yaml(config), GridConfig.from_yaml(config).build_profile(),
                                 load_records(tmp_path / "q_lr_search.jsonl"))
     other = 0.03 if chosen["pt"] == 0.01 else 0.01
     record = {**load_records(tmp_path / "q_lr_search.jsonl")[0], "lr": other}
@@ -533,7 +558,7 @@ def test_still_to_train_lists_the_missing_stages_in_training_order_with_estimate
     from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
     from mpt_nb.sources import SourceStore, stage_file_name
 
-    report = load_script("benchmarks/source_stages.py")
+    report = repo_module("benchmarks.source_stages")
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     main = training_order(ablations=False)

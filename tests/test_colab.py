@@ -31,7 +31,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import load_script
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -339,10 +338,12 @@ def test_the_simulator_allows_what_a_gpu_allows():
 # The notebooks under a simulated Colab
 # ---------------------------------------------------------------------------------------------------------------
 
+# The kernel loads this file as the module test_colab (by its path; the notebooks' own imports stay as they are).
 PREAMBLE = f"""\
-import sys
-sys.path.insert(0, {str(TESTS)!r})
-import test_colab
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location("test_colab", {str(TESTS / "test_colab.py")!r})
+test_colab = sys.modules["test_colab"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(test_colab)
 test_colab.install_in_kernel()
 """
 
@@ -386,7 +387,9 @@ def _execute(nb, clone: Path, timeout: int = 600):
     """Run a notebook in a fresh kernel working in ``clone``'s notebooks/; CellExecutionError if a cell fails."""
     # tools/execute_notebook.py's client: nbclient's one long wait for a cell's reply can miss it (nbclient issue
     # #312; seen here in 06's widget cells, the kernel idle and the test waiting for its timeout).
-    client_class = load_script("tools/execute_notebook.py").PatientNotebookClient
+    from conftest import repo_module
+
+    client_class = repo_module("tools.execute_notebook").PatientNotebookClient
 
     folder = clone / "notebooks"
     client = client_class(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})

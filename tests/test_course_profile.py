@@ -165,6 +165,27 @@ def test_a_failing_colab_setup_step_says_what_it_printed():
         setup["install_step"](sys.executable, "-m", "no-such-module", dry_run=False)
 
 
+def test_the_colab_setup_lets_the_running_kernel_import_the_clone(tmp_path):
+    """After the editable install, the running kernel imports the clone's package (and its modules) without a
+    restart and without an import-path edit; a package that is importable already is left alone."""
+    setup = runpy.run_path(str(ROOT / "tools" / "colab_setup.py"))
+    package = "colab_clone_probe_pkg"
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("NAME = 'from the clone'\n")
+    (tmp_path / package / "part.py").write_text("from . import NAME\n")
+    try:
+        setup["import_clone"](tmp_path, package)
+        import importlib
+
+        assert importlib.import_module(f"{package}.part").NAME == "from the clone"
+        loaded = sys.modules[package]
+        setup["import_clone"](tmp_path, package)  # importable now: left as it is
+        assert sys.modules[package] is loaded
+    finally:
+        for name in [m for m in sys.modules if m.split(".")[0] == package]:
+            del sys.modules[name]
+
+
 def test_every_notebook_picks_its_profile_with_the_same_choose_profile_cell():
     cells = set()
     for path in NOTEBOOK_SCRIPTS:

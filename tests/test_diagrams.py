@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import pytest
-from conftest import load_script
+from conftest import repo_module
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -191,7 +191,7 @@ def test_mixed_batch_rejects_what_it_cannot_draw():
 
 
 def test_render_tool_writes_every_png(tmp_path):
-    tool = load_script("tools/render_diagrams.py")
+    tool = repo_module("tools.render_diagrams")
     written = tool.render(tmp_path, ["soft_prompt", "mixed_batch"], dpi=40)
     assert [p.name for p in written] == ["soft_prompt.png", "mixed_batch.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed_batch.png", "soft_prompt.png"]  # no temp files left

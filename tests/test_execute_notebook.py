@@ -8,9 +8,9 @@ from queue import Empty
 
 import nbformat
 import pytest
-from conftest import load_script
+from conftest import repo_module
 
-execute_notebook = load_script("tools/execute_notebook.py")
+execute_notebook = repo_module("tools.execute_notebook")
 
 
 def test_a_reply_missed_by_one_poll_is_found_by_the_next():

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import load_script
+from conftest import repo_module
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _load_tool():
-    return load_script("tools/make_exercises.py")
+    return repo_module("tools.make_exercises")
 
 
 make_exercises = _load_tool()

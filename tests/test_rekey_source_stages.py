@@ -5,7 +5,7 @@ retrain, and the re-keyed file loads under the current settings without training
 from __future__ import annotations
 
 import torch
-from conftest import load_script
+from conftest import repo_module
 
 from mpt_nb.checkpoint import save_prompt
 from mpt_nb.methods import get_method
@@ -14,7 +14,7 @@ from mpt_nb.profiles import get_profile
 from mpt_nb.prompts import MultitaskPrompt
 from mpt_nb.sources import SourceStore, stage_identity, stage_metadata, stage_settings
 
-rekey_tool = load_script("tools/rekey_source_stages.py")
+rekey_tool = repo_module("tools.rekey_source_stages")
 MPT, DECOMP = get_method("mpt").source, get_method("decomp").source
 
 

@@ -1,13 +1,15 @@
-"""The hierarchical bootstrap against known cases: scipy's bootstrap on one level, hand-built seeds, the verdicts."""
+"""The intervals of ``mpt_nb.results``: the hierarchical bootstrap against known cases (scipy's bootstrap on one level,
+hand-built seeds, the verdicts) and the one-sample bootstrap against scipy's."""
 
 import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
 from mpt_nb.metrics import compute_metric
-from mpt_nb.stats import (
+from mpt_nb.results import (
     BootstrapResult,
     RunPredictions,
+    bootstrap_interval,
     hierarchical_bootstrap,
     runs_from_records,
     standard_error,
@@ -116,9 +118,23 @@ def test_runs_from_records_reads_test_predictions():
 
 
 def test_bootstrap_refuses_runs_scored_on_different_rows():
-    from mpt_nb.stats import RunPredictions, hierarchical_bootstrap
+    from mpt_nb.results import RunPredictions, hierarchical_bootstrap
 
     a = RunPredictions(("t", "a"), "t", "accuracy", None, 0, (0, 1, 1), (0, 1, 0))
     b = RunPredictions(("t", "b"), "t", "accuracy", None, 0, (0, 1, 1), (1, 0, 0))  # same length, other rows
     with pytest.raises(ValueError, match="different test rows"):
         hierarchical_bootstrap([a, b], lambda means: means[("t", "a")] - means[("t", "b")], n_resamples=10)
+
+
+def test_bootstrap_interval_is_scipys_bootstrap_of_the_mean():
+    gains = [0.03, -0.01, 0.05, 0.02, 0.04, 0.00]
+    mean, low, high = bootstrap_interval(gains, n_resamples=2000, seed=3)
+    theirs = bootstrap((np.array(gains),), np.mean, n_resamples=2000, random_state=np.random.default_rng(3))
+    assert mean == pytest.approx(np.mean(gains))
+    assert (low, high) == pytest.approx((theirs.confidence_interval.low, theirs.confidence_interval.high))
+    assert low < mean < high
+    narrower = bootstrap_interval(gains, 0.8, n_resamples=2000, seed=3, method="percentile")
+    assert low <= narrower[1] < narrower[2] <= high
+    for few in ([0.1], [0.2, 0.2]):
+        with pytest.raises(ValueError, match="at least two different values"):
+            bootstrap_interval(few)

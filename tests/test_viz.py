@@ -14,29 +14,35 @@ import pytest
 
 from mpt_nb import paper
 from mpt_nb.prompts import expected_trainable
-from mpt_nb.results import k_sort_key, load_records, paired_differences, results_table, summarise
+from mpt_nb.results import (
+    accuracy_by_k,
+    accuracy_by_rank,
+    k_sort_key,
+    load_records,
+    measured_points,
+    measured_settings,
+    paired_differences,
+    results_table,
+    summarise,
+    t_interval,
+)
 from mpt_nb.viz import (
     BACKBONE_PRESETS,
     METHOD_COLOURS,
-    _counts_text,
-    accuracy_by_k,
-    accuracy_by_rank,
     accuracy_vs_k_figure,
     accuracy_vs_rank_figure,
     delta_heatmap,
     explorer_counts,
     integer_ticks,
     log_ticks,
-    measured_points,
-    measured_settings,
     method_colour,
     param_count_explorer,
     params_vs_accuracy_figure,
     prompt_heatmap,
     smooth,
     static_explorer_figure,
-    t_interval,
 )
+from mpt_nb.viz.explorer import _counts_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

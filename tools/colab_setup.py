@@ -13,7 +13,7 @@ It lives here, not in ``mpt_nb``, because it runs before ``mpt_nb`` is installed
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -35,6 +35,28 @@ def install_step(*command: str, dry_run: bool) -> None:
         print(done.stdout.strip()[-1000:])
 
 
+def import_clone(clone: Path, package: str = "mpt_nb") -> None:
+    """Make ``import mpt_nb`` in this running process find the clone's package, without a restart.
+
+    ``pip install -e`` takes effect through a ``.pth`` hook that Python reads at start-up, so new processes see the
+    install but the running kernel does not. Here the package is loaded once from the clone's folder (and registered
+    in ``sys.modules``); its modules are then found through its ``__path__``. Where the package is importable
+    already (a restarted runtime), nothing changes. ``invalidate_caches`` lets the kernel see the packages pip just
+    put in site-packages (the offline model and data)."""
+    importlib.invalidate_caches()
+    if importlib.util.find_spec(package) is not None:
+        return
+    folder = clone / package
+    spec = importlib.util.spec_from_file_location(package, folder / "__init__.py", submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[package]
+        raise
+
+
 def set_up(clone: Path = CLONE, *, dry_run: bool = False) -> None:
     """Install the clone and its data into this Python, and work inside the clone from now on."""
     install_step(sys.executable, "-m", "pip", "install", "--quiet", "-e", str(clone), dry_run=dry_run)
@@ -45,8 +67,7 @@ def set_up(clone: Path = CLONE, *, dry_run: bool = False) -> None:
     except RuntimeError as failed:
         print(f"data files not fetched; the notebooks leave out the targets that need them.\n{failed}")
     if not dry_run:
-        sys.path.insert(0, str(clone))  # the running kernel sees the editable install without a restart
-        importlib.invalidate_caches()
+        import_clone(clone)  # the running kernel sees the editable install without a restart
         os.chdir(clone / "notebooks")
     print(f"{'dry run: would install' if dry_run else 'installed'} mpt_nb from {clone}")
 

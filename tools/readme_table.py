@@ -15,10 +15,9 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's mpt_nb, also when the script runs from elsewhere
+from mpt_nb.course import REPO_REF, REPO_URL
 
-from mpt_nb.course import REPO_REF, REPO_URL  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 README = ROOT / "README.md"
 NOTEBOOKS = ROOT / "notebooks"

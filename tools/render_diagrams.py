@@ -1,10 +1,10 @@
-"""Render the teaching diagrams of ``mpt_nb.diagrams`` to ``docs/figures/*.png`` (run from anywhere)."""
+"""Render the teaching diagrams of ``mpt_nb.diagrams`` to ``docs/figures/*.png``: ``python -m tools.render_diagrams``
+from the checkout, or the script by its path from anywhere (it needs only the installed package)."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,15 +16,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from mpt_nb.diagrams import (  # noqa: E402 (after the path and backend are set)
+from mpt_nb.diagrams import (
     distillation_diagram,
     mixed_batch_diagram,
     mpt_pipeline_diagram,
     soft_prompt_diagram,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DIAGRAMS: dict[str, Callable[[], Figure]] = {
     "soft_prompt": soft_prompt_diagram,
@@ -58,7 +57,7 @@ def render(out_dir: Path, names: list[str] | None = None, dpi: int = 110) -> lis
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python tools/render_diagrams.py [name ...] [--out DIR] [--dpi N]``."""
+    """Command line: ``python -m tools.render_diagrams [name ...] [--out DIR] [--dpi N]``."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help=f"diagrams to render (default: all of {', '.join(DIAGRAMS)})")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures", help="output folder")

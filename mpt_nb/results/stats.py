@@ -1,10 +1,12 @@
-"""Statistics for comparing methods: a hierarchical bootstrap over source seeds, target seeds and test rows.
+"""Intervals for results: a t-interval over seeds, scipy's bootstrap of one sample, and a hierarchical bootstrap over
+source seeds, target seeds and test rows.
 
-A method's score in one cell (target task, k) varies for three reasons: which source stage it started from (the
-source seed), which target run it is (the target seed: init, k-shot sample, data order) and which test rows were
-drawn (the test set is a sample too). ``hierarchical_bootstrap`` resamples all three, nested, and paired across
-methods (every method sees the same drawn seeds and the same drawn rows), then recomputes a statistic of the cell
-means; the percentile interval of those resamples is the confidence interval.
+``t_interval`` and ``bootstrap_interval`` take one list of numbers (e.g. a method's seed-paired gains). A method's
+score in one cell (target task, k) varies for three reasons: which source stage it started from (the source seed),
+which target run it is (the target seed: init, k-shot sample, data order) and which test rows were drawn (the test
+set is a sample too). ``hierarchical_bootstrap`` resamples all three, nested, and paired across methods (every
+method sees the same drawn seeds and the same drawn rows), then recomputes a statistic of the cell means; the
+percentile interval of those resamples is the confidence interval.
 
 Row resampling is done by multiplicity weights (a multinomial draw per resample), and every metric is computed from
 the weighted confusion counts, so a resample costs a matrix product rather than a metric call. ``weighted_metric``
@@ -13,6 +15,8 @@ with all weights 1 equals ``mpt_nb.metrics.compute_metric`` (tested).
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,11 +27,55 @@ import numpy as np
 __all__ = [
     "BootstrapResult",
     "RunPredictions",
+    "bootstrap_interval",
     "hierarchical_bootstrap",
     "runs_from_records",
     "standard_error",
+    "t_interval",
     "weighted_metric",
 ]
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float | None]:
+    """Mean of ``values`` and the half-width of its t-interval, t(1 − α/2, n − 1)·sd/√n; None with one value."""
+    from scipy.stats import t
+
+    _check_confidence(confidence)
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("t_interval needs at least one value")
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None
+    n = len(values)
+    return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
+
+
+def bootstrap_interval(
+    values: Sequence[float], confidence: float = 0.95, *, n_resamples: int = 9999, method: str = "BCa", seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``values`` and its bootstrap interval (``scipy.stats.bootstrap``): (mean, low, high).
+
+    ``method`` is scipy's: "BCa" (bias-corrected, the default), "percentile" or "basic". With fewer than two values,
+    or all of them equal, there is nothing to resample: ``ValueError`` says so.
+    """
+    from scipy.stats import bootstrap
+
+    _check_confidence(confidence)
+    data = np.asarray([float(v) for v in values])
+    if len(data) < 2 or np.all(data == data[0]):
+        raise ValueError(f"a bootstrap needs at least two different values, got {data.tolist()}; with so few, report "
+                         "the values themselves")
+    result = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples, method=method,
+                       random_state=np.random.default_rng(seed))
+    ci = result.confidence_interval
+    return float(data.mean()), float(ci.low), float(ci.high)
+
 
 BOOTSTRAP_METRICS = ("accuracy", "f1", "macro_f1")
 

@@ -1,0 +1,90 @@
+"""Results, in one home: run records on disk, scores aggregated over seeds, intervals, tables and the grid plan.
+
+=============  ==================================================================================================
+``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
+``aggregate``  means over seeds, seed-paired differences, each method's score per k or rank r (``MeasuredScore``)
+``stats``      intervals: ``t_interval``, ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical
+               bootstrap over source seeds, target seeds and test rows, a test set's own standard error
+``tables``     Markdown tables: per target, averaged over targets, the ablation, the lr search, the grid's report
+``grid``       the quality grid's plan: ``GridConfig``, ``RunSpec``, ``plan_runs``, the target-lr search, ``config_hash``
+=============  ==================================================================================================
+
+Every name is importable from ``mpt_nb.results``. Figures live in ``mpt_nb.viz``, which reads these; nothing here
+imports ``viz``, ``pipeline`` or ``sources``, and the method table is read only inside the functions that need it.
+"""
+
+from .aggregate import (
+    MeasuredScore,
+    accuracy_by_k,
+    accuracy_by_rank,
+    is_main,
+    k_sort_key,
+    measured_points,
+    measured_settings,
+    paired_differences,
+    summarise,
+)
+from .grid import (
+    GridConfig,
+    RunSpec,
+    chosen_lrs,
+    config_hash,
+    current,
+    normalise_k,
+    off_rate,
+    plan_runs,
+    search_key,
+    search_runs,
+)
+from .records import append_record, load_records, record_key, save_records
+from .stats import (
+    BootstrapResult,
+    RunPredictions,
+    bootstrap_interval,
+    hierarchical_bootstrap,
+    runs_from_records,
+    standard_error,
+    t_interval,
+    weighted_metric,
+)
+from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
+
+__all__ = [
+    "BootstrapResult",
+    "GridConfig",
+    "MeasuredScore",
+    "RunPredictions",
+    "RunSpec",
+    "ablation_cells",
+    "ablation_table",
+    "accuracy_by_k",
+    "accuracy_by_rank",
+    "append_record",
+    "average_table",
+    "bootstrap_interval",
+    "chosen_lrs",
+    "config_hash",
+    "current",
+    "grid_report",
+    "hierarchical_bootstrap",
+    "is_main",
+    "k_sort_key",
+    "load_records",
+    "lr_search_table",
+    "measured_points",
+    "measured_settings",
+    "normalise_k",
+    "off_rate",
+    "paired_differences",
+    "plan_runs",
+    "record_key",
+    "results_table",
+    "runs_from_records",
+    "save_records",
+    "search_key",
+    "search_runs",
+    "standard_error",
+    "summarise",
+    "t_interval",
+    "weighted_metric",
+]

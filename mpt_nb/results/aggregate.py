@@ -1,0 +1,199 @@
+"""Scores gathered from records: per-cell means over seeds, seed-paired differences, and each method's score per k
+or per rank r (mean over target tasks, with a t-interval over seeds) that the figures draw.
+
+The method table (``mpt_nb.methods``) is read inside the functions that order or classify methods, so reading and
+summarising records never loads it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .stats import t_interval
+
+__all__ = [
+    "MeasuredScore",
+    "accuracy_by_k",
+    "accuracy_by_rank",
+    "is_main",
+    "k_sort_key",
+    "measured_points",
+    "measured_settings",
+    "paired_differences",
+    "summarise",
+]
+
+
+def summarise(records: Iterable[dict[str, Any]], keys: Sequence[str] = ("task", "k", "method")) -> list[dict[str, Any]]:
+    """Mean and standard deviation of the test metric over seeds, one row per ``keys`` combination."""
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[tuple(r[k] for k in keys)].append(r)
+    rows = []
+    for key, runs in groups.items():
+        scores = [r["test"] for r in runs]
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "metric": runs[0]["metric"],
+                "mean": statistics.fmean(scores),
+                "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+                "runs": len(runs),
+                "trainable_params": runs[0]["trainable_params"],
+            }
+        )
+    return rows
+
+
+def k_sort_key(k: str | int) -> tuple[int, int]:
+    """Order shot counts numerically with full data last: 4, 16, 32, full (not the string order 16, 32, 4)."""
+    text = str(k)
+    return (0, int(text)) if text.isdigit() else (1, 0)
+
+
+def is_main(record: dict[str, Any]) -> bool:
+    """Whether a record is a main run of its method (not an ablation)."""
+    return record.get("ablation", "none") in ("none", None)
+
+
+def paired_differences(
+    records: Iterable[dict[str, Any]], method: str, baseline: str, *, keys: Sequence[str] = ("task", "k")
+) -> dict[tuple, list[float]]:
+    """``method`` − ``baseline`` test score per ``keys`` group, paired by seed (only seeds both methods ran).
+
+    Paired because both methods of a seed share its k-shot draw and data order: the difference removes that luck.
+    Ablation runs are left out. Returns ``{group: [difference for each shared seed, in seed order]}``.
+    """
+    scores: dict[tuple, dict[str, dict[Any, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in records:
+        if not is_main(r) or r["method"] not in (method, baseline):
+            continue
+        group = tuple(r[k] for k in keys)
+        if r["seed"] in scores[group][r["method"]]:
+            raise ValueError(f"two {r['method']!r} runs for {dict(zip(keys, group, strict=True))} seed {r['seed']}: "
+                             "pass records of one grid (one profile and settings) at a time")
+        scores[group][r["method"]][r["seed"]] = r["test"]
+    out = {}
+    for group, by_method in scores.items():
+        seeds = sorted(set(by_method[method]) & set(by_method[baseline]))
+        if seeds:
+            out[group] = [by_method[method][s] - by_method[baseline][s] for s in seeds]
+    return out
+
+
+@dataclass(frozen=True)
+class MeasuredScore:
+    """A method's test score at one setting (fractions): the mean over target tasks and its t-interval over seeds.
+
+    ``seeds`` counts the runs (source seed, target seed) that covered every target; each gives one mean over the
+    targets, and the interval is over those means. ``half_width`` is None with fewer than two such seeds.
+    """
+
+    mean: float
+    half_width: float | None
+    seeds: int
+    targets: tuple[str, ...]
+    metrics: tuple[str, ...]
+    trainable_params: float
+
+
+def _score(runs: Sequence[dict[str, Any]], confidence: float) -> MeasuredScore:
+    """Mean over targets per seed, then the t-interval over the seeds that ran every target."""
+    targets = tuple(sorted({r["task"] for r in runs}))
+    by_seed: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        by_seed[(r.get("source_seed"), r["seed"])][r["task"]].append(float(r["test"]))
+    complete = [per_task for per_task in by_seed.values() if len(per_task) == len(targets)]
+    if complete:
+        mean, half = t_interval([statistics.fmean(statistics.fmean(v) for v in t.values()) for t in complete], confidence)
+    else:  # no seed ran every target: the mean of the per-target means, without an interval
+        per_target: dict[str, list[float]] = defaultdict(list)
+        for r in runs:
+            per_target[r["task"]].append(float(r["test"]))
+        mean, half = statistics.fmean(statistics.fmean(v) for v in per_target.values()), None
+    return MeasuredScore(
+        mean=mean, half_width=half, seeds=len(complete), targets=targets,
+        metrics=tuple(sorted({r["metric"] for r in runs})),
+        trainable_params=statistics.fmean(float(r["trainable_params"]) for r in runs),
+    )
+
+
+def accuracy_by_k(
+    records: Iterable[dict[str, Any]] | None, *, confidence: float = 0.95
+) -> dict[str, dict[str, MeasuredScore]]:
+    """{method: {k: score}} over the main runs (ablations left out); k as text ("4", "full"), in table order."""
+    from ..methods import method_order
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records or []:
+        if is_main(r):
+            groups[(r["method"], str(r["k"]))].append(r)
+    out: dict[str, dict[str, MeasuredScore]] = {}
+    for (method, k), runs in sorted(groups.items(), key=lambda kv: (method_order(kv[0][0]), kv[0][0], k_sort_key(kv[0][1]))):
+        out.setdefault(method, {})[k] = _score(runs, confidence)
+    return out
+
+
+def _rank_ablations() -> set[str]:
+    """Ablations that change only the rank (e.g. "rank4"): their runs are the same method at another r."""
+    from ..methods import ABLATIONS
+
+    return {name for name, a in ABLATIONS.items() if set(a.source_changes) == {"rank"} and not a.method_changes}
+
+
+def accuracy_by_rank(
+    records: Iterable[dict[str, Any]] | None, *, k: str | int = "full", confidence: float = 0.95
+) -> dict[str, dict[int, MeasuredScore]]:
+    """{method: {r: score}} at one k, over the targets where that method ran at more than one rank r.
+
+    Main runs and rank-only ablations (e.g. "rank4") count; records without a rank, or rank 0 (PT, SPoT), do not.
+    """
+    from ..methods import method_order
+
+    rank_only = _rank_ablations()
+    by: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records or []:
+        if str(r["k"]) == str(k) and r.get("rank") and (is_main(r) or r.get("ablation") in rank_only):
+            by[r["method"]][r["task"]].append(r)
+    out: dict[str, dict[int, MeasuredScore]] = {}
+    for method in sorted(by, key=lambda m: (method_order(m), m)):
+        runs = [x for per_task in by[method].values() if len({y["rank"] for y in per_task}) > 1 for x in per_task]
+        for rank in sorted({int(x["rank"]) for x in runs}):
+            out.setdefault(method, {})[rank] = _score([x for x in runs if int(x["rank"]) == rank], confidence)
+    return out
+
+
+def measured_settings(records: Iterable[dict[str, Any]] | None) -> dict[str, list]:
+    """The settings the measured runs used: prompt lengths ``l``, ranks ``r`` (> 0), widths ``d``, ``ks``, ``backbones``."""
+    from ..methods import METHODS
+
+    recs = list(records or [])
+    whole_prompt = {m for m, method in METHODS.items() if method.target_init != "shared_prompt"}  # they train l·d
+    return {
+        "l": sorted({int(r["prompt_tokens"]) for r in recs if r.get("prompt_tokens")}),
+        "r": sorted({int(r["rank"]) for r in recs if r.get("rank")}),
+        "d": sorted({int(r["trainable_params"]) // int(r["prompt_tokens"])
+                     for r in recs if r["method"] in whole_prompt and r.get("prompt_tokens")}),
+        "ks": sorted({str(r["k"]) for r in recs}, key=k_sort_key),
+        "backbones": sorted({str(r["backbone"]) for r in recs if r.get("backbone")}),
+    }
+
+
+def measured_points(records: Iterable[dict[str, Any]] | None, *, k: str | int = "full") -> dict[str, tuple[float, float]]:
+    """{method: (trainable params per task, mean test metric in %)} over target tasks and seeds, main runs only."""
+    from ..methods import method_order
+
+    if not records:
+        return {}
+    main = [r for r in records if is_main(r) and str(r["k"]) == str(k)]
+    per_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in summarise(main):
+        per_method[row["method"]].append(row)
+    return {
+        m: (statistics.fmean(r["trainable_params"] for r in rows), 100 * statistics.fmean(r["mean"] for r in rows))
+        for m, rows in sorted(per_method.items(), key=lambda item: (method_order(item[0]), item[0]))
+    }
