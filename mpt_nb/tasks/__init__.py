@@ -24,6 +24,7 @@ Modules:
 * ``intents.py``, ``inference.py``, ``bigbench.py`` -- the tasks read from pinned files.
 * ``hub.py`` -- the GLUE / SuperGLUE / SQuAD / ReCoRD tasks loaded from the Hugging Face Hub.
 * ``builtin.py`` -- registers the built-in tasks (the order of ``list_tasks()``), ``SUITES``, ``unfetched_tasks``.
+* ``overlap.py`` -- ``shared_texts``, ``near_duplicate_rate``, ``overlap_table``: input text shared between tasks.
 * ``user.py`` -- ``task_from_dataset``: your own data as a registered task.
 
 Importing ``mpt_nb.tasks`` registers the built-in tasks. Every public name is importable from ``mpt_nb.tasks``.
@@ -49,6 +50,7 @@ from .hub import PROFILE_HINT as PROFILE_HINT
 from .offline import OFFLINE_SOURCE_TASKS, OFFLINE_TARGET_TASKS
 from .offline import TREC_COARSE as TREC_COARSE
 from .offline import TWEET3_CLASSES as TWEET3_CLASSES
+from .overlap import near_duplicate_rate, overlap_table, shared_texts
 from .pinned import DataFileError, PinnedFile, data_dir, fetch_file, mirror_dir
 from .splits import load_task_splits
 from .user import task_from_dataset
@@ -75,7 +77,10 @@ __all__ = [
     "list_tasks",
     "load_task_splits",
     "mirror_dir",
+    "near_duplicate_rate",
+    "overlap_table",
     "register_task",
+    "shared_texts",
     "task_from_dataset",
     "unfetched_tasks",
 ]

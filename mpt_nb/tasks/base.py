@@ -119,6 +119,7 @@ class Task:
     byte_label_words: tuple[str, ...] | None = None  # used only under a tokenizer where label_words' first tokens collide
     source: str = ""
     licence: str = ""
+    citation: str = ""  # whom to cite for the data
     files: tuple[PinnedFile, ...] = ()  # the pinned files its loader reads (``pinned.py``)
     loader: Callable[..., datasets.DatasetDict] | None = field(default=None, repr=False, compare=False)
 

