@@ -59,13 +59,13 @@ def stage_rows(folder: Path, tolerance: float | None = None) -> list[dict[str, A
     for path in sorted(folder.glob("*.safetensors")):
         extra = stage_metadata(path)
         settings = extra["source_stage"]
-        curves = extra["curves"]
-        if settings["stage"] == "teachers":
+        config, curves = settings["config"], extra["curves"]
+        if settings["stage"]["kind"] == "teachers":
             named = [(task, curve) for task, curve in curves.items()]
-            steps, rows_scored = settings["teacher_steps"], settings["max_validation"]
+            steps, rows_scored = config["teacher_steps"], config["max_validation"]
         else:
             named = [("mean of sources", curves)]
-            steps, rows_scored = settings["distill_steps"], settings["max_validation"] * len(settings["source_tasks"])
+            steps, rows_scored = config["distill_steps"], config["max_validation"] * len(settings["source_tasks"])
         stage = path.name.split("-seed")[0]
         for what, curve in named:
             evals = curve["evals"]

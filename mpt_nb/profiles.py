@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -20,7 +20,17 @@ from .backbones import OFFLINE_DEFAULT, HubModelUnavailableError
 from .tasks import unfetched_tasks
 from .tasks.pinned import FETCH_COMMAND, FETCH_HINT
 
-__all__ = ["PROFILES", "SIZINGS", "Profile", "describe", "get_profile", "without_unfetched_targets"]
+__all__ = [
+    "PROFILES",
+    "RUN_FIELDS",
+    "SIZINGS",
+    "Profile",
+    "SourceConfig",
+    "TargetConfig",
+    "describe",
+    "get_profile",
+    "without_unfetched_targets",
+]
 
 ENV_VAR = "MPT_NB_PROFILE"
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -97,12 +107,80 @@ class Profile:
                 "distill_eval_every or eval_every > 0; set one, or distill_patience=0 for fixed budgets"
             )
 
+    def source_config(self) -> SourceConfig:
+        """Every setting that shapes a source stage, as one value (what a stage's identity hashes, whole)."""
+        return SourceConfig(**{f.name: getattr(self, f.name) for f in fields(SourceConfig)})
+
+    def target_config(self) -> TargetConfig:
+        """Every setting that shapes a target run, as one value."""
+        return TargetConfig(**{f.name: getattr(self, f.name) for f in fields(TargetConfig)})
+
     def with_overrides(self, **changes: object) -> Profile:
         """A copy with some fields changed (e.g. ``prompt_tokens=10``); unknown names are an error."""
         unknown = set(changes) - set(asdict(self))
         if unknown:
             raise TypeError(f"unknown profile field(s) {sorted(unknown)}; known: {sorted(asdict(self))}")
         return replace(self, **changes)
+
+
+# What shapes what. Every Profile field is a run field or belongs to the source config, the target config or both
+# (tests/test_sources.py checks it), so no field can be left out of every identity.
+RUN_FIELDS = ("name", "backbone", "source_tasks", "target_tasks", "offline", "seeds", "sizing")
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Every setting that shapes a source stage (teachers or a shared prompt): its identity hashes all of them."""
+
+    prompt_tokens: int
+    rank: int
+    max_tasks_per_batch: int
+    max_input_tokens: int
+    max_train: int | None
+    max_eval: int | None
+    max_validation: int | None
+    batch_size: int
+    eval_batch_size: int
+    teacher_steps: int
+    distill_steps: int
+    source_patience: int
+    distill_patience: int
+    distill_eval_every: int | None
+    eval_every: int
+    eval_at_start: bool
+    lr: float
+    lr_low_rank: float
+    weight_decay: float
+    warmup_ratio: float
+    max_grad_norm: float
+    distill_weight: float
+    temperature: float
+    mixed_precision: str
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """Every setting that shapes a target run (on top of the source stage it starts from)."""
+
+    prompt_tokens: int
+    rank: int
+    max_input_tokens: int
+    max_train: int | None
+    max_eval: int | None
+    max_validation: int | None
+    batch_size: int
+    eval_batch_size: int
+    eval_every: int
+    lr: float
+    lr_low_rank: float
+    weight_decay: float
+    warmup_ratio: float
+    max_grad_norm: float
+    mixed_precision: str
+    target_steps: int
+    few_shot_steps: int
+    target_eval_at_start: bool
+    target_low_rank_init: str
+    few_shot_k: tuple[int, ...]
 
 
 PROFILES: dict[str, Profile] = {

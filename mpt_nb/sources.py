@@ -1,11 +1,12 @@
 """Source stages as named records: what a method trains on the source tasks, keyed by every setting that shapes it.
 
-A source stage is either the teachers (one vanilla prompt per source task) or a shared prompt (P* and per-task u, v,
-trained jointly or distilled from the teachers). Its *identity* is a hash of everything that shapes it: backbone,
-source tasks and their templates, l, r, steps, learning rates, schedule, λ, T, κ, the initialisation of P*, the data
-caps, the seed and the package version (for a shared prompt distilled from teachers, the teachers' own settings
-too). The file name carries the identity, so a run under other settings never finds a stale file; a file loaded
-under other settings is refused with the settings that differ.
+A source stage (``mpt_nb.methods.SourceStage``) is either the teachers (one vanilla prompt per source task) or a
+shared prompt (P* and per-task u, v, trained jointly or distilled from the teachers). Its *identity* is a hash of
+everything that shapes it, computed from values, so no setting can be left out: the stage value, the profile's whole
+``SourceConfig``, the backbone, each source task's data identity (name, template, label words, the sha256 of the
+files it reads or its pinned package, the split seed) and the seed; for a stage that reads the teachers, the
+teachers' identity too. The file name carries the identity, so a run under other settings never finds a stale file;
+a file loaded under other settings is refused with the settings that differ.
 
 ``SourceStore`` is what notebooks, the demo and the benchmarks use: ``store.get(stage, seed)`` returns the stage
 from memory, else from the shipped folder (the converged stages committed under ``sources/<profile>/``, read only),
@@ -23,7 +24,7 @@ import hashlib
 import json
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,55 +91,17 @@ def git_commit() -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _common_settings(profile: Any) -> dict[str, Any]:
-
-    return {
-        "backbone": profile.backbone,
-        "source_tasks": [
-            {"name": t, "template": get_task(t).template, "label_words": list(get_task(t).label_words)}
-            for t in profile.source_tasks
-        ],
-        "prompt_tokens": profile.prompt_tokens,
-        "max_input_tokens": profile.max_input_tokens,
-        "max_train": profile.max_train,
-        "max_eval": profile.max_eval,  # caps validation too, so it shapes checkpoint selection
-        "max_validation": profile.max_validation,
-        "batch_size": profile.batch_size,
-        "eval_every": profile.eval_every,
-        "eval_at_start": profile.eval_at_start,
-        "source_patience": profile.source_patience,
-        "lr": profile.lr,
-        "weight_decay": profile.weight_decay,
-        "warmup_ratio": profile.warmup_ratio,
-        "max_grad_norm": profile.max_grad_norm,
-        "mixed_precision": profile.mixed_precision,
-    }
-
-
 def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any]:
-    """Every setting that shapes ``stage`` trained under ``profile`` with ``seed`` (what its identity hashes)."""
-    settings = {"stage": stage.kind, **_common_settings(profile), "seed": seed}
-    if stage.kind == "teachers":
-        settings["teacher_steps"] = profile.teacher_steps
-        return settings
-    settings.update(
-        {
-            "distill": stage.distill,
-            "decompose": stage.decompose,
-            "shared_init": stage.shared_init,
-            "rank": stage.rank or profile.rank,
-            "distill_steps": profile.distill_steps,
-            "distill_eval_every": profile.distill_eval_every,
-            "distill_patience": profile.distill_patience,
-            "lr_low_rank": profile.lr_low_rank,
-            "max_tasks_per_batch": profile.max_tasks_per_batch,
-        }
-    )
-    if stage.distill:
-        settings.update(
-            {"distill_weight": profile.distill_weight, "temperature": profile.temperature,
-             "distill_terms": stage.distill_terms}
-        )
+    """Everything that shapes ``stage`` trained under ``profile`` with ``seed`` (what its identity hashes): the stage
+    value, the whole source config, the backbone, each source task's data identity and the seed; for a stage that
+    reads the teachers, the teachers' own settings too."""
+    settings = {
+        "stage": asdict(stage),
+        "config": asdict(profile.source_config()),
+        "backbone": profile.backbone,
+        "source_tasks": [get_task(t).data_identity() for t in profile.source_tasks],
+        "seed": seed,
+    }
     if stage.needs_teachers:
         settings["teachers"] = stage_settings(profile, TEACHERS, seed)
     return settings

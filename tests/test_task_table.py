@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load_script
+from conftest import repo_module
 
 from mpt_nb.tasks import get_task, list_tasks
 
 
 @pytest.fixture(scope="module")
 def tool():
-    return load_script("tools/task_table.py")
+    return repo_module("tools.task_table")
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's mpt_nb, also when the script runs from elsewhere
-
-from mpt_nb.tasks import list_tasks, overlap_table  # noqa: E402
+from mpt_nb.tasks import list_tasks, overlap_table
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,13 +17,12 @@ import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's mpt_nb, also when the script runs from elsewhere
+from mpt_nb.tasks import SPLITS, Task, get_task, list_tasks, load_task_splits
+from mpt_nb.tasks.bigbench import RETIRED_TASKS
+from mpt_nb.tasks.offline import MIN_TEST_ROWS
+from mpt_nb.tasks.pinned import FETCH_COMMAND, MIRROR_ENV
 
-from mpt_nb.tasks import SPLITS, Task, get_task, list_tasks, load_task_splits  # noqa: E402
-from mpt_nb.tasks.bigbench import RETIRED_TASKS  # noqa: E402
-from mpt_nb.tasks.offline import MIN_TEST_ROWS  # noqa: E402
-from mpt_nb.tasks.pinned import FETCH_COMMAND, MIRROR_ENV  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DOC = ROOT / "docs" / "tasks.md"
 WIDTH = 118  # the line width of the hand-written docs

