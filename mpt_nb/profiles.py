@@ -24,6 +24,7 @@ __all__ = [
     "PROFILES",
     "RUN_FIELDS",
     "SIZINGS",
+    "SOURCE_SPLIT_SEED",
     "Profile",
     "SourceConfig",
     "TargetConfig",
@@ -35,6 +36,7 @@ __all__ = [
 ENV_VAR = "MPT_NB_PROFILE"
 MIXED_PRECISION = ("no", "fp16", "bf16")
 TARGET_LOW_RANK_INITS = ("ones", "source_mean")
+SOURCE_SPLIT_SEED = 0  # every source task's train/validation/test split (part of each source stage's identity)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class Profile:
     target_low_rank_init: str = "ones"
     mixed_precision: str = "no"  # "fp16" / "bf16": accelerate's autocast (fp16 needs a GPU)
     few_shot_k: tuple[int, ...] = (4, 16, 32)
+    # How the targets' pools are split into train/validation/test (sources always split with SOURCE_SPLIT_SEED): a
+    # seed no run has used before gives test rows no run has scored.
+    target_split_seed: int = 0
     seeds: tuple[int, ...] = (0, 1, 2)
     sizing: str = "default"  # which entry of SIZINGS shaped the numbers above (set by get_profile)
 
@@ -96,6 +101,12 @@ class Profile:
                 f"distill_weight (λ) is {self.distill_weight}; it must be > 0. A stage without distillation says so "
                 "itself: SourceStage(distill=False), e.g. get_method('mpt', 'no_distill').source"
             )
+        both = sorted(set(self.source_tasks) & set(self.target_tasks))
+        if both and self.target_split_seed != SOURCE_SPLIT_SEED:
+            raise ValueError(
+                f"{both} are source and target tasks, whose pools split by different seeds (target_split_seed="
+                f"{self.target_split_seed}); drop them from one list, or set target_split_seed={SOURCE_SPLIT_SEED}"
+            )
         if self.source_patience and not self.eval_every:
             raise ValueError(
                 f"source_patience={self.source_patience} stops source stages on a validation plateau, which needs "
@@ -106,6 +117,10 @@ class Profile:
                 f"distill_patience={self.distill_patience} stops shared stages on a validation plateau, which needs "
                 "distill_eval_every or eval_every > 0; set one, or distill_patience=0 for fixed budgets"
             )
+
+    def split_seed(self, task: str) -> int:
+        """The split seed of ``task``'s pool under this profile: the targets' own, else ``SOURCE_SPLIT_SEED``."""
+        return self.target_split_seed if task in self.target_tasks else SOURCE_SPLIT_SEED
 
     def source_config(self) -> SourceConfig:
         """Every setting that shapes a source stage, as one value (what a stage's identity hashes, whole)."""
@@ -181,6 +196,7 @@ class TargetConfig:
     target_eval_at_start: bool
     target_low_rank_init: str
     few_shot_k: tuple[int, ...]
+    target_split_seed: int
 
 
 PROFILES: dict[str, Profile] = {

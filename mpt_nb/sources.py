@@ -34,7 +34,7 @@ from . import __version__
 from .checkpoint import load_prompt, save_prompt
 from .course import display_path
 from .methods import TEACHERS, SourceStage
-from .profiles import get_profile
+from .profiles import SOURCE_SPLIT_SEED, get_profile
 from .prompted import PromptedModel
 from .prompts import MultitaskPrompt, SoftPrompt
 from .stages import distill_shared_prompt, source_scores, train_teachers
@@ -99,7 +99,7 @@ def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any
         "stage": asdict(stage),
         "config": asdict(profile.source_config()),
         "backbone": profile.backbone,
-        "source_tasks": [get_task(t).data_identity() for t in profile.source_tasks],
+        "source_tasks": [get_task(t).data_identity(SOURCE_SPLIT_SEED) for t in profile.source_tasks],
         "seed": seed,
     }
     if stage.needs_teachers:

@@ -1,5 +1,10 @@
 """Target adaptation: a method's target prompt starts from its source stage (or from vocabulary) and is trained on
 the target task; full data or k examples per class, scored on validation and test.
+
+Each record carries its run's *identity* (``run_identity``): a hash of everything that shapes the run, computed from
+values as a source stage's is: the profile's whole ``TargetConfig``, the backbone, the target's data identity (at its
+split seed), the method (its source stage by that stage's identity), k, the seeds, the selection and the
+run's effective steps, rank and learning rate.
 """
 
 from __future__ import annotations
@@ -7,6 +12,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import datasets
@@ -18,12 +24,64 @@ from .losses import objective_for
 from .methods import Method, get_method
 from .prompted import PromptedModel
 from .prompts import NoPrompt, SoftPrompt, count_trainable
-from .sources import SourceStore
+from .sources import SourceStore, stage_identity, stage_settings
 from .tasks import get_task
 from .train import train_prompt
 from .workspace import Workspace
 
-__all__ = ["adapt_target", "adapt_target_both_selections", "select_spot_source", "zero_shot"]
+__all__ = [
+    "adapt_target",
+    "adapt_target_both_selections",
+    "run_identity",
+    "run_settings",
+    "select_spot_source",
+    "zero_shot",
+]
+
+
+def run_settings(
+    profile: Any,
+    target: str,
+    method: str | Method,
+    *,
+    k: int | None,
+    seed: int,
+    source_seed: int | None = None,
+    ablation: str | None = None,
+    validation_k: int | None = None,
+    steps: int | None = None,
+    rank: int | None = None,
+    lr: float | None = None,
+    source_identity: str | None = None,
+) -> dict[str, Any]:
+    """Everything that shapes one target run (what its identity hashes). ``steps``, ``rank`` and ``lr`` are the
+    run's overrides (None: the profile's); ``source_identity`` is the identity of the stage it starts from, if that
+    stage comes from another profile (a shipped store), else computed from ``profile``."""
+    method = method if isinstance(method, Method) else get_method(method, ablation)
+    source_seed = seed if source_seed is None else source_seed
+    if method.source is not None and source_identity is None:
+        source_identity = stage_identity(stage_settings(profile, method.source, source_seed))
+    return {
+        "method": {"name": method.name, "ablation": ablation or "none", "target_init": method.target_init,
+                   "target_low_rank_init": method.target_low_rank_init},
+        "source": source_identity if method.source is not None else None,
+        "config": asdict(profile.target_config()),
+        "backbone": profile.backbone,
+        "task": get_task(target).data_identity(profile.split_seed(target)),
+        "k": k,
+        "seed": seed,
+        "source_seed": source_seed if method.source is not None else None,
+        "validation_k": validation_k,
+        "steps": steps or (profile.few_shot_steps if k is not None else profile.target_steps),
+        "rank": profile.rank if rank is None else rank,
+        "lr": profile.lr if lr is None else lr,
+    }
+
+
+def run_identity(profile: Any, target: str, method: str | Method, **run: Any) -> str:
+    """A short, stable hash of ``run_settings(profile, target, method, **run)``: equal for two runs exactly when
+    every setting that shapes them is equal."""
+    return stage_identity(run_settings(profile, target, method, **run))
 
 
 def select_spot_source(
@@ -235,6 +293,10 @@ def _adapt_target(
             "checkpoint_steps": checkpoint_steps,
             "wall_time_s": round(time.perf_counter() - start, 2),  # training, evaluations and test passes so far
             **extra,
+            "run_identity": run_identity(
+                profile, target, method, k=k, seed=seed, source_seed=source_seed, ablation=ablation,
+                validation_k=validation_k, steps=steps, rank=rank, lr=lr, source_identity=extra.get("source_identity"),
+            ),
         })
     return records
 

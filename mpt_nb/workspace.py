@@ -39,10 +39,13 @@ class Workspace:
         return cls(profile, backbone or load_backbone(profile.backbone, offline=profile.offline))
 
     def splits(self, task: str) -> datasets.DatasetDict:
-        """The formatted train/validation/test splits of a task, capped by the profile."""
+        """The formatted train/validation/test splits of a task (split by the profile's seed for it), capped by the
+        profile."""
         if task not in self._splits:
             profile = self.profile
-            splits = load_task_splits(task, max_train=profile.max_train, max_eval=profile.max_eval)
+            splits = load_task_splits(
+                task, split_seed=profile.split_seed(task), max_train=profile.max_train, max_eval=profile.max_eval
+            )
             if profile.max_validation is not None and len(splits["validation"]) > profile.max_validation:
                 splits["validation"] = splits["validation"].select(range(profile.max_validation))
             self._splits[task] = splits

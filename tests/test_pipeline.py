@@ -21,6 +21,7 @@ from mpt_nb.pipeline import (
 from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import MultitaskPrompt, NoPrompt, SoftPrompt, expected_trainable
 from mpt_nb.sources import SourceStore
+from mpt_nb.targets import run_identity
 from mpt_nb.tasks import get_task
 
 SHRUNK = {
@@ -42,7 +43,7 @@ SHRUNK = {
 RECORD_KEYS = {
     "profile", "sizing", "backbone", "task", "method", "ablation", "k", "seed", "source_seed", "metric", "test",
     "test_rows", "validation", "trainable_params", "prompt_tokens", "rank", "steps", "best_step", "checkpoint_steps",
-    "wall_time_s", "test_predictions",
+    "wall_time_s", "test_predictions", "run_identity",
 }  # fmt: skip
 TARGET = "amazon_sentiment"
 
@@ -155,12 +156,13 @@ def test_adapt_target_records(method, ws, profile, sources, distilled, joint):
     accuracy = sum(p == g for p, g in zip(predictions["pred"], predictions["gold"], strict=True)) / record["test_rows"]
     assert accuracy == pytest.approx(record["test"])
     assert (record["source_seed"] is None) == (method == "pt")
+    assert record["run_identity"] == run_identity(profile, TARGET, method, k=None, seed=0)
     json.dumps(record)  # records are written as JSON Lines
 
 
 def test_zero_shot_record_scores_the_template_alone(ws):
     record = zero_shot(ws, TARGET)
-    assert set(record) >= RECORD_KEYS - {"validation", "rank", "best_step", "checkpoint_steps"}
+    assert set(record) >= RECORD_KEYS - {"validation", "rank", "best_step", "checkpoint_steps", "run_identity"}
     assert record["method"] == "zero_shot" and record["trainable_params"] == 0 and record["steps"] == 0
     # The record's predictions are the bare model's: the same as a prompted model whose prompt is empty.
     model = PromptedModel(ws.backbone, NoPrompt(ws.backbone.dim))
@@ -191,6 +193,8 @@ def test_adapt_target_k_shot(ws, profile, sources):
     assert record["k"] == 2 and record["seed"] == 1 and record["steps"] == profile.few_shot_steps
     assert record["source_seed"] == 0
     assert record["trainable_params"] == expected_trainable("mpt", profile.prompt_tokens, ws.backbone.dim)
+    assert record["run_identity"] == run_identity(profile, TARGET, "mpt", k=2, seed=1, source_seed=0)
+    assert record["run_identity"] != run_identity(profile, TARGET, "mpt", k=2, seed=1, source_seed=1)
 
 
 def test_adapt_target_argument_errors(ws):

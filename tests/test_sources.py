@@ -84,7 +84,7 @@ def test_seed_changes_the_identity_and_target_and_run_fields_do_not(profile):
     assert ident(profile) != ident(profile, seed=1)
     unrelated = {"target_tasks": ("nyt_sentiment",), "target_steps": 99, "few_shot_steps": 9, "few_shot_k": (2,),
                  "target_eval_at_start": True, "target_low_rank_init": "source_mean", "seeds": (5,),
-                 "sizing": "course"}
+                 "sizing": "course", "target_split_seed": 3}
     target_only = {f.name for f in dataclasses.fields(TargetConfig)} - {f.name for f in dataclasses.fields(SourceConfig)}
     assert set(unrelated) >= target_only
     for stage in (TEACHERS, MPT):

@@ -1,0 +1,94 @@
+"""A target run's identity: every setting that shapes the run changes it, and nothing else does; the targets' pools
+split by their own seed."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mpt_nb.methods import get_method
+from mpt_nb.profiles import SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
+from mpt_nb.targets import run_identity, run_settings
+from mpt_nb.tasks import base as task_base
+from mpt_nb.tasks import get_task
+from mpt_nb.workspace import Workspace
+
+TARGET = "amazon_sentiment"
+RUN = {"k": 4, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def profile():
+    return get_profile("smoke")
+
+
+def _changed(value):
+    """Another valid value of a target-config field."""
+    if isinstance(value, bool):
+        return not value
+    if value is None or isinstance(value, int):
+        return (value or 0) + 1
+    if isinstance(value, float):
+        return value * 2 if value else 0.1
+    if isinstance(value, tuple):
+        return (*value, 64)
+    return {"no": "bf16", "bf16": "no", "ones": "source_mean", "source_mean": "ones"}[value]
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TargetConfig)])
+@pytest.mark.parametrize("method", ["pt", "mpt"])
+def test_changing_any_target_config_field_changes_the_run_identity(profile, field, method):
+    changed = profile.with_overrides(**{field: _changed(getattr(profile, field))})
+    assert getattr(changed.target_config(), field) != getattr(profile.target_config(), field)
+    assert run_identity(profile, TARGET, method, **RUN) != run_identity(changed, TARGET, method, **RUN), field
+
+
+def test_the_run_its_data_and_its_source_stage_change_the_identity(profile, monkeypatch):
+    ident = lambda p=profile, method="mpt", **run: run_identity(p, TARGET, method, **{**RUN, **run})  # noqa: E731
+    for run in ({"k": None}, {"seed": 1}, {"source_seed": 1}, {"validation_k": 2}, {"steps": 9}, {"rank": 3},
+                {"lr": 0.3}, {"ablation": "target_source_mean"}, {"ablation": "vocab_init"}):
+        assert ident(**run) != ident(), run
+    assert len({ident(method=m) for m in ("pt", "spot", "spot_generic", "decomp", "mpt")}) == 5
+    assert ident(profile.with_overrides(backbone="tiny-t5")) != ident()
+    # A source-config change is another source stage, so another run for the methods that start from one, not PT.
+    source_only = set(f.name for f in dataclasses.fields(SourceConfig)) - set(f.name for f in dataclasses.fields(TargetConfig))
+    changed = profile.with_overrides(distill_steps=profile.distill_steps + 1)
+    assert "distill_steps" in source_only
+    assert ident(changed) != ident() and ident(changed, "pt") == ident(method="pt")
+    # A stage taken from another profile (a shipped store) is named by its own identity.
+    assert ident(source_identity="0" * 12) != ident()
+    task = get_task(TARGET)
+    monkeypatch.setitem(task_base._REGISTRY, TARGET, dataclasses.replace(task, template=task.template + " "))
+    changed_data = ident()
+    monkeypatch.setitem(task_base._REGISTRY, TARGET, task)
+    assert changed_data != ident()
+
+
+def test_run_fields_and_other_targets_do_not_change_the_identity(profile):
+    same = profile.with_overrides(target_tasks=(TARGET, "nyt_sentiment"), seeds=(7,), sizing="course", name="other")
+    assert run_identity(same, TARGET, "mpt", **RUN) == run_identity(profile, TARGET, "mpt", **RUN)
+
+
+def test_settings_say_what_the_run_is(profile):
+    settings = run_settings(profile, TARGET, "mpt", k=4, seed=1)
+    assert settings["steps"] == profile.few_shot_steps and settings["source_seed"] == 1
+    assert settings["task"] == get_task(TARGET).data_identity(profile.target_split_seed)
+    assert settings["method"]["name"] == "mpt" and settings["config"] == dataclasses.asdict(profile.target_config())
+    assert run_settings(profile, TARGET, "pt", k=None, seed=0)["source"] is None
+    assert run_settings(profile, TARGET, get_method("pt"), k=None, seed=0)["steps"] == profile.target_steps
+
+
+def test_targets_split_by_their_own_seed_and_sources_by_the_fixed_one(profile):
+    moved = profile.with_overrides(target_split_seed=5)
+    assert moved.split_seed(TARGET) == 5 and moved.split_seed(profile.source_tasks[0]) == SOURCE_SPLIT_SEED == 0
+    before, after = Workspace(profile, backbone=None), Workspace(moved, backbone=None)
+    assert before.splits(TARGET)["test"]["input_text"] != after.splits(TARGET)["test"]["input_text"]
+    source = profile.source_tasks[0]
+    assert before.splits(source)["test"]["input_text"] == after.splits(source)["test"]["input_text"]
+
+
+def test_a_task_cannot_be_source_and_target_under_two_split_seeds(profile):
+    with pytest.raises(ValueError, match="target_split_seed"):
+        profile.with_overrides(target_tasks=(profile.source_tasks[0],), target_split_seed=3)
+    assert profile.with_overrides(target_tasks=(profile.source_tasks[0],)).split_seed(profile.source_tasks[0]) == 0
