@@ -1,29 +1,38 @@
-"""What the notebooks share: which profile they run, where the course's repository lives, where they keep artefacts
-and records, and how they show paths.
+"""The notebooks' shell: one call, ``setup(notebook)``, gives a notebook its profile, its workspace, its source
+stages and its records file, and times it.
 
 The notebooks' sizes are a profile in a named sizing (see ``mpt_nb.profiles``): ``course`` on a CPU (each notebook
-fits minutes on 2 cores), ``colab`` on a Colab GPU. ``choose_profile`` is the one call that picks it. Notebooks 04-06
-start from the converged source stages shipped in ``sources/<profile>/`` when all are there
-(``mpt_nb.sources.preferred_store``); otherwise the teachers and shared prompts that notebook 03 trains are exactly
-what they would train themselves when run alone, and ``SourceStore(ws, artefact_dir())`` finds them by their
-settings.
+fits minutes on 2 cores), ``colab`` on a Colab GPU; ``choose_profile`` picks it. Notebooks 04-06 start from the
+converged source stages shipped in ``sources/<profile>/`` when all are there (``mpt_nb.sources.preferred_store``);
+otherwise the teachers and shared prompts that notebook 03 trains are exactly what they would train themselves when
+run alone, and the store in ``artefact_dir()`` finds them by their identity. Where the files live is
+``mpt_nb.paths``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from . import __version__
-from .profiles import ENV_VAR, Profile, get_profile, without_unfetched_targets
+from .methods import SourceStage
+from .paths import artefact_dir, benchmark_results_path, display_path, records_path, repo_root
+from .profiles import ENV_VAR, Profile, describe, get_profile, without_unfetched_targets
+from .sources import SourceStore, preferred_store
+from .train import process_state
+from .workspace import Workspace
 
 __all__ = [
     "DRY_RUN_ENV_VAR",
     "REPO_REF",
     "REPO_URL",
+    "Notebook",
     "artefact_dir",
     "benchmark_results_path",
     "choose_profile",
@@ -31,6 +40,7 @@ __all__ = [
     "on_colab",
     "records_path",
     "repo_root",
+    "setup",
     "training_device",
 ]
 
@@ -68,60 +78,53 @@ def choose_profile(name: str | None = None, *, sizing: str | None = None, **over
 
 def training_device() -> torch.device:
     """Where training puts the model: the GPU when there is one, else the CPU (accelerate's choice, so the same)."""
-    from .train import process_state
-
     return process_state().device
 
 
-def repo_root() -> Path:
-    """The checkout's root when running inside one (a notebook's cwd is ``notebooks/``), else the current folder."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "mpt_nb").is_dir() and (folder / "pyproject.toml").exists():
-            return folder
-    return here
+@dataclass
+class Notebook:
+    """What ``setup`` gives a notebook: its profile, and on first use its workspace (the frozen backbone, loaded
+    once), its source stages and its records file; ``elapsed()`` is the wall time since set-up."""
+
+    name: str
+    profile: Profile
+    started: float = field(default_factory=time.perf_counter)
+    _ws: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def ws(self) -> Workspace:
+        """The profile's workspace; the backbone loads on first use."""
+        if self._ws is None:
+            self._ws = Workspace.from_profile(self.profile)
+        return self._ws
+
+    @property
+    def records(self) -> Path:
+        """The JSON Lines file this notebook writes its result records to (``records_path``)."""
+        return records_path(self.name, self.profile.name)
+
+    def sources(self, stages: Sequence[SourceStage], *, retrain: bool = False) -> SourceStore:
+        """The store to read ``stages`` from: the shipped converged ones when all are there, else the notebooks'
+        artefacts folder, which loads or trains them (``retrain=True``: train them here). Prints which."""
+        store, origin = preferred_store(self.ws, list(stages), artefact_dir(), retrain=retrain)
+        print(origin)
+        return store
+
+    def elapsed(self) -> float:
+        """Seconds since ``setup``."""
+        return time.perf_counter() - self.started
 
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """A path as a notebook should print it: relative to the checkout's root, else to the working folder, else its
-    file name. Never an absolute machine path, so saved outputs read the same on every machine."""
-    resolved = Path(path).resolve()
-    for base in (repo_root(), Path.cwd().resolve()):
-        if resolved.is_relative_to(base):
-            return resolved.relative_to(base).as_posix()
-    return resolved.name
+def setup(notebook: str, profile: str | None = None, *, sizing: str | None = None, **overrides: object) -> Notebook:
+    """A notebook's set-up in one call: ``nb = setup("04_target_adaptation")``.
 
-
-def artefact_dir() -> Path:
-    """Where the notebooks keep teachers and shared prompts: ``outputs/notebooks/artefacts``."""
-    return repo_root() / "outputs" / "notebooks" / "artefacts"
-
-
-# The results file each profile's grid writes (its config's ``output.results``): the offline profile's is the
-# pre-registered v2 grid (configs/offline_v2.yaml), the gpu profile's the paper's setting (configs/paper_t5_base.yaml).
-_GRID_RESULTS = {"offline": "grid_offline_v2.jsonl", "gpu": "quality_paper_t5_base.jsonl"}
-# The first offline grid, on the v1 suite (results/README.md says why it cannot settle the question): kept as a worked
-# example of reading a grid, never shown as this profile's measured runs.
-V1_GRID_RESULTS = "quality_offline.jsonl"
-
-
-def benchmark_results_path(profile_name: str, *, grid: str = "current") -> Path:
-    """A profile's committed grid: its current one (``results/grid_offline_v2.jsonl`` for ``offline``, what
-    ``configs/offline_v2.yaml`` writes; ``results/quality_paper_t5_base.jsonl`` for ``gpu``), or with ``grid="v1"``
-    the offline profile's first grid, on the v1 suite (``results/quality_offline.jsonl``)."""
-    if grid == "v1":
-        if profile_name != "offline":
-            raise ValueError(f"only the offline profile has a v1 grid, not {profile_name!r}")
-        return repo_root() / "results" / V1_GRID_RESULTS
-    if grid != "current":
-        raise ValueError(f"grid is 'current' or 'v1', not {grid!r}")
-    return repo_root() / "results" / _GRID_RESULTS.get(profile_name, f"quality_{profile_name}.jsonl")
-
-
-def records_path(notebook: str, profile_name: str) -> Path:
-    """The JSON Lines file a notebook writes its result records to: ``outputs/notebooks/<profile>/<notebook>.jsonl``.
-
-    One folder per profile, so a smoke-profile test run never replaces the offline records notebook 06 reads."""
-    if not profile_name or "/" in profile_name or profile_name.startswith("."):
-        raise ValueError(f"profile_name must be a profile's name such as 'offline', not {profile_name!r}")
-    return repo_root() / "outputs" / "notebooks" / profile_name / f"{notebook}.jsonl"
+    The profile is ``choose_profile(profile, sizing=sizing, **overrides)`` (``$MPT_NB_PROFILE``, else ``offline`` in
+    the sizing for this machine), printed with every size it sets. ``nb.ws``, ``nb.sources(stages)`` and
+    ``nb.records`` give the workspace, the source stages and the records file; ``nb.elapsed()`` the wall time.
+    """
+    if not notebook or "/" in notebook:
+        raise ValueError(f"notebook is the notebook's file stem, e.g. '04_target_adaptation', not {notebook!r}")
+    started = time.perf_counter()
+    chosen = choose_profile(profile, sizing=sizing, **overrides)
+    print(describe(chosen))
+    return Notebook(notebook, chosen, started)

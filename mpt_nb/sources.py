@@ -32,8 +32,8 @@ from safetensors import safe_open
 
 from . import __version__
 from .checkpoint import load_prompt, save_prompt
-from .course import display_path
 from .methods import TEACHERS, SourceStage
+from .paths import display_path
 from .profiles import SOURCE_SPLIT_SEED, get_profile
 from .prompted import PromptedModel
 from .prompts import MultitaskPrompt, SoftPrompt

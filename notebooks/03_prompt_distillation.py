@@ -36,12 +36,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~40 s, exercises included (code check; the model is random) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped teachers; training small ones here adds ~3 min) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
+# | `gpu`: `setup(..., "gpu")` | a GPU and the network, T5-Base + GLUE | paper-like step counts (hours) |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`). This notebook loads
 # the shipped teachers (or trains small ones and saves them, with their student, for notebooks 04-06).
@@ -76,23 +76,21 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("03_prompt_distillation")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("03_prompt_distillation", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("03_prompt_distillation", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("03_prompt_distillation", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %%
 import matplotlib.pyplot as plt
@@ -100,10 +98,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mpt_nb.course import artefact_dir
-from mpt_nb.pipeline import Workspace
-
-ws = Workspace.from_profile(profile)
+ws = nb.ws
 sources = list(profile.source_tasks)
 S = len(sources)
 print(f"λ = {profile.distill_weight}, T = {profile.temperature}, κ = {profile.max_tasks_per_batch}")
@@ -120,14 +115,14 @@ print(f"λ = {profile.distill_weight}, T = {profile.temperature}, κ = {profile.
 # come back as one `SoftPrompt` holding S prompts, (S, l, d).
 
 # %%
+import time
+
 from mpt_nb.methods import TEACHERS
 from mpt_nb.prompted import PromptedModel
-from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
-stages, origin = preferred_store(ws, [TEACHERS], artefact_dir())
-# stages, origin = preferred_store(ws, [TEACHERS], artefact_dir(), retrain=True)  # train small teachers here instead
-print(origin)
+stages = nb.sources([TEACHERS])
+# stages = nb.sources([TEACHERS], retrain=True)  # train small teachers here instead
 teachers = stages.teachers(0, tasks=sources)
 teacher_model = PromptedModel(ws.backbone, teachers)  # row i uses teacher task_ids[i]
 print(f"teachers {tuple(teachers.weight.shape)} for {sources} ready in {time.perf_counter() - t_start:.0f} s "
@@ -588,7 +583,7 @@ print("exercise 2: ok; teachers' normalised entropy " + "; ".join(
 # ## Summary of this run
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 print(f"profile {profile.name} ({ws.backbone.name}), sources {sources}, λ={lam}, T={T}, κ={profile.max_tasks_per_batch}")
 print(f"distillation: {run.steps} steps, total loss (first third → last third) {first:.3f} → {last:.3f}")
 for task, v in per_task.items():

@@ -35,12 +35,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~55 s, exercises included (code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages; without them it loads notebooks 02-03's saved prompts, or first trains them) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
+# | `gpu`: `setup(..., "gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. This notebook writes its result records to
@@ -76,23 +76,21 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("04_target_adaptation")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("04_target_adaptation", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("04_target_adaptation", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("04_target_adaptation", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %%
 import matplotlib.pyplot as plt
@@ -100,10 +98,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mpt_nb.course import artefact_dir
-from mpt_nb.pipeline import Workspace
-
-ws = Workspace.from_profile(profile)
+ws = nb.ws
 sources, targets = list(profile.source_tasks), list(profile.target_tasks)
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
@@ -115,13 +110,13 @@ l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (th
 # the stages here in this notebook's small sizing. The printed line says which happened.
 
 # %%
+import time
+
 from mpt_nb.methods import METHODS, source_stages
-from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
-stages, origin = preferred_store(ws, source_stages(), artefact_dir())
-# stages, origin = preferred_store(ws, source_stages(), artefact_dir(), retrain=True)  # train them here instead
-print(origin)
+stages = nb.sources(source_stages())
+# stages = nb.sources(source_stages(), retrain=True)  # train them here instead
 sources = list(stages.profile.source_tasks)  # the tasks the stages were trained on
 teachers = stages.teachers(0)  # one prompt per source task (notebook 03 trains them)
 shared = stages.get(METHODS["mpt"].source, 0)  # the distilled P* (notebook 03)
@@ -203,7 +198,7 @@ for target in compared:
 # the source tasks. The records go to `outputs/notebooks/<profile>/04_target_adaptation.jsonl` for notebook 06.
 
 # %%
-from mpt_nb.course import display_path, records_path
+from mpt_nb.course import display_path
 from mpt_nb.results import save_records
 
 # A method that starts from P* ∘ (u v) trains P*, u and v: l·d + (l + d)·r; every other one trains one (l, d) prompt.
@@ -212,7 +207,7 @@ for rec in records:
     assert rec["trainable_params"] == formula[rec["method"]], rec
     assert 0.0 <= rec["test"] <= 1.0
     assert rec["method"] != "spot" or rec["spot_source"] in sources
-print("saved", display_path(save_records(records, records_path("04_target_adaptation", profile.name))))
+print("saved", display_path(save_records(records, nb.records)))
 
 # %%
 from mpt_nb.methods import method_label
@@ -501,7 +496,7 @@ print(f"exercise 2: ok; {targets[_first]} test {_metric}: P* ∘ (u v) {_answer[
 # ## Summary of this run
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 print(f"profile {profile.name} ({ws.backbone.name}), targets {targets}, {profile.target_steps} steps per run, seed 0")
 for target in targets:
     row = {rec["method"]: rec["test"] for rec in records if rec["task"] == target}

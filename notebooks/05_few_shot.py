@@ -38,12 +38,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~50 s, exercises included (code check; the model is random, scores are chance) |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (from the shipped source stages) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | under 15 min, install included (an estimate from counted steps and rows: [how](../docs/course_map.md#times)) |
-# | `gpu`: `choose_profile("gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
+# | `gpu`: `setup(..., "gpu")` | a GPU and the network, T5-Base + GLUE/SuperGLUE | paper-like step counts (hours) |
 #
 # The saved outputs come from one run of the **`offline`** profile (`tools/run_notebooks.sh`), starting
 # from the source stages shipped in `sources/offline/`. Records go to `outputs/notebooks/<profile>/05_few_shot.jsonl`
@@ -79,45 +79,42 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("05_few_shot")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("05_few_shot", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("05_few_shot", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("05_few_shot", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mpt_nb.course import artefact_dir
 from mpt_nb.pipeline import Workspace
 
 print(f"k per class {profile.few_shot_k}, seeds {profile.seeds}, {profile.few_shot_steps} steps per run")
-ws = Workspace.from_profile(profile)
+ws = nb.ws
 target = profile.target_tasks[0]
 l, d, r = profile.prompt_tokens, ws.backbone.dim, profile.rank  # noqa: E741 (the paper's l)
 
 # %%
+import time
+
 from mpt_nb.methods import METHODS, source_stages
-from mpt_nb.sources import preferred_store
 
 t_start = time.perf_counter()
 # The stages shipped in sources/offline/ when they are all there, else notebook 03's, else trained now.
-stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())
-# stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir(), retrain=True)  # train them here
-print(origin)
+stages = nb.sources(source_stages(["pt", "mpt"]))
+# stages = nb.sources(source_stages(["pt", "mpt"]), retrain=True)  # train them here
 shared = stages.get(METHODS["mpt"].source, 0)
 print(f"distilled P* {tuple(shared.shared.shape)} ready in {time.perf_counter() - t_start:.0f} s; target: {target}")
 
@@ -164,14 +161,14 @@ for k in profile.few_shot_k:
             print(f"k={k:>2} seed={seed} {method:>3}: test {rec['metric']} {rec['test']:.3f} ({rec['wall_time_s']:.0f} s)")
 
 # %%
-from mpt_nb.course import display_path, records_path
+from mpt_nb.course import display_path
 from mpt_nb.prompts import expected_trainable
 from mpt_nb.results import save_records
 
 for rec in records:
     assert 0.0 <= rec["test"] <= 1.0 and rec["k"] in profile.few_shot_k
     assert rec["trainable_params"] == (expected_trainable("mpt", l, d, rank=r) if rec["method"] == "mpt" else l * d)
-print("saved", display_path(save_records(records, records_path("05_few_shot", profile.name))))
+print("saved", display_path(save_records(records, nb.records)))
 smallest = min(rec["k"] for rec in records)
 compared = records[0]["checkpoint_steps"]
 print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} rows; a checkpoint choice would read "
@@ -707,7 +704,7 @@ print(f"exercise 4: ok; MPT at k = {_k}, seed 0, checkpoints at steps {_candidat
 # ## Summary of this run
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 print(f"profile {profile.name} ({ws.backbone.name}), target {target}, seeds {profile.seeds}, "
       f"{profile.few_shot_steps} steps per run")
 print("  test score: mean ± sample std over seeds; paired gain: mean and 95% bootstrap interval (section 3)")

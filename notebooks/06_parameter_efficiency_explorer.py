@@ -34,12 +34,12 @@
 #
 # **What you need**
 #
-# | profile (`choose_profile`, `MPT_NB_PROFILE`) | hardware | time |
+# | profile (`setup`, `MPT_NB_PROFILE`) | hardware | time |
 # |---|---|---|
 # | `smoke` | any CPU | ~15 s |
 # | `offline` (default), `course` sizing | 2-core CPU, no GPU | **measured: see the summary cell at the end** (with measured runs to read, most of it the two experiment exercises' four few-shot runs; a minute more when it must compute a small set: two target runs from the shipped source stages, or, without them and with nothing saved, after training the teachers and the distilled P* as notebooks 02-03 do) |
 # | `offline` on Colab, `colab` sizing (picked on a GPU) | a free Colab GPU (T4), fp16 | estimated, not measured: about 4-5 min, install included (a fresh runtime has no records of 04-05, so it first trains two 300-step target runs; counted in `mpt_nb/profiles.py`) |
-# | `gpu`: `choose_profile("gpu")` | any | as offline |
+# | `gpu`: `setup(..., "gpu")` | any | as offline |
 #
 # The widget needs a live kernel with `ipywidgets` (Jupyter, VS Code, Colab); everywhere else (GitHub, nbviewer, an
 # exported HTML) the static figure below it shows the same view. Saved outputs: one run of the **`offline`**
@@ -75,23 +75,21 @@ if "google.colab" in sys.modules:
 # %% [markdown]
 # ### Choose your profile
 #
-# One call decides every size. `choose_profile()` takes `$MPT_NB_PROFILE` when it is set (CI sets `smoke`), else the
-# `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab` sizing on a Colab GPU or the `course`
-# sizing on a CPU. To run something else, switch on (uncomment) one of the other lines.
+# One call sets the notebook up. `setup()` picks the profile, which decides every size: `$MPT_NB_PROFILE` when it is
+# set (CI sets `smoke`), else the `offline` profile (SmolLM2-135M and real text, both from PyPI), in the `colab`
+# sizing on a Colab GPU or the `course` sizing on a CPU; it prints it. `nb.ws` (the workspace: the frozen backbone,
+# loaded once), `nb.sources(...)` (the source stages) and `nb.records` (this notebook's records file) are there when
+# first used, and `nb.elapsed()` is the wall time since. To run something else, switch on (uncomment) one of the
+# other lines.
 
 # %%
-import time
+from mpt_nb.course import setup
 
-T0 = time.perf_counter()  # wall time from here; the last cell prints it
-
-from mpt_nb.course import choose_profile
-from mpt_nb.profiles import describe
-
-profile = choose_profile()
-# profile = choose_profile("gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
-# profile = choose_profile("smoke")  # a tiny random model: checks the code in seconds (scores are chance)
-# profile = choose_profile(target_steps=40)  # the chosen profile with single sizes changed
-print(describe(profile))
+nb = setup("06_parameter_efficiency_explorer")  # the profile, printed; nb.ws, nb.sources(...) and nb.records when first used
+# nb = setup("06_parameter_efficiency_explorer", "gpu")  # T5-Base + GLUE/SuperGLUE from the Hugging Face Hub: a GPU, the network, hours
+# nb = setup("06_parameter_efficiency_explorer", "smoke")  # a tiny random model: checks the code in seconds (scores are chance)
+# nb = setup("06_parameter_efficiency_explorer", target_steps=40)  # the chosen profile with single sizes changed
+profile = nb.profile
 
 # %% [markdown]
 # ## 1. This repository's measured runs
@@ -134,18 +132,13 @@ records, sources_read = measured_records(profile)
 print(f"{len(records)} records of profile {profile.name!r} from {sources_read or 'nowhere'}")
 
 # %%
-ws = None  # the model: loaded only if something must be computed (and then reused by exercises 3 and 4)
-if not records:  # nothing measured yet on this profile: compute a small set now
-    from mpt_nb.course import artefact_dir
+if not records:  # nothing measured yet on this profile: compute a small set now (nb.ws loads the model once)
     from mpt_nb.methods import source_stages
-    from mpt_nb.pipeline import Workspace, adapt_target
+    from mpt_nb.pipeline import adapt_target
     from mpt_nb.results import save_records
-    from mpt_nb.sources import preferred_store
 
-    ws = Workspace.from_profile(profile)
-    stages, origin = preferred_store(ws, source_stages(["pt", "mpt"]), artefact_dir())  # shipped, else saved/trained
-    print(origin)
-    records = [adapt_target(ws, profile.target_tasks[0], m, sources=stages, seed=0) for m in ("pt", "mpt")]
+    stages = nb.sources(source_stages(["pt", "mpt"]))  # shipped, else saved or trained
+    records = [adapt_target(nb.ws, profile.target_tasks[0], m, sources=stages, seed=0) for m in ("pt", "mpt")]
     save_records(records, records_path("06_computed", profile.name))
     print(f"computed {len(records)} records now")
 
@@ -454,7 +447,7 @@ print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S =
 from mpt_nb.pipeline import Workspace, adapt_target  # what exercise 3 needs
 from mpt_nb.results import standard_error
 
-ws_ex = ws if ws is not None else Workspace.from_profile(profile)  # the model, loaded once for exercises 3 and 4
+ws_ex = nb.ws  # the model, loaded once (or already, by the fallback above) for exercises 3 and 4
 
 # %% tags=["solution"]
 half_profile = profile.with_overrides(prompt_tokens=profile.prompt_tokens // 2)
@@ -520,13 +513,10 @@ print(f"exercise 3: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k
 # few-shot runs.
 
 # %%
-from mpt_nb.course import artefact_dir
 from mpt_nb.methods import source_stages
-from mpt_nb.sources import preferred_store
 
 # What exercise 4 needs: the source stages MPT starts from (the model is ws_ex, loaded for exercise 3).
-stages_ex4, origin_ex4 = preferred_store(ws_ex, source_stages(["mpt"]), artefact_dir())
-print(origin_ex4)
+stages_ex4 = nb.sources(source_stages(["mpt"]))
 
 # %% tags=["solution"]
 runs_ex4 = {
@@ -581,7 +571,7 @@ print(f"exercise 4: ok; MPT on {profile.target_tasks[0]} at k = {min(profile.few
 # ## Summary of this run
 
 # %%
-elapsed = time.perf_counter() - T0
+elapsed = nb.elapsed()
 points = measured_points(records, k=plot_k)
 print(f"profile {profile.name}: {len(records)} measured records from {sources_read or 'this notebook'}")
 for method, (params, score) in points.items():

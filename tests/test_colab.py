@@ -268,9 +268,9 @@ def install_in_kernel() -> SimulatedAccelerator:
     MODE = SimulatedAccelerator()
     MODE.__enter__()
 
-    import mpt_nb.pipeline
+    import mpt_nb.workspace
 
-    load = mpt_nb.pipeline.load_backbone
+    load = mpt_nb.workspace.load_backbone  # what Workspace.from_profile calls
 
     def load_on_the_accelerator(*args, **kwargs):
         """The worst case for a notebook: the model is on the GPU from the start."""
@@ -278,7 +278,7 @@ def install_in_kernel() -> SimulatedAccelerator:
         backbone.model.to(ACCELERATOR)
         return backbone
 
-    mpt_nb.pipeline.load_backbone = load_on_the_accelerator
+    mpt_nb.workspace.load_backbone = load_on_the_accelerator
     return MODE
 
 

@@ -1,11 +1,12 @@
-"""mpt_nb.course: where notebooks keep artefacts and records and how they print paths; the course sizing of the
-profiles they run (choose_profile and the Colab install cell: test_course_profile.py)."""
+"""The notebooks' shell (``mpt_nb.course.setup``), where they keep artefacts and records and how they print paths
+(``mpt_nb.paths``); the course sizing of the profiles they run (choose_profile and the Colab install cell:
+test_course_profile.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mpt_nb import course
+from mpt_nb import course, paths
 from mpt_nb.profiles import PROFILES, SIZINGS, get_profile
 
 
@@ -21,36 +22,36 @@ def test_course_sizing_changes_only_sizes(name):
 
 
 def test_paths_point_into_the_checkout(monkeypatch, tmp_path):
-    root = course.repo_root()
+    root = paths.repo_root()
     assert (root / "mpt_nb").is_dir()
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
-    assert course.repo_root() == root  # a notebook's kernel runs in notebooks/
-    assert course.records_path("04_x", "offline") == root / "outputs" / "notebooks" / "offline" / "04_x.jsonl"
-    assert course.benchmark_results_path("offline") == root / "results" / "grid_offline_v2.jsonl"
-    v1 = course.benchmark_results_path("offline", grid="v1")
+    assert paths.repo_root() == root  # a notebook's kernel runs in notebooks/
+    assert paths.records_path("04_x", "offline") == root / "outputs" / "notebooks" / "offline" / "04_x.jsonl"
+    assert paths.benchmark_results_path("offline") == root / "results" / "grid_offline_v2.jsonl"
+    v1 = paths.benchmark_results_path("offline", grid="v1")
     assert v1 == root / "results" / "quality_offline.jsonl" and v1.exists(), "the v1 grid notebook 05 reads"
     monkeypatch.chdir(tmp_path)
-    assert course.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
+    assert paths.repo_root() == tmp_path.resolve()  # outside a checkout (Colab): the current folder
 
 
 def test_records_keep_one_file_per_profile():
     # A smoke test run must not replace the offline records notebook 06 reads.
-    assert course.records_path("04_x", "smoke") != course.records_path("04_x", "offline")
+    assert paths.records_path("04_x", "smoke") != paths.records_path("04_x", "offline")
     for bad in ("", "../offline", ".hidden", "a/b"):
         with pytest.raises(ValueError, match="profile's name"):
-            course.records_path("04_x", bad)
+            paths.records_path("04_x", bad)
 
 
 def test_display_path_never_shows_a_machine_path(monkeypatch, tmp_path):
-    root = course.repo_root()
+    root = paths.repo_root()
     monkeypatch.chdir(root / "notebooks" if (root / "notebooks").is_dir() else root)
-    assert course.display_path(course.records_path("04_x", "smoke")) == "outputs/notebooks/smoke/04_x.jsonl"  # root
-    assert course.display_path("../results/quality_offline.jsonl") == "results/quality_offline.jsonl"
+    assert paths.display_path(paths.records_path("04_x", "smoke")) == "outputs/notebooks/smoke/04_x.jsonl"  # root
+    assert paths.display_path("../results/quality_offline.jsonl") == "results/quality_offline.jsonl"
     monkeypatch.chdir(tmp_path)  # outside a checkout: relative to the working folder, else just the name
-    assert course.display_path(tmp_path / "a" / "b.jsonl") == "a/b.jsonl"
+    assert paths.display_path(tmp_path / "a" / "b.jsonl") == "a/b.jsonl"
     elsewhere = tmp_path.parent / "elsewhere" / "c.jsonl"
-    assert course.display_path(elsewhere) == "c.jsonl"
-    assert str(tmp_path) not in course.display_path(elsewhere)
+    assert paths.display_path(elsewhere) == "c.jsonl"
+    assert str(tmp_path) not in paths.display_path(elsewhere)
 
 
 def test_training_device_is_where_accelerate_puts_the_model():
@@ -65,7 +66,7 @@ def test_training_device_is_where_accelerate_puts_the_model():
 def test_each_profiles_grid_file_is_the_one_its_benchmark_writes():
     import yaml
 
-    from mpt_nb.course import benchmark_results_path, repo_root
+    from mpt_nb.paths import benchmark_results_path, repo_root
 
     paper = yaml.safe_load((repo_root() / "configs" / "paper_t5_base.yaml").read_text())
     offline = yaml.safe_load((repo_root() / "configs" / "offline_v2.yaml").read_text())
@@ -73,3 +74,26 @@ def test_each_profiles_grid_file_is_the_one_its_benchmark_writes():
     assert benchmark_results_path("offline") == repo_root() / offline["output"]["results"]
     with pytest.raises(ValueError, match="only the offline profile"):
         benchmark_results_path("gpu", grid="v1")
+
+
+def test_setup_gives_a_notebook_its_profile_workspace_records_and_clock(capsys):
+    nb = course.setup("04_x", "smoke", target_steps=2)
+    printed = capsys.readouterr().out
+    assert nb.profile.name == "smoke" and nb.profile.target_steps == 2 and "profile=smoke" in printed
+    assert nb.records == paths.records_path("04_x", "smoke")
+    assert nb._ws is None, "the backbone loads on first use, not at set-up"
+    assert nb.ws is nb.ws and nb.ws.profile == nb.profile
+    assert 0 <= nb.elapsed() < 600
+    for bad in ("", "notebooks/04_x"):
+        with pytest.raises(ValueError, match="file stem"):
+            course.setup(bad, "smoke")
+
+
+def test_setup_sources_says_where_the_stages_come_from(capsys, tmp_path, monkeypatch):
+    from mpt_nb.methods import TEACHERS
+
+    monkeypatch.setattr(course, "artefact_dir", lambda: tmp_path)
+    nb = course.setup("03_x", "smoke", teacher_steps=1)
+    store = nb.sources([TEACHERS])
+    printed = capsys.readouterr().out
+    assert "source stages:" in printed and store.cache_dir == tmp_path

@@ -186,17 +186,21 @@ def test_the_colab_setup_lets_the_running_kernel_import_the_clone(tmp_path):
             del sys.modules[name]
 
 
-def test_every_notebook_picks_its_profile_with_the_same_choose_profile_cell():
+def test_every_notebook_sets_up_with_the_same_setup_cell():
     cells = set()
     for path in NOTEBOOK_SCRIPTS:
         text = path.read_text(encoding="utf-8")
-        assert "get_profile(" not in text, f"{path.name} picks a profile itself; use mpt_nb.course.choose_profile"
+        assert "get_profile(" not in text and "choose_profile(" not in text, (
+            f"{path.name} picks a profile itself; use mpt_nb.course.setup"
+        )
         assert "### Choose your profile" in text, f"{path.name} has no 'Choose your profile' section"
-        found = [c.source for c in jupytext.read(path).cells if "\nprofile = choose_profile()\n" in c.source]
-        assert len(found) == 1, f"{path.name}: expected one cell calling choose_profile(), found {len(found)}"
-        assert '# profile = choose_profile("gpu")' in found[0] and "print(describe(profile))" in found[0]
-        cells.add(found[0])
-    assert len(cells) == 1, "the profile cells differ between notebooks: keep them identical"
+        call = f'\nnb = setup("{path.stem}")'
+        found = [c.source for c in jupytext.read(path).cells if call in c.source]
+        assert len(found) == 1, f"{path.name}: expected one cell calling setup({path.stem!r}), found {len(found)}"
+        assert f'# nb = setup("{path.stem}", "gpu")' in found[0] and "profile = nb.profile" in found[0]
+        assert len(found[0].splitlines()) <= 8, f"{path.name}: the set-up cell should stay a few lines"
+        cells.add(found[0].replace(path.stem, "NN"))
+    assert len(cells) == 1, "the set-up cells differ between notebooks: keep them identical"
 
 
 def test_colab_badges_open_the_student_copy_at_the_ref_the_install_clones():
