@@ -457,26 +457,27 @@ def test_budget_check_applies_amendment_5_to_the_main_shared_stages(tmp_path):
     ws = Workspace.from_profile(get_profile("smoke"))
     store, p = SourceStore(ws, tmp_path), ws.profile
     shared = [s for s in source_stages() if s.kind != "teachers"]
-    assert len(shared) == 3  # MPT's distilled stage, generic SPoT's, decomposition-only's
+    assert len(shared) >= 2  # MPT's distilled stage, generic SPoT's, decomposition-only's, ...
+    *plateaued, last = shared
 
     def put(stage, *points):
         prompt = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
         store.put(stage, 0, prompt, validation=points[-1], curves={"evals": _curve(*points, every=3), "history": []})
 
-    for stage in shared[:2]:
+    for stage in plateaued:
         put(stage, 0.4, 0.6, 0.6)
     code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
-    assert code == 2 and shared[2].slug(p.rank) in line
-    put(shared[2], 0.4, 0.5, 0.7)  # best last, well above the first half's best: still rising
+    assert code == 2 and last.slug(p.rank) in line
+    put(last, 0.4, 0.5, 0.7)  # best last, well above the first half's best: still rising
     code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
-    assert code == 3 and f"doubles to {2 * p.distill_steps}" in line and shared[2].slug(p.rank) in line
-    put(shared[2], 0.4, 0.7, 0.6)
+    assert code == 3 and f"doubles to {2 * p.distill_steps}" in line and last.slug(p.rank) in line
+    put(last, 0.4, 0.7, 0.6)
     assert report.budget_check(report.stage_rows(tmp_path), 0, "smoke")[0] == 0
     assert report.budget_check(report.stage_rows(tmp_path), 1, "smoke")[0] == 2  # another seed: nothing saved
     # Once seed 1's shared stages train, the decision stands: a seed-0 stage retrained later does not reopen it.
     prompt = MultitaskPrompt(p.prompt_tokens, ws.backbone.dim, len(p.source_tasks), p.rank)
     store.put(shared[0], 1, prompt, validation=0.6, curves={"evals": _curve(0.4, 0.6, 0.6, every=3), "history": []})
-    put(shared[2], 0.4, 0.5, 0.7)
+    put(last, 0.4, 0.5, 0.7)
     code, line = report.budget_check(report.stage_rows(tmp_path), 0, "smoke")
     assert code == 0 and "cap stands" in line
 

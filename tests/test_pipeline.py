@@ -204,7 +204,7 @@ def test_adapt_target_argument_errors(ws):
         adapt_target(ws, TARGET, "spot")
     with pytest.raises(ValueError, match=r"distillation ✓.*sources="):
         adapt_target(ws, TARGET, "mpt")
-    assert set(METHODS) == {"pt", "spot", "spot_generic", "decomp", "mpt"}
+    assert {"pt", "spot", "spot_generic", "decomp", "mpt"} <= set(METHODS)  # the paper's comparison, at least
 
 
 def test_generic_spot_starts_from_the_single_mixture_prompt(ws, sources):
