@@ -599,3 +599,29 @@ def test_grid_needing_unreadable_tasks_stops_before_any_run_and_names_the_fix(tm
     err = capsys.readouterr().err
     assert err.startswith("error: the runs to go need ") and "presupposition_nli" in err and "cannot be read" in err
     assert "fetch-data" in err and not results.exists()
+
+
+def test_analysis_simulation_reads_its_components_and_its_intervals_hold_where_they_should():
+    from dataclasses import replace
+
+    sim = repo_module("benchmarks.simulate_analysis")
+    measured = sim.read_components()
+    assert set(measured) == set(sim.KS)
+    for m in measured.values():  # the paired sd is √2 run noise; a cell's sd holds the shared seed term and the run's
+        assert m["run"] == pytest.approx(m["paired_sd"] / 2**0.5)
+        assert m["seed_shared"] ** 2 + m["run"] ** 2 == pytest.approx(max(m["cell_sd"] ** 2, m["run"] ** 2))
+    base = sim.scenarios(measured)["mid"]
+    design = sim.Design(source_seeds=5, target_seeds=2)
+    assert design.runs() == 3 * 3 * 2 * (1 + 4 * 5)
+    # Without the fixed test-row term, a t-interval over source seeds is exact: coverage ≈ 0.95.
+    exact = sim.evaluate(replace(base, rows_diff=0.0), design, 0.0, sims=3000, seed=1)
+    assert 0.93 < exact["t over source seeds: covers δ"] < 0.97
+    assert exact["t naive: covers δ"] < 0.85 and exact["bootstrap: covers δ"] < 0.9  # seeds' clusters ignored / n = 5
+    # With it, only the interval that adds the rows' variance keeps its coverage; the max of others is biased down.
+    rows = sim.evaluate(base, design, 0.0, sims=3000, seed=1)
+    assert rows["t + rows: covers δ"] > 0.92 and rows["max of others: mean"] < -0.005
+    quiet = replace(base, source_shared=0, source_task=0, seed_shared={k: 0 for k in sim.KS},
+                    run={k: 1e-9 for k in sim.KS}, rows_diff=0.0)
+    assert sim.evaluate(quiet, design, 0.0, sims=50, seed=1)["max of others: mean"] == pytest.approx(0, abs=1e-8)
+    assert sim.evaluate(base, design, 0.05, sims=500, seed=1)["t + rows: above 0"] > sim.evaluate(
+        base, design, 0.01, sims=500, seed=1)["t + rows: above 0"]
