@@ -78,8 +78,11 @@ def build_multitask_dataset(parts: Sequence[datasets.Dataset]) -> datasets.Datas
     return merged.remove_columns("example_id").add_column("example_id", list(range(len(merged))))
 
 
-def k_shot(split: datasets.Dataset, k: int, *, seed: int, label_column: str = "label") -> datasets.Dataset:
-    """k examples per class, drawn with ``seed`` and shuffled; errors if a class has fewer than k."""
+def k_shot(
+    split: datasets.Dataset, k: int, *, seed: int, label_column: str = "label", at_most: bool = False
+) -> datasets.Dataset:
+    """k examples per class, drawn with ``seed`` and shuffled; errors if a class has fewer than k, unless
+    ``at_most`` takes all of such a class's rows."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     labels = np.asarray(split[label_column])
@@ -87,6 +90,9 @@ def k_shot(split: datasets.Dataset, k: int, *, seed: int, label_column: str = "l
     chosen = []
     for cls in np.unique(labels):
         idx = np.flatnonzero(labels == cls)
+        if len(idx) < k and at_most:
+            chosen.extend(rng.permutation(idx).tolist())
+            continue
         if len(idx) < k:
             raise ValueError(
                 f"class {int(cls)} has only {len(idx)} example(s) in this split but k={k} per class was asked; "

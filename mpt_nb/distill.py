@@ -26,6 +26,13 @@ class TeacherCache:
     def __init__(self, teacher: PromptedModel, dataset: datasets.Dataset, collator: PromptCollator, *, batch_size: int = 32) -> None:
         if len(dataset) == 0:
             raise ValueError("cannot cache teacher outputs for an empty dataset")
+        # The cache is indexed by example_id, so the ids must be the rows' positions (what tokenize_task and
+        # concat_tasks give); a subset or a shuffle keeps the old ids and would read other examples' outputs.
+        if dataset["example_id"] != list(range(len(dataset))):
+            raise ValueError(
+                "the dataset's example_id column is not 0..n-1 in row order; renumber it first: "
+                "dataset.remove_columns('example_id').add_column('example_id', list(range(len(dataset))))"
+            )
         self.teacher = teacher
         self.dataset = dataset
         self.collator = collator

@@ -196,11 +196,12 @@ def adapt_target_both_selections(
 
 
 def _selection_rows(ws: Workspace, target: str, validation_k: int | None, seed: int) -> datasets.Dataset:
-    """The validation rows a checkpoint is chosen on: the whole (capped) split, or ``validation_k`` per class."""
+    """The validation rows a checkpoint is chosen on: the whole (capped) split, or ``validation_k`` per class (all of
+    a class's rows where it has fewer; the record's ``validation_rows`` counts what was used)."""
     validation = ws.tokenised(target, "validation")
     if validation_k is None:
         return validation
-    validation = k_shot(validation, validation_k, seed=seed)
+    validation = k_shot(validation, validation_k, seed=seed, at_most=True)
     # Predictions are placed by example_id: number the subset's rows afresh.
     return validation.remove_columns("example_id").add_column("example_id", list(range(len(validation))))
 

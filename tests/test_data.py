@@ -207,6 +207,13 @@ def test_k_shot_class_with_too_few_examples_names_class_and_k():
     assert "class 1" in message and "k=5" in message
 
 
+def test_k_shot_at_most_takes_every_row_of_a_small_class():
+    data = _labelled([10, 2, 8])
+    few = k_shot(data, 5, seed=0, at_most=True)
+    assert Counter(few["label"]) == {0: 5, 1: 2, 2: 5} and len(set(few["row"])) == 12
+    assert k_shot(data, 3, seed=4, at_most=True)["row"] == k_shot(data, 3, seed=4)["row"]  # no small class: the same
+
+
 def test_k_shot_k_must_be_positive():
     with pytest.raises(ValueError, match="k must be"):
         k_shot(_labelled([3, 3]), 0, seed=0)

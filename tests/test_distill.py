@@ -139,6 +139,15 @@ def test_teacher_cache_computes_each_example_once(teacher, two_task_data):
     assert cache.teacher_passes == 9
 
 
+def test_teacher_cache_refuses_ids_that_are_not_row_positions(teacher, two_task_data):
+    data, collator = two_task_data
+    for moved in (data.select([2, 0, 1]), data.select(range(1, len(data)))):  # a shuffle and a subset keep old ids
+        with pytest.raises(ValueError, match="renumber it first"):
+            TeacherCache(teacher, moved, collator)
+    renumbered = data.select([2, 0, 1]).remove_columns("example_id").add_column("example_id", [0, 1, 2])
+    assert len(TeacherCache(teacher, renumbered, collator).filled) == 3
+
+
 def test_teacher_cache_fill_computes_only_missing_examples(teacher, two_task_data):
     data, collator = two_task_data
     cache = TeacherCache(teacher, data, collator, batch_size=4)

@@ -216,6 +216,18 @@ def test_accuracy_by_k_averages_targets_per_seed_then_intervals_over_seeds():
     assert pt.mean == pytest.approx(0.6) and pt.half_width is None and pt.seeds == 1
 
 
+def test_crossed_seeds_are_averaged_within_their_source_seed_before_the_interval():
+    # Two source seeds × three target seeds: six runs, but two independent draws of the source stage.
+    runs = [_record(task, "mpt", base + 0.01 * j, seed=j, k=16, source_seed=s)
+            for task in ("a", "b") for s, base in ((0, 0.60), (1, 0.70)) for j in range(3)]
+    runs += [_record(task, "pt", 0.5 + 0.02 * j, seed=j, k=16) for task in ("a", "b") for j in range(3)]
+    scores = accuracy_by_k(runs)
+    mpt, pt = scores["mpt"]["16"], scores["pt"]["16"]
+    assert mpt.seeds == 2 and mpt.mean == pytest.approx(0.66)
+    assert mpt.half_width == pytest.approx(t_interval([0.61, 0.71])[1])  # over the 2 source seeds, not 6 runs
+    assert pt.seeds == 3 and pt.half_width == pytest.approx(t_interval([0.50, 0.52, 0.54])[1])  # PT: target seeds
+
+
 def test_accuracy_by_rank_compares_ranks_on_the_targets_that_ran_both():
     runs = _grid({("mpt", "a"): [0.80, 0.84], ("mpt", "b"): [0.60, 0.64], ("pt", "a"): [0.5]}, ks=("full",))
     runs += [_record("a", "mpt", t, seed=s, k="full", ablation="rank4", rank=4, params=13_904)

@@ -89,8 +89,11 @@ def paired_differences(
 class MeasuredScore:
     """A method's test score at one setting (fractions): the mean over target tasks and its t-interval over seeds.
 
-    ``seeds`` counts the runs (source seed, target seed) that covered every target; each gives one mean over the
-    targets, and the interval is over those means. ``half_width`` is None with fewer than two such seeds.
+    ``seeds`` counts the independent seeds that covered every target: the source seeds, where the runs start from
+    several source stages (the runs from one stage, at every target seed, are averaged first: they share that
+    stage, so they are not independent), else the target seeds (with one source stage the interval is for that
+    stage). Each gives one mean over the targets, and the interval is over those means (the test rows' own sampling
+    is not in it). ``half_width`` is None with fewer than two such seeds.
     """
 
     mean: float
@@ -102,11 +105,14 @@ class MeasuredScore:
 
 
 def _score(runs: Sequence[dict[str, Any]], confidence: float) -> MeasuredScore:
-    """Mean over targets per seed, then the t-interval over the seeds that ran every target."""
+    """Mean over targets per independent seed (the source seed where there are several, else the target seed), then
+    the t-interval over the seeds that ran every target."""
     targets = tuple(sorted({r["task"] for r in runs}))
     by_seed: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    crossed = len({r.get("source_seed") for r in runs} - {None}) > 1
     for r in runs:
-        by_seed[(r.get("source_seed"), r["seed"])][r["task"]].append(float(r["test"]))
+        unit = ("source", r["source_seed"]) if crossed and r.get("source_seed") is not None else ("target", r["seed"])
+        by_seed[unit][r["task"]].append(float(r["test"]))
     complete = [per_task for per_task in by_seed.values() if len(per_task) == len(targets)]
     if complete:
         mean, half = t_interval([statistics.fmean(statistics.fmean(v) for v in t.values()) for t in complete], confidence)
