@@ -112,13 +112,24 @@ def train_sources(
     ablations: bool = True, time_budget: float | None = None,
 ) -> list[Path]:
     """Train every source stage the methods need, for each seed, into ``out`` (default: the profile's shipped folder
-    ``sources/<profile>/``); stages already there are kept, so an interrupted run continues where it stopped."""
+    ``sources/<profile>/``); stages already there are kept, so an interrupted run continues where it stopped. A stage
+    is shipped only from committed code: into the shipped folder, training refuses to start from a checkout whose
+    package files differ from its commit, and a stage saved while they did is removed."""
     from .pipeline import Workspace
     from .profiles import get_profile
-    from .sources import SourceStore, recorded_wall_time, shipped_dir, stage_metadata
+    from .sources import SourceStore, git_commit, recorded_wall_time, shipped_dir, stage_metadata
 
     profile = get_profile(profile_name)
     folder = Path(out) if out is not None else shipped_dir(profile.name)
+    shipping = folder.resolve() == shipped_dir(profile.name).resolve()
+
+    def refuse_uncommitted(commit: str | None, what: str) -> None:
+        if shipping and (commit is None or commit.endswith("+dirty")):
+            raise RuntimeError(
+                f"{what} from uncommitted code ({commit or 'no git checkout'}); commit mpt_nb/ first, or train into "
+                "another folder with --out"
+            )
+
     store = SourceStore(Workspace.from_profile(profile), folder)
     start, written = time.perf_counter(), []
     order = training_order(ablations=ablations)
@@ -129,9 +140,15 @@ def train_sources(
             if time_budget is not None and time.perf_counter() - start > time_budget:
                 print(f"time budget spent; run the same command again to continue ({len(written)} stage(s) written)")
                 return written
+            refuse_uncommitted(git_commit(), f"refusing to train {stage.describe(profile.rank)} into {folder}")
             began = time.perf_counter()
             store.get(stage, seed)
-            written.append(store.path(stage, seed))
+            path = store.path(stage, seed)
+            saved_from = stage_metadata(path).get("git_commit")
+            if shipping and (saved_from is None or saved_from.endswith("+dirty")):
+                path.unlink()
+            refuse_uncommitted(saved_from, f"removed {path.name}: the package changed while it trained, so it was saved")
+            written.append(path)
             # A resumed stage's file records the time of all its sessions; this process saw only the last one.
             recorded = recorded_wall_time(stage_metadata(written[-1])["curves"])
             took = f"{time.perf_counter() - began:.0f} s" + ("" if recorded is None else f"; {recorded:.0f} s recorded in all")

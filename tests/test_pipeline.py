@@ -426,6 +426,25 @@ def test_demo_errors_inside_the_run_print_one_line(monkeypatch, capsys, tmp_path
     assert "\n" not in err and "Traceback" not in err
 
 
+def test_stages_are_shipped_only_from_committed_code(tmp_path, monkeypatch):
+    from mpt_nb import sources as sources_module
+    from mpt_nb.__main__ import train_sources
+
+    monkeypatch.setitem(profiles.PROFILES, "smoke", profiles.PROFILES["smoke"].with_overrides(**SHRUNK))
+    monkeypatch.setattr(sources_module, "shipped_dir", lambda name: tmp_path / "shipped" / name)
+    monkeypatch.setattr(sources_module, "git_commit", lambda: "abc123+dirty")
+    with pytest.raises(RuntimeError, match=r"uncommitted code \(abc123\+dirty\).*--out"):
+        train_sources("smoke", [0], ablations=False)
+    assert not list((tmp_path / "shipped").rglob("*.safetensors"))
+    assert train_sources("smoke", [0], out=tmp_path / "elsewhere", ablations=False)  # not shipped: allowed
+    # Code that changes while a stage trains: the stage's file records it, and it is removed, not shipped.
+    calls = iter(["abc123", "abc123+dirty"])
+    monkeypatch.setattr(sources_module, "git_commit", lambda: next(calls, "abc123+dirty"))
+    with pytest.raises(RuntimeError, match=r"removed teachers.*changed while it trained"):
+        train_sources("smoke", [0], ablations=False)
+    assert not list((tmp_path / "shipped").rglob("*.safetensors"))
+
+
 def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
     from mpt_nb import sources as sources_module
     from mpt_nb.__main__ import train_sources
