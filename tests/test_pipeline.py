@@ -499,3 +499,25 @@ def test_target_runs_score_step_0_by_their_own_switch(ws, sources, monkeypatch, 
     # ... and a source stage's identity ignores the targets' switch (shipped stages stay valid in every sizing).
     stage = get_method("mpt").source
     assert stage_settings(profile, stage, 0) == stage_settings(profile.with_overrides(target_eval_at_start=not at_start), stage, 0)
+
+
+def test_distilled_students_from_vocabulary_start_where_decomposition_only_starts(ws, teachers, monkeypatch):
+    """MPT as the paper describes it (random students, then distillation) differs from decomposition-only by the loss
+    alone: the same P*, u, v at step 0 and the same batches."""
+    from mpt_nb import stages
+
+    seen = []
+
+    def capture(model, loader, config, **kwargs):
+        seen.append(({k: v.detach().clone() for k, v in model.prompt.state_dict().items()},
+                     [batch["example_ids"].tolist() for batch in loader]))
+        raise StopIteration
+
+    monkeypatch.setattr(stages, "train_prompt", capture)
+    for stage in (get_method("mpt", "vocab_init").source, get_method("decomp").source):
+        with pytest.raises(StopIteration):
+            distill_shared_prompt(ws, teachers[0], stage, seed=3)
+    (mpt_start, mpt_batches), (decomp_start, decomp_batches) = seen
+    assert mpt_start.keys() == decomp_start.keys()
+    assert all(torch.equal(mpt_start[k], decomp_start[k]) for k in mpt_start)
+    assert mpt_batches == decomp_batches
