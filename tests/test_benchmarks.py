@@ -625,3 +625,37 @@ def test_analysis_simulation_reads_its_components_and_its_intervals_hold_where_t
     assert sim.evaluate(quiet, design, 0.0, sims=50, seed=1)["max of others: mean"] == pytest.approx(0, abs=1e-8)
     assert sim.evaluate(base, design, 0.05, sims=500, seed=1)["t + rows: above 0"] > sim.evaluate(
         base, design, 0.01, sims=500, seed=1)["t + rows: above 0"]
+
+
+def _screen_records(learnable_as: dict[str, set[str]], *, unconfirmed: frozenset = frozenset()):
+    """Two seeds per (task, role): confirming where the task is learnable in that role."""
+    return [{"task": task, "role": role, "seed": seed, "confirms": role in roles and (task, seed) not in unconfirmed,
+             "confirmed_score": 0.7, "negation_rule": {"score": 0.6}}
+            for task, roles in learnable_as.items() for role in ("target", "source") for seed in (0, 1)]
+
+
+def test_suite_choice_follows_its_preferences_and_keeps_tasks_apart():
+    choice = repo_module("benchmarks.suite_choice")
+    both = {"target", "source"}
+    everything = {t: both for t in ("tweet_sentiment3", "movie_sentiment", "clinc_domain", "snips_intent", "sick_nli",
+                                    "fever_symmetric", "question_type", "bbc_headlines", "sms_spam")}
+    overlaps = {frozenset(("sms_spam", "clinc_domain"))}
+    shares = lambda a, b: frozenset((a, b)) in overlaps  # noqa: E731
+    suite, reasons = choice.choose_suite(_screen_records(everything), shares)
+    assert suite == {"targets": ["tweet_sentiment3", "clinc_domain", "sick_nli"],
+                     "sources": ["movie_sentiment", "fever_symmetric", "snips_intent", "question_type", "bbc_headlines"],
+                     "source_kinds": ["sentiment", "inference", "intent", "question_type", "topic"]}
+    # A target that shares text with an earlier one is passed over for the next; a seed that fails disqualifies.
+    overlaps.add(frozenset(("clinc_domain", "tweet_sentiment3")))
+    suite, reasons = choice.choose_suite(_screen_records(everything, unconfirmed=frozenset({("sick_nli", 1)})), shares)
+    assert suite["targets"] == ["tweet_sentiment3", "snips_intent", "fever_symmetric"]
+    assert "target clinc_domain passed over: it shares text with tweet_sentiment3" in reasons
+    assert suite["sources"] == ["movie_sentiment", "question_type", "bbc_headlines", "sms_spam"]  # sick_nli: no role
+    assert "source clinc_domain passed over: it shares text with tweet_sentiment3" in reasons
+    # No inference task learnable as a target: the third target is the first other task that is.
+    no_inference = {**everything, "sick_nli": {"source"}, "fever_symmetric": {"source"}}
+    assert choice.choose_suite(_screen_records(no_inference), lambda a, b: False)[0]["targets"][2] == "bbc_headlines"
+    # Too few sources: no suite, and the reason.
+    few = {t: both for t in ("tweet_sentiment3", "clinc_domain", "sick_nli", "movie_sentiment")}
+    suite, reasons = choice.choose_suite(_screen_records(few), lambda a, b: False)
+    assert suite is None and reasons[-1].startswith("no suite: ") and "1 sources of 1 kinds" in reasons[-1]
