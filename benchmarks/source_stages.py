@@ -239,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                         "the cap stays, 3 if one is still rising (the cap doubles), 2 if one is not saved yet")
     args = parser.parse_args(argv)
 
-    from mpt_nb.paths import display_path
     from mpt_nb.files import atomic_write_text
+    from mpt_nb.paths import display_path
     from mpt_nb.sources import shipped_dir
 
     folder = Path(args.folder) if args.folder else shipped_dir("offline")
