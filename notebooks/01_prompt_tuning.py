@@ -395,10 +395,12 @@ if profile.name == "offline":
 # your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
 # from your numbers; it cannot know the "right" answer, which depends on your run.
 #
-# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+# Each check is one call, such as `nb01.exercise_1(globals())`: a function of `mpt_nb.checks.nb01` (read
+# `mpt_nb/checks/nb01.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cell below imports that module.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+from mpt_nb.checks import nb01
 
 # %% [markdown]
 # **Exercise 1 (one batch, several prompts).** Section 3 put one prompt in front of every row. A batch that mixes
@@ -417,28 +419,7 @@ def prepend_prompts(embeds, attention_mask, prompts, task_ids):
 
 
 # %%
-_prompts = torch.stack([torch.full((4, 2), 1.0), torch.full((4, 2), 2.0)]).requires_grad_(True)  # task 0: 1s, task 1: 2s
-_tokens = torch.arange(30.0).view(3, 5, 2) + 10  # every token of every row distinct (and no 1s or 2s)
-_tokens_mask = torch.tensor([[1, 1, 1, 0, 0], [1] * 5, [1, 1, 0, 0, 0]])
-try:
-    _e, _m = prepend_prompts(_tokens, _tokens_mask, _prompts, torch.tensor([1, 1, 0]))
-except RuntimeError as _err:  # e.g. shapes that do not concatenate: say which input made it fail
-    raise AssertionError(f"prepend_prompts failed on 3 rows of 5 tokens, S = 2 prompts of l = 4, d = 2: {_err}") from _err
-assert _e.shape == (3, 9, 2), f"embeds should be (batch, l + n, d) = (3, 9, 2), got {tuple(_e.shape)}"
-assert _m.shape == (3, 9), f"the mask should be (batch, l + n) = (3, 9), got {tuple(_m.shape)}"
-assert torch.equal(_e[:, 4:], _tokens), "each row's own tokens must come after its prompt, in order and unchanged"
-assert _e[:, :4].eq(torch.tensor([2.0, 2.0, 1.0]).view(3, 1, 1)).all(), (
-    "row i must start with prompts[task_ids[i]] (rows 0 and 1 are task 1, row 2 is task 0): index the prompts by task_ids"
-)
-assert _m[:, :4].eq(1).all(), "the l prompt positions need mask 1: the prompt is always attended to"
-assert torch.equal(_m[:, 4:], _tokens_mask), "the tokens' own mask must follow unchanged (padding stays 0)"
-assert _m.dtype == torch.long, f"keep the mask's dtype (torch.long), got {_m.dtype}"
-assert _e.requires_grad, "the output lost the prompts' gradient: do not detach or copy them"
-_e.sum().backward()
-assert torch.equal(_prompts.grad, torch.stack([torch.ones(4, 2), torch.full((4, 2), 2.0)])), (
-    "each task's prompt must receive the gradient of every row that uses it (task 1: two rows, task 0: one)"
-)
-print("exercise 1: ok")
+nb01.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (initialise from text).** Lester et al. also initialise a prompt from the embeddings of a task
@@ -454,36 +435,7 @@ def text_init(tokenizer, embedding_table, text, l):  # noqa: E741
 
 
 # %%
-class _WordTokenizer:
-    """A stand-in tokenizer: one id per word ("a" is 1, "b" 2, ...), and a special token 9 unless told not to."""
-
-    def __call__(self, text, add_special_tokens=True):
-        ids = [ord(word[0]) - ord("a") + 1 for word in text.split()]
-        return {"input_ids": ([9] if add_special_tokens else []) + ids}
-
-
-_table = torch.arange(10.0).repeat_interleave(2).reshape(10, 2).requires_grad_(True)  # row i is (i, i)
-_out = text_init(_WordTokenizer(), _table, "a b c", 5)
-assert isinstance(_out, torch.Tensor) and _out.shape == (5, 2), f"expected an (l, d) = (5, 2) tensor, got {_out!r}"
-_ids = _out[:, 0].tolist()
-assert 9.0 not in _ids, "row 9 is the tokenizer's special token: tokenise with add_special_tokens=False"
-assert _ids[:3] == [1.0, 2.0, 3.0], f"the first rows must be the text's tokens in order (1, 2, 3), got {_ids[:3]}"
-assert _ids == [1.0, 2.0, 3.0, 1.0, 2.0], f"a text shorter than l is repeated (1 2 3 1 2), got {_ids}; no zero padding"
-assert text_init(_WordTokenizer(), _table, "a b c d e f g", 4)[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0], (
-    "a text longer than l is cut to its first l tokens"
-)
-assert not _out.requires_grad, "return a detached copy: the prompt must not stay tied to the embedding table"
-assert _out.dtype == torch.float32, f"return float32, got {_out.dtype}"
-
-from mpt_nb.prompts import text_init_embeddings
-
-_text = "Classify the sentiment of this review"
-_mine = text_init(tokenizer, model.get_input_embeddings().weight, _text, l)
-assert _mine.shape == (l, d), f"expected ({l}, {d}), got {tuple(_mine.shape)}"
-assert torch.equal(_mine.cpu(), text_init_embeddings(tokenizer, model.get_input_embeddings(), _text, l).cpu()), (
-    "differs from mpt_nb.prompts.text_init_embeddings on the real tokenizer"
-)
-print("exercise 2: ok (matches mpt_nb.prompts.text_init_embeddings)")
+nb01.exercise_2(globals())
 
 # %% [markdown]
 # **Exercise 3 (experiment: the prompt's init).** Section 6 trained a prompt that starts from l sampled vocabulary
@@ -513,27 +465,7 @@ text_score = ws.headline(model_ex3, task_name, "test")
 answer_ex3 = {"vocab": package_score, "text": text_score, "text_better": text_score > package_score}
 
 # %%
-text_ex3, init_ex3, model_ex3, run_ex3 = check_defined("text_ex3", "init_ex3", "model_ex3", "run_ex3")
-_answer = check_answer("answer_ex3", values=("vocab", "text"), flags=("text_better",))
-_start = text_init_embeddings(tokenizer, model.get_input_embeddings(), text_ex3, l).cpu()
-assert torch.equal(init_ex3.detach().float().cpu(), _start), "init_ex3 is not the embeddings of text_ex3 (text_init)"
-assert isinstance(model_ex3, PromptedModel) and isinstance(model_ex3.prompt, SoftPrompt), (
-    "model_ex3 should be a PromptedModel around a SoftPrompt that starts at init_ex3"
-)
-assert not torch.equal(model_ex3.prompt.weight.detach()[0].float().cpu(), _start), (
-    "model_ex3's prompt is still init_ex3: train it with train_prompt"
-)
-assert run_ex3.steps == steps, f"train {steps} steps as section 6 did (you trained {run_ex3.steps}): only the init differs"
-assert abs(_answer["vocab"] - package_score) < 1e-9, f"answer_ex3['vocab'] is section 6's test score, {package_score:.3f}"
-_text_score = ws.headline(model_ex3, task_name, "test")
-assert abs(_answer["text"] - _text_score) < 1e-9, (
-    f"answer_ex3['text'] is {_answer['text']:.3f}, but model_ex3 scores {_text_score:.3f} on the test split"
-)
-assert bool(_answer["text_better"]) == (_answer["text"] > _answer["vocab"]), (
-    f"text_better does not follow from your numbers (text {_answer['text']:.3f}, vocab {_answer['vocab']:.3f})"
-)
-print(f"exercise 3: ok; test {task.metric}: vocabulary init {_answer['vocab']:.3f}, text init "
-      f"{_answer['text']:.3f} ({text_ex3!r})")
+nb01.exercise_3(globals())
 
 # %% [markdown]
 # ## Summary of this run

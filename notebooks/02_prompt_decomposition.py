@@ -441,10 +441,12 @@ plt.show()
 # your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
 # from your numbers; it cannot know the "right" answer, which depends on your run.
 #
-# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+# Each check is one call, such as `nb02.exercise_1(globals())`: a function of `mpt_nb.checks.nb02` (read
+# `mpt_nb/checks/nb02.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cell below imports that module.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+from mpt_nb.checks import nb02
 
 # %% [markdown]
 # **Exercise 1 (compose a mixed batch).** Write `compose(shared, u, v, task_ids)`: shared (1, l, d), u (S, l, r),
@@ -457,18 +459,7 @@ def compose(shared, u, v, task_ids):
 
 
 # %%
-_shared, _u, _v = torch.randn(1, 5, 7), torch.randn(3, 5, 2), torch.randn(3, 2, 7)
-_ids = torch.tensor([2, 0, 2, 1])
-_out = compose(_shared, _u, _v, _ids)
-assert tuple(_out.shape) == (4, 5, 7), f"expected (batch, l, d) = (4, 5, 7), got {tuple(_out.shape)}"
-for _row, _task in enumerate(_ids.tolist()):
-    assert torch.allclose(_out[_row], _shared[0] * (_u[_task] @ _v[_task]), atol=1e-5), (
-        f"row {_row} is not P* ∘ (u_{_task} v_{_task}): index u and v by task_ids, multiply them as matrices (l, r) "
-        "@ (r, d), and take the element-wise product with P*"
-    )
-_mp = MultitaskPrompt(5, 7, num_tasks=3, rank=2, low_rank_init="normal", seed=1)
-assert torch.allclose(compose(_mp.shared, _mp.u, _mp.v, _ids), _mp(_ids)), "does not match MultitaskPrompt"
-print("exercise 1: ok")
+nb02.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (rank-1 or not?).** Write `is_rank1_update(P_star, P_hat)`: True when P̂ = P* ∘ (u v) for some
@@ -483,20 +474,7 @@ def is_rank1_update(P_star, P_hat, tol=1e-5):
 
 
 # %%
-_gen = torch.Generator().manual_seed(1)
-_P = torch.randn(6, 9, generator=_gen)
-_col, _row = 0.5 + torch.rand(6, 1, generator=_gen), 0.5 + torch.rand(1, 9, generator=_gen)
-assert is_rank1_update(_P, _P * (_col @ _row)) is True, (
-    "P* ∘ (u v) is a rank-1 update, but your function does not return True (a tolerance too strict, or not a bool?)"
-)
-_col[2] = -_col[2]
-assert is_rank1_update(_P, _P * (_col @ _row)) is True, "a sign flip of a whole row is still rank 1"
-_pattern = torch.ones(6, 9)
-_pattern[0, :4], _pattern[1, 4:], _pattern[0, 4:], _pattern[1, :4] = 3.0, 3.0, 0.3, 0.3
-assert is_rank1_update(_P, _P * _pattern) is False, "this 'up here, down there' scaling has rank 2: return False"
-assert is_rank1_update(_P, _P + 0.1) is False, "an additive shift is not a multiplicative rank-1 update"
-assert is_rank1_update(P_star, P_star * (u @ v)) and not is_rank1_update(P_star, P_star * two_way_pattern)
-print("exercise 2: ok")
+nb02.exercise_2(globals())
 
 # %% [markdown]
 # **Exercise 3 (experiment: the rank r).** Section 5 trained the decomposition with r = `profile.rank`. Train it
@@ -526,36 +504,7 @@ answer_ex3 = {
 }
 
 # %%
-joint_ex3, run_ex3 = check_defined("joint_ex3", "run_ex3")
-_answer = check_answer("answer_ex3", values=("r1", "r4", "extra_params"), flags=("r4_better",))
-assert isinstance(joint_ex3, MultitaskPrompt), "joint_ex3 should be the MultitaskPrompt distill_shared_prompt returned"
-assert joint_ex3.rank == 4, f"joint_ex3 has rank r = {joint_ex3.rank}: pass rank=4 to distill_shared_prompt"
-assert joint_ex3.num_tasks == S and joint_ex3.shared.shape == joint.shared.shape, (
-    "train joint_ex3 on the same source tasks, with the same l and d, as section 5"
-)
-assert run_ex3.steps == profile.distill_steps or run_ex3.stopped_early, (
-    f"train {profile.distill_steps} steps as section 5 did, fewer only on a validation plateau (you trained {run_ex3.steps})"
-)
-assert not torch.allclose(joint_ex3.u.detach().cpu(), torch.full(tuple(joint_ex3.u.shape), 0.5)), (
-    "u is still at its start (1/√r everywhere): the decomposition must train (decompose=True)"
-)
-_model = PromptedModel(ws.backbone, joint_ex3)
-_r4 = sum(ws.headline(_model, task, task_id=i) for i, task in enumerate(sources)) / S
-assert abs(_answer["r4"] - _r4) < 1e-9, (
-    f"answer_ex3['r4'] is {_answer['r4']:.3f}, but joint_ex3 scores {_r4:.3f} on average over the source tasks' "
-    "validation splits (score task i with task_id=i)"
-)
-_r1 = sum(own for own, _ in scores.values()) / S
-assert abs(_answer["r1"] - _r1) < 1e-9, f"answer_ex3['r1'] is section 5's mean score with P̂_i, {_r1:.3f}"
-_extra = count_trainable(joint_ex3) - count_trainable(joint)
-assert _answer["extra_params"] == _extra, (
-    f"answer_ex3['extra_params'] is {_answer['extra_params']}: count both prompts' trainable parameters "
-    "(count_trainable) and subtract"
-)
-assert bool(_answer["r4_better"]) == (_answer["r4"] > _answer["r1"]), (
-    f"r4_better does not follow from your numbers (r = 4: {_answer['r4']:.3f}, r = 1: {_answer['r1']:.3f})"
-)
-print(f"exercise 3: ok; mean validation r = 1 {_r1:.3f}, r = 4 {_r4:.3f}, for {_extra:,} more parameters")
+nb02.exercise_3(globals())
 
 # %% [markdown]
 # **More experiments** (no self-check; each retrains section 5, about 2-3 minutes on the `offline` profile, so they

@@ -419,12 +419,13 @@ if profile.name == "offline":
 # your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
 # from your numbers; it cannot know the "right" answer, which depends on your run.
 #
-# The cells below import the helpers the checks use to say what is missing (`mpt_nb.checks`) and define
-# `agreement_with_teachers`, the
-# agreement of section 5 for any shared prompt, which exercise 1 uses.
+# Each check is one call, such as `nb03.exercise_1(globals())`: a function of `mpt_nb.checks.nb03` (read
+# `mpt_nb/checks/nb03.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cells below import that module and define `agreement_with_teachers`, the agreement of
+# section 5 for any shared prompt, which exercise 1 and its check use.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+from mpt_nb.checks import nb03
 
 
 # %%
@@ -465,34 +466,7 @@ answer_ex1 = {
 answer_ex1["drops"] = answer_ex1["agreement_0"] < answer_ex1["agreement"]
 
 # %%
-stage_ex1, student_ex1, run_ex1 = check_defined("stage_ex1", "student_ex1", "run_ex1")
-_answer = check_answer("answer_ex1", values=("agreement", "agreement_0"), flags=("drops",))
-_changed = sorted(f for f in ("distill", "decompose", "shared_init", "rank", "distill_terms")
-                  if getattr(stage_ex1, f) != getattr(mpt_stage, f))
-assert _changed == ["distill"], (
-    f"stage_ex1 should differ from MPT's stage in distill only; it differs in {_changed or 'nothing'}"
-)
-assert isinstance(student_ex1, MultitaskPrompt) and student_ex1 is not shared, (
-    "student_ex1 should be the new MultitaskPrompt that distill_shared_prompt returned"
-)
-assert run_ex1.steps == profile.distill_steps or run_ex1.stopped_early, (
-    f"train {profile.distill_steps} steps as section 4 did (fewer only if its validation score plateaued)"
-)
-assert all("loss_logits" not in h for h in run_ex1.history), (
-    "run_ex1 logged distillation terms: train stage_ex1, the stage without distillation"
-)
-_mean_lambda = float(np.mean([v["agreement"] for v in per_task.values()]))
-assert abs(_answer["agreement"] - _mean_lambda) < 1e-9, f"answer_ex1['agreement'] is section 5's mean, {_mean_lambda:.3f}"
-_mean_0 = float(np.mean(list(agreement_with_teachers(student_ex1).values())))
-assert abs(_answer["agreement_0"] - _mean_0) < 1e-9, (
-    f"answer_ex1['agreement_0'] is {_answer['agreement_0']:.3f}, but student_ex1 agrees with the teachers on "
-    f"{_mean_0:.3f} of the validation rows (mean over the source tasks)"
-)
-assert bool(_answer["drops"]) == (_answer["agreement_0"] < _answer["agreement"]), (
-    f"drops does not follow from your numbers (with distillation: {_answer['agreement']:.3f}, without: "
-    f"{_answer['agreement_0']:.3f})"
-)
-print(f"exercise 1: ok; mean agreement with the teachers: with distillation {_mean_lambda:.3f}, without {_mean_0:.3f}")
+nb03.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (experiment: the temperature T).** L_logits compares the teacher's and the student's label
@@ -526,49 +500,7 @@ soft_from = next((temp for temp in temperatures_ex2 if all(normalised_ex2[t][tem
 answer_ex2 = {"normalised": normalised_ex2, "soft_from": soft_from}
 
 # %%
-from scipy.special import softmax as _softmax
-from scipy.stats import entropy as _entropy
-
-_h = mean_entropy(np.zeros((3, 4)), 1.0)
-assert abs(_h - np.log(4)) < 1e-6, f"equal logits are the uniform distribution, entropy log C = {np.log(4):.4f}; got {_h}"
-_h = mean_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), 1.0)
-assert np.isfinite(_h), (
-    "NaN or inf for very confident rows: a probability underflowed to 0 and log(0) crept in; compute "
-    "log-probabilities stably (subtract the row's maximum, or clamp the probabilities)"
-)
-assert abs(_h) < 1e-6, f"a one-hot distribution has entropy 0, got {_h}"
-_rows = np.array([[3.0, 1.0, 0.0, -1.0], [0.0, 2.0, 0.0, 0.0], [1.0, 1.0, 1.0, 5.0]])
-_want = float(np.mean(_entropy(_softmax(_rows / 2.0, axis=1), axis=1)))
-assert abs(mean_entropy(_rows, 2.0) - _want) < 1e-6, (
-    f"mean_entropy(rows, T=2) should be {_want:.4f} (entropy of each row's softmax(row / T), averaged over the "
-    f"rows), got {mean_entropy(_rows, 2.0):.4f}"
-)
-answer_ex2 = check_defined("answer_ex2")
-assert isinstance(answer_ex2, dict) and {"normalised", "soft_from"} <= set(answer_ex2), (
-    "answer_ex2 should be {'normalised': {task: {T: value}}, 'soft_from': T or None}"
-)
-_temps = sorted({1.0, float(profile.temperature), 4.0})
-_table = {}
-for _task in sources:
-    _logits = teacher_val_logits[_task].astype(np.float64)
-    _table[_task] = {
-        _t: float(np.mean(_entropy(_softmax(_logits / _t, axis=1), axis=1))) / np.log(_logits.shape[1]) for _t in _temps
-    }
-    for _t in _temps:
-        _mine = answer_ex2["normalised"].get(_task, {}).get(_t)
-        assert _mine is not None, f"answer_ex2['normalised'][{_task!r}][{_t}] is missing"
-        assert abs(_mine - _table[_task][_t]) < 1e-5, (
-            f"{_task} at T = {_t}: your normalised entropy is {_mine:.4f}, the teacher's is {_table[_task][_t]:.4f} "
-            "(mean entropy of softmax(logits / T) over the validation rows, divided by log C)"
-        )
-_soft = next((_t for _t in _temps if all(_table[task][_t] > 0.5 for task in sources)), None)
-assert answer_ex2["soft_from"] == _soft, (
-    "soft_from does not follow from your table: the smallest T at which every task's normalised entropy is above "
-    "0.5, or None if there is none"
-)
-print("exercise 2: ok; teachers' normalised entropy " + "; ".join(
-    f"{task}: " + ", ".join(f"T={_t:g} {v:.2f}" for _t, v in row.items()) for task, row in _table.items()
-))
+nb03.exercise_2(globals())
 
 # %% [markdown]
 # **More experiments** (no self-check; each retrains section 4's student, about as long as section 4 on the `offline`

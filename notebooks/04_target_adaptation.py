@@ -366,10 +366,12 @@ for i, target in enumerate(targets):
 # your answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows
 # from your numbers; it cannot know the "right" answer, which depends on your run.
 #
-# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+# Each check is one call, such as `nb04.exercise_1(globals())`: a function of `mpt_nb.checks.nb04` (read
+# `mpt_nb/checks/nb04.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cell below imports that module.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+from mpt_nb.checks import nb04
 
 # %% [markdown]
 # **Exercise 1 (rank-r target init).** Write `init_target(P_star, r)` returning `(P, u, v)`: three `nn.Parameter`s of
@@ -387,27 +389,7 @@ def init_target(P_star, r):
 
 
 # %%
-_P_star = torch.randn(3, 5)
-for _r in (1, 2, 8):
-    _out = init_target(_P_star, _r)
-    assert isinstance(_out, tuple) and len(_out) == 3, "return a tuple (P, u, v)"
-    for _name, _t in zip("Puv", _out, strict=True):
-        assert isinstance(_t, nn.Parameter), (
-            f"your {_name} is a {type(_t).__name__}, not an nn.Parameter: wrap it (nn.Parameter(...)) so that an "
-            "optimiser sees it and it gets a gradient"
-        )
-    _P, _u, _v = _out
-    assert _P.shape == (3, 5) and _u.shape == (3, _r) and _v.shape == (_r, 5), (
-        f"r = {_r}: got P {tuple(_P.shape)}, u {tuple(_u.shape)}, v {tuple(_v.shape)}; expected (l, d), (l, r), (r, d)"
-    )
-    assert _P.data_ptr() != _P_star.data_ptr(), "P shares memory with P_star: copy it, or training changes P_star too"
-    _hint = " (with every entry 1, u v is r everywhere, not 1)" if torch.allclose(_u @ _v, torch.full((3, 5), float(_r))) else ""
-    assert torch.allclose(_P * (_u @ _v), _P_star, atol=1e-5), f"r = {_r}: P ∘ (u v) does not start at P*{_hint}"
-_P, _u, _v = init_target(shared.shared.detach()[0], 4)
-assert _P.device == _u.device == _v.device == shared.shared.device, "put P, u and v on P_star's device"
-assert torch.allclose(_P * (_u @ _v), shared.shared[0], atol=1e-5), "does not start at the trained P*"
-assert sum(p.numel() for p in (_P, _u, _v)) == expected_trainable("mpt", l, d, rank=4)
-print("exercise 1: ok")
+nb04.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (experiment: what the target's own u v adds).** Section 3 served every target with P* composed with
@@ -442,46 +424,7 @@ answer_ex2 = {
 answer_ex2["beyond_se"] = answer_ex2["adapted"] - answer_ex2["p_star_alone"] > answer_ex2["se"]
 
 # %%
-alone_ex2, preds_ex2 = check_defined("alone_ex2", "preds_ex2")
-_answer = check_answer("answer_ex2", values=("adapted", "p_star_alone", "se"), flags=("beyond_se",))
-_first = 0
-assert isinstance(alone_ex2, type(serving)) and alone_ex2 is not serving, "alone_ex2 is a copy of serving, not serving"
-assert torch.equal(alone_ex2.shared, serving.shared), "keep P* as section 3 trained it: change only the first target's u, v"
-_start = alone_ex2.u[_first] @ alone_ex2.v[_first]
-assert torch.allclose(_start, torch.ones_like(_start), atol=1e-6), "the first target's u v should be 1 everywhere"
-assert not torch.allclose(serving.u[_first] @ serving.v[_first], torch.ones_like(_start)), (
-    "serving's own u v changed back to 1 as well: copy serving before changing the copy"
-)
-for _i in range(1, len(targets)):
-    assert torch.equal(alone_ex2.u[_i], serving.u[_i]) and torch.equal(alone_ex2.v[_i], serving.v[_i]), (
-        f"target {_i}'s u, v changed: reset only the first target's"
-    )
-_metric = get_task(targets[_first]).metric
-_test = ws.tokenised(targets[_first], "test", task_id=_first)
-assert len(preds_ex2.predictions) == len(_test), f"preds_ex2 should cover {targets[_first]}'s whole test split"
-# Re-scoring a slice (not the whole split) is enough to see that preds_ex2 came from alone_ex2 on this target.
-_slice = _test.select(range(min(32, len(_test))))
-_again = ws.predict(PromptedModel(ws.backbone, alone_ex2), targets[_first], "test", task_id=_first, rows=_slice)
-_agree = sum(a == b for a, b in zip(_again.predictions, preds_ex2.predictions, strict=False))
-assert _agree >= len(_slice) - 1, (  # one row may flip on a near tie: the slice is batched differently
-    f"preds_ex2 agrees with alone_ex2's predictions on only {_agree} of the first {len(_slice)} test rows: score "
-    f"{targets[_first]}'s test split with alone_ex2 and task_id={_first}"
-)
-_score = preds_ex2.score(_metric)[_metric]
-assert abs(_answer["adapted"] - serving_scores[targets[_first]]) < 1e-12, (
-    f"answer_ex2['adapted'] is section 3's score on {targets[_first]}: {serving_scores[targets[_first]]:.3f}"
-)
-assert abs(_answer["p_star_alone"] - _score) < 1e-9, (
-    f"answer_ex2['p_star_alone'] is {_answer['p_star_alone']:.3f}, but preds_ex2 scores {_score:.3f} on "
-    f"{targets[_first]}'s test split"
-)
-_se = standard_error(_metric, preds_ex2.predictions, preds_ex2.references)
-assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, f"answer_ex2['se'] is {_answer['se']:.4f}; expected near {_se:.4f}"
-assert bool(_answer["beyond_se"]) == (_answer["adapted"] - _answer["p_star_alone"] > _answer["se"]), (
-    "beyond_se does not follow from your numbers: is adapted − p_star_alone larger than se?"
-)
-print(f"exercise 2: ok; {targets[_first]} test {_metric}: P* ∘ (u v) {_answer['adapted']:.3f}, P* alone {_score:.3f} "
-      f"(standard error {_se:.3f})")
+nb04.exercise_2(globals())
 
 # %% [markdown]
 # **More experiments** (no self-check; a few minutes each on the `offline` profile, so they are left for homework):

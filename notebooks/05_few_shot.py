@@ -443,10 +443,12 @@ if grid:
 # answer, in the dict `answer_exN`. Its check verifies that you ran what was asked and that your answer follows from
 # your numbers; it cannot know the "right" answer, which depends on your run.
 #
-# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+# Each check is one call, such as `nb05.exercise_1(globals())`: a function of `mpt_nb.checks.nb05` (read
+# `mpt_nb/checks/nb05.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cell below imports that module.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag
+from mpt_nb.checks import nb05
 
 # %% [markdown]
 # **Exercise 1 (k per class).** Write `k_shot_indices(labels, k, seed)`: the indices of exactly k rows of every
@@ -468,30 +470,7 @@ def k_shot_indices(labels, k, seed):
 
 
 # %%
-from collections import Counter
-
-_labels = [0, 1, 1, 0, 2, 2, 1, 0, 2, 0, 1, 2]  # 4 rows of each class
-_idx = list(k_shot_indices(_labels, 2, seed=0))
-assert len(_idx) == len(set(_idx)), f"a row is drawn twice ({sorted(_idx)}): draw without replacement"
-assert sorted(Counter(np.asarray(_labels)[_idx]).values()) == [2, 2, 2], "draw exactly k rows of every class"
-assert list(k_shot_indices(_labels, 2, seed=0)) == _idx, "the same seed must give the same rows"
-for _seed in range(5):
-    _all = sorted(k_shot_indices(_labels, 4, seed=_seed))
-    assert _all == list(range(len(_labels))), (
-        f"with k = 4, every class's 4 rows must each be drawn once; seed {_seed} gave {_all}: draw without replacement"
-    )
-_draws = {tuple(sorted(k_shot_indices(_labels, 2, seed=s))) for s in range(20)}
-_first = tuple(sorted(i for c in (0, 1, 2) for i in np.flatnonzero(np.asarray(_labels) == c)[:2]))
-assert _draws != {_first}, "you take the first k rows of each class: draw them at random, with the seed"
-assert len(_draws) > 1, "every seed draws the same rows: use numpy.random.default_rng(seed) for the draw"
-_never = sorted(set(range(len(_labels))) - {i for draw in _draws for i in draw})
-assert not _never, f"rows {_never} are never drawn over 20 seeds: every row of a class must be possible"
-try:
-    k_shot_indices(_labels, 5, seed=0)
-    raise AssertionError("every class has only 4 rows but k = 5: raise a ValueError")
-except ValueError:
-    pass
-print("exercise 1: ok")
+nb05.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (an honest interval).** Write `gain_interval(gains, confidence=0.95)`: the t-quantile interval
@@ -522,47 +501,7 @@ seeds_needed = next(
 answer_ex2 = {"intervals": {k: gain_interval(g) for k, g in gains.items()}, "seeds_needed": seeds_needed}
 
 # %%
-_lo, _hi = gain_interval([0.1, 0.3])
-_s = float(np.std([0.1, 0.3], ddof=1))
-_half = (_hi - _lo) / 2
-assert abs((_lo + _hi) / 2 - 0.2) < 1e-12, "centre the interval on the mean gain"
-assert not np.isclose(_half, 2 * _s / np.sqrt(2)), (
-    "that is mean ± 2·s/√n: with n seeds the multiplier is t(0.975, n − 1), about 12.7 for two (scipy.stats.t.ppf)"
-)
-assert not np.isclose(_half, scipy_stats.t.ppf(0.975, 2) * _s / np.sqrt(2)), "use n − 1 degrees of freedom, not n"
-assert not np.isclose(_half, scipy_stats.t.ppf(0.975, 1) * 0.1 / np.sqrt(2)), "use the sample std (ddof=1)"
-assert np.isclose(_half, scipy_stats.t.ppf(0.975, 1) * _s / np.sqrt(2)), (
-    f"half-width {_half:.4f}; for the gains [0.1, 0.3] it should be {scipy_stats.t.ppf(0.975, 1) * _s / np.sqrt(2):.4f}"
-)
-_m, _h = t_interval([0.02, -0.01, 0.05], 0.9)
-assert np.allclose(gain_interval([0.02, -0.01, 0.05], confidence=0.9), (_m - _h, _m + _h)), (
-    "a 90 % interval uses the 0.95 quantile: the (1 + confidence)/2 quantile"
-)
-try:
-    gain_interval([0.1])
-    raise AssertionError("one gain gives no estimate of the spread: raise a ValueError")
-except ValueError:
-    pass
-answer_ex2 = check_defined("answer_ex2")
-assert isinstance(answer_ex2, dict) and {"intervals", "seeds_needed"} <= set(answer_ex2), (
-    "answer_ex2 should be {'intervals': {k: (low, high)}, 'seeds_needed': n or None}"
-)
-for _k, _g in gains.items():
-    _m, _h = t_interval(_g)
-    assert _k in answer_ex2["intervals"], f"answer_ex2['intervals'] has no interval for k = {_k}"
-    assert np.allclose(answer_ex2["intervals"][_k], (_m - _h, _m + _h)), (
-        f"k = {_k}: the 95 % t-interval of gains[{_k}] is [{_m - _h:+.4f}, {_m + _h:+.4f}]"
-    )
-_mean, _sd = float(np.mean(gains[min(profile.few_shot_k)])), float(np.std(gains[min(profile.few_shot_k)], ddof=1))
-_needed = next(
-    (n for n in range(2, 10_001) if scipy_stats.t.ppf(0.975, n - 1) * _sd / np.sqrt(n) < abs(_mean)), None
-)
-assert answer_ex2["seeds_needed"] == _needed, (
-    f"seeds_needed does not follow from your gains at k = {min(profile.few_shot_k)} (mean {_mean:+.4f}, sample std "
-    f"{_sd:.4f}): the smallest n ≥ 2 with t(0.975, n − 1)·s/√n < |mean|, or None"
-)
-print(f"exercise 2: ok; at k = {min(profile.few_shot_k)}, {_needed} seeds would exclude 0 (mean {_mean:+.4f}, sd "
-      f"{_sd:.4f})")
+nb05.exercise_2(globals())
 
 # %% [markdown]
 # **Exercise 3 (experiment: one more seed).** Add seed `max(profile.seeds) + 1` at section 2's smallest k, for PT
@@ -582,36 +521,7 @@ answer_ex3 = {"interval": gain_interval(gains[k_small]), "interval_more": gain_i
 answer_ex3["narrower"] = bool(np.diff(answer_ex3["interval_more"])[0] < np.diff(answer_ex3["interval"])[0])
 
 # %%
-records_ex3, answer_ex3 = check_defined("records_ex3", "answer_ex3")
-_k, _seed = min(profile.few_shot_k), max(profile.seeds) + 1
-assert isinstance(answer_ex3, dict) and {"interval", "interval_more", "narrower"} <= set(answer_ex3), (
-    "answer_ex3 should be {'interval': (low, high), 'interval_more': (low, high), 'narrower': True or False}"
-)
-_by = {rec["method"]: rec for rec in records_ex3}
-assert len(records_ex3) == 2 and sorted(_by) == sorted(methods), "records_ex3 should hold one PT and one MPT run"
-for _rec in records_ex3:
-    assert (_rec["k"], _rec["seed"]) == (_k, _seed), (
-        f"run the new seed {_seed} at k = {_k} (got seed {_rec['seed']}, k = {_rec['k']})"
-    )
-    assert _rec["task"] == target and _rec["steps"] == profile.few_shot_steps, "keep everything else as in section 2"
-    assert _rec["method"] == "pt" or _rec["source_seed"] == 0, "start MPT from the same source stage (source_seed=0)"
-_m, _h = t_interval(gains[_k])
-_more = [*gains[_k], _by["mpt"]["test"] - _by["pt"]["test"]]
-_m2, _h2 = t_interval(_more)
-assert np.allclose(answer_ex3["interval"], (_m - _h, _m + _h)), (
-    f"answer_ex3['interval'] is the 95 % t-interval over the profile's seeds, [{_m - _h:+.4f}, {_m + _h:+.4f}]"
-)
-assert np.allclose(answer_ex3["interval_more"], (_m2 - _h2, _m2 + _h2)), (
-    f"answer_ex3['interval_more'] is the interval of the {len(_more)} paired gains (the new seed's included), "
-    f"[{_m2 - _h2:+.4f}, {_m2 + _h2:+.4f}]"
-)
-_flag = answer_ex3["narrower"]
-assert is_flag(_flag), "narrower is your answer: True or False"
-assert bool(_flag) == (_h2 < _h), (
-    f"narrower does not follow from your numbers (widths {2 * _h:.4f} with {len(gains[_k])} seeds, {2 * _h2:.4f} "
-    f"with {len(_more)})"
-)
-print(f"exercise 3: ok; k = {_k}: width {2 * _h:.4f} with {len(gains[_k])} seeds, {2 * _h2:.4f} with {len(_more)}")
+nb05.exercise_3(globals())
 
 # %% [markdown]
 # **Exercise 4 (experiment: true few-shot).** Section 2's runs had one candidate checkpoint, their last step, so
@@ -653,44 +563,7 @@ answer_ex4 = {
 answer_ex4["beyond_se"] = abs(answer_ex4["selected_on_k"] - answer_ex4["selected_on_all"]) > answer_ex4["se"]
 
 # %%
-recs_ex4 = check_defined("recs_ex4")
-_answer = check_answer("answer_ex4", values=("selected_on_all", "selected_on_k", "se"), flags=("beyond_se",))
-_k = min(profile.few_shot_k)
-assert isinstance(recs_ex4, dict) and set(recs_ex4) == {"all", "k"}, (
-    f"recs_ex4 maps 'all' and 'k' to the two records (got {sorted(recs_ex4) if isinstance(recs_ex4, dict) else recs_ex4!r})"
-)
-_n_classes = len(set(ws.tokenised(target, "validation")["label"]))
-_rows = {"all": len(ws.tokenised(target, "validation")), "k": _k * _n_classes}
-for _which, _rec in recs_ex4.items():
-    assert (_rec["method"], _rec["k"], _rec["seed"], _rec["task"]) == ("mpt", _k, 0, target), (
-        f"recs_ex4[{_which!r}]: run MPT on {target} at k = {_k}, seed 0 (got {_rec['method']}, k = {_rec['k']}, "
-        f"seed {_rec['seed']})"
-    )
-    assert _rec["steps"] == profile.few_shot_steps and _rec["source_seed"] == 0, "keep everything else as in section 2"
-    assert _rec["validation_rows"] == _rows[_which], (
-        f"recs_ex4[{_which!r}] selected on {_rec['validation_rows']} validation rows; expected {_rows[_which]} "
-        + ("(no validation_k)" if _which == "all" else f"(validation_k={_k}: k rows per class)")
-    )
-    _candidates = [0, *range(profile_ex4.eval_every, profile.few_shot_steps + 1, profile_ex4.eval_every)]
-    _candidates += [profile.few_shot_steps] * (_candidates[-1] != profile.few_shot_steps)
-    assert _rec["checkpoint_steps"] == _candidates, (
-        f"recs_ex4[{_which!r}] compared checkpoints at steps {_rec['checkpoint_steps']}: train it in ws_ex4, whose runs "
-        f"compare steps {_candidates}"
-    )
-assert abs(_answer["selected_on_all"] - recs_ex4["all"]["test"]) < 1e-12, "answer_ex4['selected_on_all'] is recs_ex4['all']'s test score"
-assert abs(_answer["selected_on_k"] - recs_ex4["k"]["test"]) < 1e-12, "answer_ex4['selected_on_k'] is recs_ex4['k']'s test score"
-_preds = recs_ex4["all"]["test_predictions"]
-_se = standard_error(recs_ex4["all"]["metric"], _preds["pred"], _preds["gold"])
-assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex4['se'] is {_answer['se']:.4f}, but recs_ex4['all'] has a standard error near {_se:.4f} (a bootstrap, "
-    "so a little noise is fine): pass its metric, pred and gold"
-)
-assert bool(_answer["beyond_se"]) == (abs(_answer["selected_on_k"] - _answer["selected_on_all"]) > _answer["se"]), (
-    "beyond_se does not follow from your numbers: is |selected_on_k − selected_on_all| larger than se?"
-)
-print(f"exercise 4: ok; MPT at k = {_k}, seed 0, checkpoints at steps {_candidates}: on {_rows['all']} validation rows it kept step {recs_ex4['all']['best_step']} "
-      f"(test {_answer['selected_on_all']:.3f}), on {_rows['k']} step {recs_ex4['k']['best_step']} "
-      f"(test {_answer['selected_on_k']:.3f}); standard error {_se:.3f}")
+nb05.exercise_4(globals())
 
 # %% [markdown]
 # **More experiments** (no self-check; a few minutes each on the `offline` profile, so they are left for homework):

@@ -329,10 +329,12 @@ plt.show()
 # question, store your answer and the numbers it rests on in the dict `answer_exN`: its check verifies that the
 # answer follows from those numbers.
 #
-# The cell below imports the helpers the checks use to say what is missing (`mpt_nb.checks`).
+# Each check is one call, such as `nb06.exercise_1(globals())`: a function of `mpt_nb.checks.nb06` (read
+# `mpt_nb/checks/nb06.py` to see what it verifies) that reads your names from this notebook and says what is
+# missing or wrong. The cell below imports that module.
 
 # %%
-from mpt_nb.checks import check_answer, check_defined, is_flag  # noqa: F401 (the checks below use them)
+from mpt_nb.checks import nb06
 
 # %% [markdown]
 # **Exercise 1 (a budget).** Write `max_tokens_for_budget(budget, d, r, tasks)`: the largest prompt length l for
@@ -347,17 +349,7 @@ def max_tokens_for_budget(budget, d, r, tasks):
 
 
 # %%
-def _brute_budget(budget, d, r, tasks):
-    return max([l_ for l_ in range(0, 2000) if l_ * d + (l_ + d) * r * tasks <= budget], default=0)
-
-
-for _case in [(77_668, 768, 1, 1), (100_000, 576, 1, 8), (5_000, 768, 4, 8), (10, 512, 1, 1), (1_000_000, 1024, 16, 50)]:
-    _mine, _want = max_tokens_for_budget(*_case), _brute_budget(*_case)
-    assert _mine == _want, (
-        f"budget {_case[0]:,}, d = {_case[1]}, r = {_case[2]}, S = {_case[3]}: you give l = {_mine}, the largest l that "
-        f"fits is {_want}" + (" (round down: l must fit)" if _mine == _want + 1 else "")
-    )
-print("exercise 1: ok; l for 100K parameters, SmolLM2 width, 8 tasks:", max_tokens_for_budget(100_000, 576, 1, 8))
+nb06.exercise_1(globals())
 
 # %% [markdown]
 # **Exercise 2 (how far sharing goes).** Write `sharing_factor(l, d, r, tasks)`: how many times fewer trainable
@@ -390,44 +382,7 @@ answer_ex2 = {
 }
 
 # %%
-assert abs(sharing_factor(100, 768, 1, 1) - 76_800 / 77_668) < 1e-12, "one task: PT's l·d over MPT's l·d + (l+d)·r"
-_c = explorer_counts(20, 576, 1, 8)
-assert abs(sharing_factor(20, 576, 1, 8) - _c["pt_total"] / _c["mpt_total"]) < 1e-12, (
-    "8 tasks: the PT total over the MPT total with one shared P* (mpt_nb.viz.explorer_counts gives both)"
-)
-assert sharing_factor(20, 576, 1, 16) > sharing_factor(20, 576, 1, 8), "more tasks share P*: the factor must grow"
-_answer = check_answer("answer_ex2", values=("limit_here",))
-assert {"paper", "here"} <= set(_answer), "answer_ex2 needs 'paper' and 'here' (a number of tasks, or None)"
-
-
-def _first_reaching(target, l, d, r, most=1_000_000):  # noqa: E741
-    """Smallest S with factor ≥ target by bisection on the exact counts (the factor grows with S), or None."""
-
-    def reaches(tasks):
-        counts_ = explorer_counts(l, d, r, tasks)
-        return counts_["pt_total"] >= target * counts_["mpt_total"]
-
-    if not reaches(most):
-        return None
-    low, high = 1, most
-    while low < high:
-        mid = (low + high) // 2
-        low, high = (low, mid) if reaches(mid) else (mid + 1, high)
-    return low
-
-
-_paper, _here = _first_reaching(50, 100, 768, 1), _first_reaching(50, profile.prompt_tokens, d_here, profile.rank)
-assert _answer["paper"] == _paper, f"answer_ex2['paper'] is {_answer['paper']}: check it against your sharing_factor"
-assert _answer["here"] == _here, (
-    f"answer_ex2['here'] is {_answer['here']}: at l = {profile.prompt_tokens}, d = {d_here}, r = {profile.rank} "
-    "check whether any number of tasks reaches 50 (None if not)"
-)
-_limit = sharing_factor(profile.prompt_tokens, d_here, profile.rank, 10**12)
-assert abs(_answer["limit_here"] - _limit) < 1e-3 * _limit, (
-    f"answer_ex2['limit_here'] is {_answer['limit_here']:.2f}, but the factor at S = 10¹² is {_limit:.2f}"
-)
-print(f"exercise 2: ok; 50× leaner needs S = {_paper} at the paper's sizes, S = {_here} here "
-      f"(the factor tends to {_limit:.1f} here)")
+nb06.exercise_2(globals())
 
 # %% [markdown]
 # **Exercise 3 (experiment: the prompt length l).** Halving l halves PT's trainable parameters (the x-axis above).
@@ -465,39 +420,7 @@ answer_ex3["half_lower"] = answer_ex3["half"] < answer_ex3["full"]
 answer_ex3["beyond_se"] = answer_ex3["full"] - answer_ex3["half"] > answer_ex3["se"]
 
 # %%
-runs_ex3 = check_defined("runs_ex3")
-_answer = check_answer("answer_ex3", values=("full", "half", "se"), flags=("half_lower", "beyond_se"))
-_l, _half = profile.prompt_tokens, profile.prompt_tokens // 2
-assert isinstance(runs_ex3, dict) and set(runs_ex3) == {_l, _half}, (
-    f"runs_ex3 maps each prompt length to its record: keys {_l} and {_half}, got {sorted(runs_ex3) if isinstance(runs_ex3, dict) else runs_ex3!r}"
-)
-for _length, _rec in runs_ex3.items():
-    assert _rec["method"] == "pt" and _rec["prompt_tokens"] == _length, (
-        f"the record under {_length} is {_rec['method']} with l = {_rec['prompt_tokens']}: train PT with "
-        f"prompt_tokens={_length} (a Workspace on profile.with_overrides(prompt_tokens={_length}))"
-    )
-    assert _rec["trainable_params"] % _length == 0, "PT trains l·d parameters"
-_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"]) for r_ in runs_ex3.values()}
-assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps)}, (
-    f"change only l: the first target, k = {min(profile.few_shot_k)}, seed 0 and the profile's few-shot steps "
-    f"for both runs (yours: {sorted(_setups)})"
-)
-assert abs(_answer["full"] - runs_ex3[_l]["test"]) < 1e-12, f"answer_ex3['full'] is the run at l = {_l}: {runs_ex3[_l]['test']:.3f}"
-assert abs(_answer["half"] - runs_ex3[_half]["test"]) < 1e-12, (
-    f"answer_ex3['half'] is the run at l = {_half}: {runs_ex3[_half]['test']:.3f}"
-)
-_preds = runs_ex3[_l]["test_predictions"]
-_se = standard_error(runs_ex3[_l]["metric"], _preds["pred"], _preds["gold"])
-assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex3['se'] is {_answer['se']:.4f}, but the run at l = {_l} has a standard error near {_se:.4f} "
-    "(a bootstrap, so a little noise is fine): pass its metric, pred and gold"
-)
-assert bool(_answer["half_lower"]) == (_answer["half"] < _answer["full"]), "half_lower does not follow from your two scores"
-assert bool(_answer["beyond_se"]) == (_answer["full"] - _answer["half"] > _answer["se"]), (
-    "beyond_se does not follow from your numbers: is full − half larger than se?"
-)
-print(f"exercise 3: ok; {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: l = {_l} {_answer['full']:.3f}, "
-      f"l = {_half} {_answer['half']:.3f} (standard error {_answer['se']:.3f}), with {_l - _half} fewer tokens")
+nb06.exercise_3(globals())
 
 
 # %% [markdown]
@@ -534,37 +457,7 @@ answer_ex4 = {
 answer_ex4["beyond_se"] = answer_ex4["r4"] - answer_ex4["r_profile"] > answer_ex4["se"]
 
 # %%
-runs_ex4 = check_defined("runs_ex4")
-_answer = check_answer("answer_ex4", values=("r_profile", "r4", "se", "extra_params"), flags=("beyond_se",))
-assert isinstance(runs_ex4, dict) and set(runs_ex4) == {profile.rank, 4}, (
-    f"runs_ex4 maps each rank to its record: keys {profile.rank} and 4"
-)
-for _rank, _rec in runs_ex4.items():
-    assert _rec["method"] == "mpt" and _rec["rank"] == _rank, (
-        f"the record under {_rank} is {_rec['method']} with r = {_rec['rank']}: adapt MPT with rank={_rank}"
-    )
-_setups = {(r_["task"], str(r_["k"]), r_["seed"], r_["steps"], r_["prompt_tokens"]) for r_ in runs_ex4.values()}
-assert _setups == {(profile.target_tasks[0], str(min(profile.few_shot_k)), 0, profile.few_shot_steps,
-                    profile.prompt_tokens)}, (
-    f"change only r: the first target, k = {min(profile.few_shot_k)}, seed 0, the profile's few-shot steps and l "
-    f"(yours: {sorted(_setups)})"
-)
-_extra = (profile.prompt_tokens + ws_ex.backbone.dim) * (4 - profile.rank)
-assert _answer["extra_params"] == _extra, f"answer_ex4['extra_params'] is (l + d)·(4 − r) = {_extra:,}"
-assert abs(_answer["r_profile"] - runs_ex4[profile.rank]["test"]) < 1e-12 and abs(_answer["r4"] - runs_ex4[4]["test"]) < 1e-12, (
-    "answer_ex4's r_profile and r4 are the two records' test scores"
-)
-_preds = runs_ex4[profile.rank]["test_predictions"]
-_se = standard_error(runs_ex4[profile.rank]["metric"], _preds["pred"], _preds["gold"])
-assert abs(_answer["se"] - _se) < 0.25 * _se + 1e-9, (
-    f"answer_ex4['se'] is {_answer['se']:.4f}, but the run at r = {profile.rank} has a standard error near {_se:.4f}"
-)
-assert bool(_answer["beyond_se"]) == (_answer["r4"] - _answer["r_profile"] > _answer["se"]), (
-    "beyond_se does not follow from your numbers: is r4 − r_profile larger than se?"
-)
-print(f"exercise 4: ok; MPT on {profile.target_tasks[0]} at k = {min(profile.few_shot_k)}: r = {profile.rank} "
-      f"{_answer['r_profile']:.3f}, r = 4 {_answer['r4']:.3f} (standard error {_se:.3f}) for "
-      f"{_answer['extra_params']:,} more parameters")
+nb06.exercise_4(globals())
 
 
 # %% [markdown]

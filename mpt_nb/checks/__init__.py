@@ -1,6 +1,11 @@
-"""The exercises' self-check helpers: each names what is missing or wrong, so a student knows what to fix.
+"""The exercises' self-checks: one module per notebook (``nb01`` ... ``nb06``), one function per exercise.
 
-They read the notebook's own variables: the namespace of the cell that calls them (``namespace`` overrides it).
+A notebook's check cell is one call, ``nb01.exercise_3(globals())``: the check reads the student's names from the
+notebook's namespace and says what is missing or wrong, so a student knows what to fix. The helpers here read that
+namespace: ``check_defined`` and ``check_answer`` the student's answers (an undefined name fails with "not defined
+yet"), ``from_lesson`` what the lesson's cells computed, which a check reads only after the student's answer passed
+the checks that need no lesson state. Called without ``namespace``, ``check_defined`` and ``check_answer`` read the
+namespace of the cell that calls them.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["check_answer", "check_defined", "is_flag"]
+__all__ = ["check_answer", "check_defined", "from_lesson", "is_flag"]
 
 
 def check_defined(*names: str, namespace: dict[str, Any] | None = None) -> Any:
@@ -38,6 +43,19 @@ def check_answer(
     for key in flags:
         assert is_flag(answer[key]), f"{name}[{key!r}] is your answer to the question: True or False, got {answer[key]!r}"
     return answer
+
+
+def from_lesson(namespace: dict[str, Any], *names: str) -> Any:
+    """The values of names the lesson's cells define (one value for one name), which a check compares with; a
+    NameError names those not defined (the cells above the exercise have not run)."""
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        raise NameError(
+            f"{', '.join(missing)} not defined: run the notebook's cells above the exercises first (the check compares "
+            "your answer with what they computed)"
+        )
+    values = tuple(namespace[name] for name in names)
+    return values[0] if len(values) == 1 else values
 
 
 def is_flag(value: Any) -> bool:
