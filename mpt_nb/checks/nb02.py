@@ -48,7 +48,8 @@ def exercise_2(ns: dict[str, Any]) -> None:
     assert is_rank1_update(p, p * pattern) is False, "this 'up here, down there' scaling has rank 2: return False"
     assert is_rank1_update(p, p + 0.1) is False, "an additive shift is not a multiplicative rank-1 update"
     P_star, u, v, two_way_pattern = from_lesson(ns, "P_star", "u", "v", "two_way_pattern")
-    assert is_rank1_update(P_star, P_star * (u @ v)) and not is_rank1_update(P_star, P_star * two_way_pattern)
+    assert is_rank1_update(P_star, P_star * (u @ v)), "the lesson's P* ∘ (u v) is a rank-1 update: return True"
+    assert not is_rank1_update(P_star, P_star * two_way_pattern), "the lesson's two-way pattern has rank 2: return False"
     print("exercise 2: ok")
 
 

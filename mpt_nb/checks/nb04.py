@@ -40,7 +40,10 @@ def exercise_1(ns: dict[str, Any]) -> None:
     P, u, v = init_target(shared.shared.detach()[0], 4)
     assert P.device == u.device == v.device == shared.shared.device, "put P, u and v on P_star's device"
     assert torch.allclose(P * (u @ v), shared.shared[0], atol=1e-5), "does not start at the trained P*"
-    assert sum(p.numel() for p in (P, u, v)) == expected_trainable("mpt", l, d, rank=4)
+    count = sum(p.numel() for p in (P, u, v))
+    assert count == expected_trainable("mpt", l, d, rank=4), (
+        f"P, u and v hold {count:,} numbers; l·d + (l + d)·r = {expected_trainable('mpt', l, d, rank=4):,} for r = 4"
+    )
     print("exercise 1: ok")
 
 
