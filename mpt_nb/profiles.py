@@ -28,6 +28,7 @@ __all__ = [
     "Profile",
     "SourceConfig",
     "TargetConfig",
+    "TrainingConfig",
     "describe",
     "get_profile",
     "without_unfetched_targets",
@@ -143,54 +144,46 @@ class Profile:
 RUN_FIELDS = ("name", "backbone", "source_tasks", "target_tasks", "offline", "seeds", "sizing")
 
 @dataclass(frozen=True)
-class SourceConfig:
-    """Every setting that shapes a source stage (teachers or a shared prompt): its identity hashes all of them."""
+class TrainingConfig:
+    """The settings every prompt training shares, source stage or target run: the prompt, the data caps, the batches
+    and the optimiser."""
 
     prompt_tokens: int
     rank: int
-    max_tasks_per_batch: int
     max_input_tokens: int
     max_train: int | None
     max_eval: int | None
     max_validation: int | None
     batch_size: int
     eval_batch_size: int
+    eval_every: int
+    lr: float
+    lr_low_rank: float
+    weight_decay: float
+    warmup_ratio: float
+    max_grad_norm: float
+    mixed_precision: str
+
+
+@dataclass(frozen=True)
+class SourceConfig(TrainingConfig):
+    """Every setting that shapes a source stage (teachers or a shared prompt): its identity hashes all of them."""
+
+    max_tasks_per_batch: int
     teacher_steps: int
     distill_steps: int
     source_patience: int
     distill_patience: int
     distill_eval_every: int | None
-    eval_every: int
     eval_at_start: bool
-    lr: float
-    lr_low_rank: float
-    weight_decay: float
-    warmup_ratio: float
-    max_grad_norm: float
     distill_weight: float
     temperature: float
-    mixed_precision: str
 
 
 @dataclass(frozen=True)
-class TargetConfig:
+class TargetConfig(TrainingConfig):
     """Every setting that shapes a target run (on top of the source stage it starts from)."""
 
-    prompt_tokens: int
-    rank: int
-    max_input_tokens: int
-    max_train: int | None
-    max_eval: int | None
-    max_validation: int | None
-    batch_size: int
-    eval_batch_size: int
-    eval_every: int
-    lr: float
-    lr_low_rank: float
-    weight_decay: float
-    warmup_ratio: float
-    max_grad_norm: float
-    mixed_precision: str
     target_steps: int
     few_shot_steps: int
     target_eval_at_start: bool

@@ -40,6 +40,19 @@ def repo_module(name: str):
     return importlib.import_module(name)
 
 
+def other_value(value):
+    """Another valid value of a profile field, whatever its type (what the identity tests change a field to)."""
+    if isinstance(value, bool):
+        return not value
+    if value is None or isinstance(value, int):
+        return (value or 0) + 1
+    if isinstance(value, float):
+        return value * 2 if value else 0.1
+    if isinstance(value, tuple):
+        return (*value, 64)
+    return {"no": "bf16", "bf16": "no", "ones": "source_mean", "source_mean": "ones"}[value]
+
+
 @pytest.fixture(scope="session")
 def t5():
     from mpt_nb.backbones import tiny_t5

@@ -9,6 +9,7 @@ import types
 
 import pytest
 import torch
+from conftest import other_value
 
 from mpt_nb.methods import ABLATIONS, METHODS, TEACHERS, SourceStage, get_method
 from mpt_nb.pipeline import Workspace
@@ -34,21 +35,10 @@ def profile():
     return get_profile("smoke")
 
 
-def _changed(value):
-    """Another valid value of a source-config field."""
-    if isinstance(value, bool):
-        return not value
-    if value is None or isinstance(value, int):
-        return (value or 0) + 1
-    if isinstance(value, float):
-        return value * 2 if value else 0.1
-    return {"no": "bf16", "bf16": "no"}[value]  # mixed_precision, the one str field
-
-
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(SourceConfig)])
 @pytest.mark.parametrize("stage", [TEACHERS, MPT, get_method("decomp").source], ids=lambda s: s.slug(1))
 def test_changing_any_source_config_field_changes_every_stage_identity(profile, field, stage):
-    changed = profile.with_overrides(**{field: _changed(getattr(profile, field))})
+    changed = profile.with_overrides(**{field: other_value(getattr(profile, field))})
     assert getattr(changed.source_config(), field) != getattr(profile.source_config(), field)
     before, after = stage_identity(stage_settings(profile, stage, 0)), stage_identity(stage_settings(changed, stage, 0))
     assert before != after, f"{field} is in the source config but does not change the {stage.slug(1)} identity"

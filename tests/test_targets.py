@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from conftest import other_value
 
 from mpt_nb.methods import get_method
 from mpt_nb.profiles import SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
@@ -23,23 +24,10 @@ def profile():
     return get_profile("smoke")
 
 
-def _changed(value):
-    """Another valid value of a target-config field."""
-    if isinstance(value, bool):
-        return not value
-    if value is None or isinstance(value, int):
-        return (value or 0) + 1
-    if isinstance(value, float):
-        return value * 2 if value else 0.1
-    if isinstance(value, tuple):
-        return (*value, 64)
-    return {"no": "bf16", "bf16": "no", "ones": "source_mean", "source_mean": "ones"}[value]
-
-
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TargetConfig)])
 @pytest.mark.parametrize("method", ["pt", "mpt"])
 def test_changing_any_target_config_field_changes_the_run_identity(profile, field, method):
-    changed = profile.with_overrides(**{field: _changed(getattr(profile, field))})
+    changed = profile.with_overrides(**{field: other_value(getattr(profile, field))})
     assert getattr(changed.target_config(), field) != getattr(profile.target_config(), field)
     assert run_identity(profile, TARGET, method, **RUN) != run_identity(changed, TARGET, method, **RUN), field
 
