@@ -481,6 +481,23 @@ print(f"trainable {l * d:,} of {n_model:,} ({100 * l * d / n_model:.4f}%)")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]
+# ## What you learned
+#
+# - Prompt tuning keeps one frozen copy of the model and learns, per task, only an l × d matrix P placed in front of
+#   the input's token embeddings: S tasks cost one model plus S·l·d numbers, where full fine-tuning stores S models.
+# - You can build a soft prompt in plain torch: concatenate P in front of the embeddings, extend the attention mask by
+#   l ones, freeze every weight, and check that the gradient reaches the prompt alone and that the model's weights
+#   stay bit-for-bit the same.
+# - Rank classification reads the answer without generating text: compare the logits of each label word's first
+#   token at the answer position, and train on the cross-entropy over those label words (L_PLM).
+# - The hand-written template alone is the zero-shot baseline a learned prompt has to beat, and a score on n test rows
+#   carries a standard error of about √(p(1 − p)/n): judge a gain against it.
+# - Overfitting one batch is the first test of any training loop: if a few steps on one batch do not lower its loss,
+#   the loop has a bug.
+# - `mpt_nb.prompts.SoftPrompt`, `mpt_nb.prompted.PromptedModel` and `mpt_nb.train.train_prompt` hold the same prompt,
+#   forward pass and loop (plus warm-up, decay, clipping and best-step selection); the rest of the course uses them.
+
+# %% [markdown]
 # ## Further reading
 # - Lester, Al-Rfou, Constant (2021). *The Power of Scale for Parameter-Efficient Prompt Tuning.*
 #   [arXiv 2104.08691](https://arxiv.org/abs/2104.08691): soft prompts, vocabulary initialisation, scale.

@@ -529,6 +529,23 @@ for task, (own, shared_only) in scores.items():
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]
+# ## What you learned
+#
+# - MPT writes task i's prompt as P̂_i = P* ∘ (u_i v_i): one shared l × d prompt P*, re-weighted entry by entry by a
+#   rank-r matrix W_i = u_i v_i with u_i (l × r) and v_i (r × d). `mpt_nb.prompts.MultitaskPrompt` stores `shared`
+#   (1, l, d), `u` (S, l, r) and `v` (S, r, d), and composes each row's own prompt in a mixed batch.
+# - A rank-1 multiplicative update can turn each prompt token and each embedding dimension up, down or off, but it
+#   cannot create signal where P* is zero or apply a scaling pattern of higher rank: P* must already hold what the
+#   tasks share.
+# - You can count what is trained: prompt tuning S·l·d for S tasks, MPT l·d + (l + d)·r·S, so each extra task costs
+#   (l + d)·r instead of l·d (`expected_trainable`, checked against `count_trainable`).
+# - Joint multitask training mixes m ∈ [2, κ] tasks in each batch (`mpt_nb.data.multitask_loader`); the task loss
+#   reaches P* from every row and u_i, v_i only from the rows of task i.
+# - What the per-task updates add is measured by scoring each task with its own P̂_i and with the bare P* (u v = 1)
+#   on the same rows, and weighing the difference against the noise of those rows.
+# - PEFT's `MultitaskPromptTuning` trains the same three tensors; `mpt_nb.peft_interop` converts in both directions.
+
+# %% [markdown]
 # ## Further reading
 # - Wang et al. (2023), [arXiv 2303.02861](https://arxiv.org/abs/2303.02861): prompt decomposition in the method
 #   section (this repository has checked only its Table 1).

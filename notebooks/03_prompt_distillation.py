@@ -139,6 +139,8 @@ print(f"teachers {tuple(teachers.weight.shape)} for {sources} ready in {time.per
 #   multiplied by T² so its gradients keep their size as T changes (Hinton et al., 2015).
 # - **L_hidden**: mean squared error between the hidden states.
 #
+# The three terms are written out as equations further down, beside the cell that computes them on a real batch.
+#
 # The picture (`mpt_nb.diagrams.distillation_diagram`): follow one example through the two passes of the same frozen
 # model. The top row, with the teacher's prompt, runs once per example (its outputs are cached); the bottom row, with
 # the student's P̂_i, runs at every step, and the red gradient line reaches only P*, u_i and v_i.
@@ -195,6 +197,26 @@ print(f"KL(b ∥ a) at T=2: {float(kl_teacher_student(a, b, 2.0)):.4f} ≥ 0; KL
 # task (`MultitaskPrompt.from_teachers`; the `teacher_mean` start in the method table). The teacher outputs need no
 # gradient: the teachers and the model are frozen, so `mpt_nb.distill.TeacherCache` computes each example's teacher
 # output once and reuses it at every later visit (one teacher pass per example instead of one per step).
+
+# %% [markdown]
+# **The student loss as equations.** Take a batch of B rows. For row b, $z^{\text{student}}_b$ and
+# $z^{\text{teacher}}_b$ are the label-word logits of the student (prompt P̂_i) and of teacher i, one entry per label
+# word of the row's task; $h^{\text{student}}_b$ and $h^{\text{teacher}}_b$ are the d-dimensional hidden states at the
+# answer position; $y_b$ is the gold label. The cell below computes, line by line:
+#
+# $$\mathcal{L}_{\text{PLM}} = -\frac{1}{B}\sum_{b=1}^{B} \log \mathrm{softmax}\big(z^{\text{student}}_b\big)_{y_b}$$
+#
+# $$\mathcal{L}_{\text{logits}} = T^2 \cdot \frac{1}{B}\sum_{b=1}^{B} \mathrm{KL}\Big(\mathrm{softmax}\big(z^{\text{teacher}}_b / T\big) \,\Big\Vert\, \mathrm{softmax}\big(z^{\text{student}}_b / T\big)\Big), \qquad \mathrm{KL}(p \,\Vert\, q) = \sum_{c} p_c \log \frac{p_c}{q_c}$$
+#
+# $$\mathcal{L}_{\text{hidden}} = \frac{1}{B\,d}\sum_{b=1}^{B} \big\Vert h^{\text{student}}_b - h^{\text{teacher}}_b \big\Vert_2^2$$
+#
+# $$\mathcal{L} = \mathcal{L}_{\text{PLM}} + \lambda\,\big(\mathcal{L}_{\text{logits}} + \mathcal{L}_{\text{hidden}}\big)$$
+#
+# What is summed and what is averaged: the KL sums over the label words c of each row and then averages over the B
+# rows (`kl_teacher_student` above, `mpt_nb.losses.distillation_kl`). In a mixed batch a task with fewer label words
+# than the batch's widest task leaves its extra slots at a logit of −10⁹ (`mpt_nb.prompted.MASKED_LOGIT`) in both
+# student and teacher, so they get probability 0 and add nothing. L_hidden averages over all B·d numbers, not over
+# the rows alone (`F.mse_loss`, `mpt_nb.losses.hidden_mse`). In code: `l_plm`, `l_logits`, `l_hidden` and `total`.
 
 # %%
 from mpt_nb.data import build_multitask_dataset, multitask_loader
@@ -286,7 +308,7 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# With κ = 2 all 200 batches hold exactly two tasks, so m never varies (the v1 grid's setting, with four sources).
+# With κ = 2 all 200 batches hold exactly two tasks, so m never varies.
 # With κ = 3, this profile's, the committed run drew 107 batches of two tasks and 93 of three: close to the even
 # split (100 ± 7) that drawing m uniformly from {2, 3} gives.
 
@@ -521,6 +543,25 @@ print(f"distillation: {run.steps} steps, total loss (first third → last third)
 for task, v in per_task.items():
     print(f"  {task:<18} teacher {v['teacher']:.3f} | student {v['student']:.3f} | agreement {v['agreement']:.3f}")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
+
+# %% [markdown]
+# ## What you learned
+#
+# - MPT's source training has two stages: one ordinary prompt per source task (the teachers,
+#   `mpt_nb.pipeline.train_teachers`), then the decomposed student P̂_i = P* ∘ (u_i v_i), which starts from the
+#   teachers' mean with u_i v_i = 1 (`MultitaskPrompt.from_teachers`).
+# - You can write the student loss L = L_PLM + λ(L_logits + L_hidden) term by term, as equations and as torch:
+#   L_logits is T² times the KL(teacher ∥ student) of the label-word distributions at temperature T, averaged over the
+#   rows; L_hidden is the mean squared error between the answer-position hidden states. `mpt_nb.losses`
+#   (`distillation_kl`, `hidden_mse`, `DistillationLoss`) computes the same.
+# - A temperature T > 1 softens the teacher's distribution, so the student also learns how the teacher ranks the
+#   wrong answers; the T² factor keeps the gradients of L_logits on the scale they have at T = 1.
+# - The teachers and the model are frozen, so each example's teacher output is computed once and reused at every
+#   later visit (`mpt_nb.distill.TeacherCache`).
+# - MPT's batches mix m source tasks, m drawn uniformly from [2, κ] for every batch (`mpt_nb.data.MultitaskBatchSampler`).
+# - Agreement, the share of rows where student and teacher predict the same label, says how closely a student
+#   follows its teacher apart from its score; with few rows, and a metric such as F1 on a rare class, a few flipped
+#   rows move a score a lot.
 
 # %% [markdown]
 # ## Further reading

@@ -449,6 +449,23 @@ print("trainable per target:", ", ".join(f"{m} {formula[m]:,}" for m in METHODS)
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 
 # %% [markdown]
+# ## What you learned
+#
+# - A new target starts from the trained P* with fresh u and v whose product is all ones (each entry 1/√r), so at
+#   step 0 its prompt is P* exactly; P*, u and v then train on the target's task loss alone, l·d + (l + d)·r numbers
+#   (`MultitaskPrompt.for_new_tasks`).
+# - The method table (`mpt_nb.methods.METHODS`) says what each method needs and how it starts: PT, SPoT, generic
+#   SPoT, decomposition without distillation and MPT; `mpt_nb.pipeline.adapt_target` fetches the method's source stage
+#   and adapts one target.
+# - A method is worth its parameters only above two baselines on the same test rows: the template alone
+#   (`mpt_nb.pipeline.zero_shot`) and a random guess (`mpt_nb.metrics.chance_score`). Under macro-F1 zero-shot can
+#   fall below chance.
+# - One seed at one step budget cannot rank methods whose scores lie within a standard error or two of one another.
+# - One frozen model serves several tasks in one batch, each row with its own prompt, and each row's logits equal
+#   those it gets alone. Targets adapted jointly share one P* and store l·d + (l + d)·r·S numbers, but they also
+#   share the step budget.
+
+# %% [markdown]
 # ## Further reading
 # - Vu et al. (2022). *SPoT.* [arXiv 2110.07904](https://arxiv.org/abs/2110.07904): prompt transfer, and predicting
 #   which source transfers (we pick by target validation score).

@@ -182,7 +182,7 @@ print(f"at k = {smallest} a run trains on {smallest * len(set(train['label']))} 
 # not a *true* few-shot evaluation (Perez, Kiela and Cho, 2021): the scores then look better than a few-shot user
 # could expect. With the `offline` profile in the `course` sizing (this notebook's saved outputs) the last step is the
 # only candidate (`eval_every = 0`, no step-0 score), so no checkpoint is chosen, the test scores do not depend on the
-# validation split, and `adapt_target` skips scoring it (the records' `validation` is None); the `smoke` profile scores it every 2 steps, and the committed v1 grid of section 4 (its
+# validation split, and `adapt_target` skips scoring it (the records' `validation` is None); the `smoke` profile scores it every 2 steps, and the v1 grid that section 4 reads (its
 # records' `config`) at steps 25 and 40, keeping the better checkpoint. `adapt_target(..., validation_k=k)` is the honest version: it selects on k
 # validation rows per class, no more labels than the run trains on.
 
@@ -301,21 +301,22 @@ for k in profile.few_shot_k:
 # run's test score carries a standard error of about 0.03, so no single gain is much more than one and a half standard
 # errors, and all four intervals include 0 (bootstrap [−0.092, +0.041] at k = 4 and [−0.057, +0.065] at k = 16). The
 # spread does not favour either method: at k = 4 MPT's two seeds are 0.065 apart and PT's 0.011, at k = 16 MPT's 0.064
-# and PT's 0.114. The budget matters as much as the method: with 10 steps per run the same cells give other gains (the run log has
-# one such run, where two more steps moved each gain by 0.035-0.040, about the size of the larger gain). Two seeds
-# cannot say more; the pre-registered v2 grid (`results/preregistration.md`: 5 source seeds × 2 target seeds, test
+# and PT's 0.114. The step budget matters as much as the method: a couple more steps per run can move each gain by
+# about as much as the gains themselves (rerun section 2 in a workspace whose profile changes `few_shot_steps` alone
+# to see it). Two seeds cannot say more; the pre-registered v2 grid (`results/preregistration.md`: 5 source seeds × 2 target seeds, test
 # sets of 1,000 rows where the pool allows) is built to.
 
 # %% [markdown]
 # ## 4. A larger grid: the v1 benchmark (three targets, four methods, three seeds)
 #
-# One target and two methods is a small sample. The quality benchmark (`benchmarks/quality.py`) ran the same
-# experiment on the first offline suite (**v1**: targets `amazon_sentiment`, `nyt_sentiment`, `tweet_sentiment3`;
-# κ = 2; one source-stage draw for every seed), with SPoT and the decomposition without distillation beside PT and
-# MPT, 3 seeds each; its records are committed in `results/quality_offline.jsonl`. Reading them takes no training.
+# One target and two methods is a small sample. The quality benchmark's **v1** grid (`benchmarks/quality.py` on the
+# v1 offline suite: targets `amazon_sentiment`, `nyt_sentiment`, `tweet_sentiment3`; κ = 2; one source-stage draw for
+# every seed) holds the same experiment with SPoT and the decomposition without distillation beside PT and MPT,
+# 3 seeds each; its records are in `results/quality_offline.jsonl`. Reading them takes no training.
 # `results/README.md` lists why that grid cannot settle the question (one source draw, undertrained sources,
-# sentiment-only targets); the pre-registered v2 grid that replaces it (`results/grid_offline_v2.jsonl`) has not
-# run (it waits for three of its tasks' BIG-bench files: `results/README.md`). Read this section for the *method* of reading a grid, and its findings as v1's only.
+# sentiment-only targets) and describes the pre-registered v2 grid designed to (its records go to
+# `results/grid_offline_v2.jsonl`).
+# Read this section for the *method* of reading a grid, and its findings as v1's only.
 #
 # Section 3's `paired_gain` is in the package as `mpt_nb.results.paired_differences(records, method, baseline)`: one
 # list of seed-paired differences per (task, k). First a check that it gives the same numbers on this notebook's runs.
@@ -421,7 +422,7 @@ if grid:
 #   that matters most with the fewest examples. On the 3-way tweets the v1 grid's MPT − PT means run −1.6, −0.1 and
 #   +3.5 points at k = 4, 16 and 32, and +9.3 with full data (only k = 4's interval excludes 0); on the binary
 #   sentiment targets they stay within 1 point at k = 16 and 32. Three seeds and one source-stage draw cannot tell
-#   whether that is a real trend; the v2 grid was built to (paused: `results/README.md`).
+#   whether that is a real trend; the v2 grid is designed to (`results/README.md`).
 # - **When it might help** (hypotheses these runs do not test): a target that looks like what the sources taught
 #   (same input format, label words the shared prompt already steers towards), with little data *and* few steps, so
 #   that a start which already solves part of the task is worth more than the steps PT needs to catch up.
@@ -586,6 +587,23 @@ for k in ks:
     print(f"  k={k:>2}: PT {pt['mean']:.3f} ± {pt['std']:.3f} | MPT {mpt['mean']:.3f} ± {mpt['std']:.3f} | "
           f"paired gain {np.mean(gains[k]):+.3f} [{boot[k].low:+.3f}, {boot[k].high:+.3f}]")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
+
+# %% [markdown]
+# ## What you learned
+#
+# - `mpt_nb.data.k_shot` draws exactly k rows of every class for a seed; at small k the draw moves a score as much as
+#   the method does, so every few-shot number needs several seeds.
+# - Few-shot results are reported as mean ± spread over seeds (`mpt_nb.results.summarise`), and two methods are
+#   compared paired by seed (`mpt_nb.results.paired_differences`), since the same draws move both methods alike.
+# - A score has the test set's own standard error (`mpt_nb.results.standard_error`). A hierarchical bootstrap over
+#   seeds and test rows (`hierarchical_bootstrap`) and the t-interval mean ± t·s/√n, with t Student's quantile on
+#   n − 1 degrees of freedom (`t_interval`), give intervals for a mean gain; with two seeds that t is far larger than 2.
+# - Choosing checkpoints or settings on more labelled rows than the k-shot training set is not true few-shot;
+#   `adapt_target(..., validation_k=k)` selects on k rows per class.
+# - You can read a grid of runs cell by cell: whether a paired interval excludes 0, whether the gap holds on every
+#   seed, and whether a mean gain comes from a single seed.
+# - MPT's head start can help only where P* already points the right way for the target; a single-seed few-shot
+#   result is an anecdote, not a ranking.
 
 # %% [markdown]
 # ## Further reading

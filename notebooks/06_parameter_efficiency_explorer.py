@@ -198,7 +198,7 @@ plt.show()
 # %% [markdown]
 # Left, PT's and MPT's points at k = 4 and 16 overlap within their intervals, which are wide because two seeds give
 # t(0.975, 1) = 12.7 (some reach past 0 or 100%). Right, these runs measured r = 1 only, so there is no curve: the
-# v2 grid's rank-4 ablation is meant to supply one (paused, `results/README.md`), and exercise 4 below compares r =
+# v2 grid's rank-4 ablation is designed to supply one (`results/README.md`), and exercise 4 below compares r =
 # 1 and r = 4 on one seed.
 
 # %% [markdown]
@@ -470,6 +470,21 @@ print(f"profile {profile.name}: {len(records)} measured records from {sources_re
 for method, (params, score) in points.items():
     print(f"  {method_label(method):<34} {params:>10,.0f} params/task, mean test {score:.1f}% (k = {plot_k})")
 print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
+
+# %% [markdown]
+# ## What you learned
+#
+# - Parameter counts are formulas of l, d, r and S: PT trains l·d per task, MPT l·d + (l + d)·r for one target and
+#   l·d + (l + d)·r·S for S tasks sharing one P* (`mpt_nb.viz.explorer_counts`, also as a share of the backbone).
+# - Sharing P* is where MPT saves: the factor S·l·d / (l·d + (l + d)·r·S) grows with S towards l·d / ((l + d)·r).
+# - A few lines of `ipywidgets.interact` turn those formulas into sliders; `mpt_nb.viz.param_count_explorer` adds the
+#   accuracy panels, and `mpt_nb.viz.static_explorer_figure` draws the same view where no kernel runs.
+# - The paper's Table 1 is in `mpt_nb.paper`, and its parameters per task for MPT follow from the same formula at the
+#   paper's sizes (l = 100, d = 768, r = 1).
+# - The parameter axis is comparable across models, the score axis is not: compare the order and gaps of methods
+#   within one source of results, never this course's scores with the paper's.
+# - Measured runs are summarised per method and k from records with the same fields (`adapt_target` writes them), and
+#   runs from different sources, whose step counts differ, are never averaged together.
 
 # %% [markdown]
 # ## Further reading
