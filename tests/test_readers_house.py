@@ -166,3 +166,60 @@ def test_the_run_log_is_where_the_history_went():
     text = RUN_LOG.read_text(encoding="utf-8")
     dates = re.findall(r"^## (20\d\d-[01]\d-[0-3]\d)$", text, flags=re.M)
     assert dates and dates == sorted(dates, reverse=True), "the run log groups its entries by date, newest first"
+
+
+# ------------------------------------------------------------------------------------------ summary and takeaways
+# Every notebook ends like a d2l section or a rasbt chapter: "What you learned" (what the student can now do or
+# explain, no measured numbers, which change with every run), then "Further reading" as the last cell.
+NOTEBOOK_FILES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MEASURED = re.compile(r"\d\.\d|\d\s?%|\b20\d\d\b")  # a decimal, a percentage or a year
+
+
+def _cells(path: Path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4).cells
+
+
+def _heading(cell, title: str) -> bool:
+    return cell.cell_type == "markdown" and cell.source.lstrip().startswith(f"## {title}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
+def test_every_notebook_ends_with_what_you_learned_then_further_reading(path):
+    cells = _cells(path)
+    learned = [i for i, cell in enumerate(cells) if _heading(cell, "What you learned")]
+    assert len(learned) == 1, f"{path.name}: needs one '## What you learned' cell, has {len(learned)}"
+    i = learned[0]
+    bullets = [line for line in cells[i].source.splitlines() if line.startswith("- ")]
+    assert 4 <= len(bullets) <= 6, f"{path.name}: 'What you learned' has {len(bullets)} bullets; write 4 to 6"
+    numbers = MEASURED.findall(cells[i].source)
+    assert not numbers, f"{path.name}: 'What you learned' quotes {numbers}; say what is learned, not what a run gave"
+    assert i + 1 == len(cells) - 1 and _heading(cells[i + 1], "Further reading"), (
+        f"{path.name}: 'What you learned' must come just before '## Further reading', the notebook's last cell")
+    references = [line for line in cells[i + 1].source.splitlines() if line.startswith("- ")]
+    assert len(references) >= 2, f"{path.name}: 'Further reading' lists {len(references)} reference(s)"
+
+
+def test_notebook_03_writes_both_distillation_losses_beside_their_code():
+    """d2l's rule: each loss term as an equation next to the code that computes it (L_logits, L_hidden and L)."""
+    cells = _cells(ROOT / "notebooks" / "03_prompt_distillation.ipynb")
+
+    def equation(cell, name: str) -> str:
+        lines = [line for line in cell.source.splitlines() if line.startswith(f"$$\\mathcal{{L}}_{{\\text{{{name}}}}} =")]
+        return lines[0] if lines else ""
+
+    at = [i for i, cell in enumerate(cells) if cell.cell_type == "markdown" and equation(cell, "logits")
+          and equation(cell, "hidden")]
+    assert at, "notebook 03 must write L_logits and L_hidden as $$ equations in one markdown cell"
+    cell = cells[at[0]]
+    logits, hidden = equation(cell, "logits"), equation(cell, "hidden")
+    for part in ("T^2", "\\mathrm{KL}", "z^{\\text{teacher}}_b / T", "z^{\\text{student}}_b / T", "\\frac{1}{B}"):
+        assert part in logits, f"the L_logits equation lost {part!r}: {logits}"
+    for part in ("h^{\\text{student}}_b", "h^{\\text{teacher}}_b", "\\frac{1}{B\\,d}"):
+        assert part in hidden, f"the L_hidden equation lost {part!r}: {hidden}"
+    total = "$$\\mathcal{L} = \\mathcal{L}_{\\text{PLM}} + \\lambda"
+    assert any(line.startswith(total) for line in cell.source.splitlines()), "the total loss L is not written out"
+    code = cells[at[0] + 1]
+    assert code.cell_type == "code" and all(name in code.source for name in ("l_logits", "l_hidden", "total")), (
+        "the equations must sit just above the cell that computes l_logits, l_hidden and total")
