@@ -330,12 +330,14 @@ ws = nb.ws
 sources = list(profile.source_tasks)
 l, d, S = profile.prompt_tokens, ws.backbone.dim, len(sources)  # noqa: E741 (the paper's l)
 data = build_multitask_dataset([ws.tokenised(t, "train", task_id=i) for i, t in enumerate(sources)])
+# A batch of two tasks (κ = 2 here), so that at least one of the S source tasks is absent from it: its u_i, v_i must
+# then get no gradient at all.
 loader = multitask_loader(
-    data, ws.collator(sources), batch_size=profile.batch_size, num_batches=1,
-    max_tasks_per_batch=profile.max_tasks_per_batch, seed=0,
+    data, ws.collator(sources), batch_size=profile.batch_size, num_batches=1, max_tasks_per_batch=2, seed=0,
 )
 batch = next(iter(loader))
 present = sorted(set(batch["task_ids"].tolist()))
+assert len(present) < S, f"every one of the {S} tasks is in this batch: nothing shows the zero-gradient case"
 print(f"S = {S} source tasks {sources}; this batch's task ids: {batch['task_ids'].tolist()}")
 
 init = SoftPrompt.from_vocab(ws.backbone.embeddings, l, seed=0).weight[0]

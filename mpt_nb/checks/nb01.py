@@ -7,6 +7,8 @@ from typing import Any
 import torch
 
 from mpt_nb.checks import check_answer, check_defined, from_lesson
+from mpt_nb.data import train_loader
+from mpt_nb.losses import classification_objective
 from mpt_nb.prompted import PromptedModel
 from mpt_nb.prompts import SoftPrompt, text_init_embeddings
 
@@ -84,8 +86,9 @@ def exercise_2(ns: dict[str, Any]) -> None:
 
 def exercise_3(ns: dict[str, Any]) -> None:
     """Checks the experiment on the prompt's init: ``init_ex3`` is the embeddings of ``text_ex3``, ``model_ex3``'s
-    SoftPrompt trained away from it for section 6's steps, ``answer_ex3``'s two scores (section 6's, and
-    ``model_ex3``'s recomputed on the test split) and ``text_better`` following from them."""
+    SoftPrompt trained away from it for section 6's steps (the run's first logged loss is the first batch's loss at
+    ``init_ex3``, not at section 6's vocabulary start), ``answer_ex3``'s two scores (section 6's, and ``model_ex3``'s
+    recomputed on the test split) and ``text_better`` following from them."""
     text_ex3, init_ex3, model_ex3, run_ex3 = check_defined("text_ex3", "init_ex3", "model_ex3", "run_ex3", namespace=ns)
     answer = check_answer("answer_ex3", values=("vocab", "text"), flags=("text_better",), namespace=ns)
     tokenizer, model, l = from_lesson(ns, "tokenizer", "model", "l")  # noqa: E741
@@ -99,6 +102,16 @@ def exercise_3(ns: dict[str, Any]) -> None:
     )
     steps, package_score, ws, task_name, task = from_lesson(ns, "steps", "package_score", "ws", "task_name", "task")
     assert run_ex3.steps == steps, f"train {steps} steps as section 6 did (you trained {run_ex3.steps}): only the init differs"
+    collate, profile = from_lesson(ns, "collate", "profile")
+    first_batch = next(iter(train_loader(ws.tokenised(task_name, "train"), collate, batch_size=profile.batch_size,
+                                         num_batches=1, seed=0)))
+    logged = run_ex3.history[0]["loss"]
+    from_text = _first_loss(ws, first_batch, start)
+    from_vocab = _first_loss(ws, first_batch, SoftPrompt.from_vocab(ws.backbone.embeddings, l, seed=0).weight[0])
+    assert abs(logged - from_text) < min(0.05, abs(logged - from_vocab)), (
+        f"run_ex3's first loss {logged:.4f} is not the seed-0 loader's first batch at init_ex3 ({from_text:.4f}): "
+        "train model_ex3, built on SoftPrompt(l, d, init=init_ex3), on section 6's loader"
+    )
     assert abs(answer["vocab"] - package_score) < 1e-9, f"answer_ex3['vocab'] is section 6's test score, {package_score:.3f}"
     text_score = ws.headline(model_ex3, task_name, "test")
     assert abs(answer["text"] - text_score) < 1e-9, (
@@ -109,3 +122,13 @@ def exercise_3(ns: dict[str, Any]) -> None:
     )
     print(f"exercise 3: ok; test {task.metric}: vocabulary init {answer['vocab']:.3f}, text init "
           f"{answer['text']:.3f} ({text_ex3!r})")
+
+
+def _first_loss(ws: Any, batch: dict[str, torch.Tensor], start: torch.Tensor) -> float:
+    """The task loss of ``batch`` with a prompt at ``start`` (what a run's first logged loss is)."""
+    device = next(ws.backbone.model.parameters()).device
+    model = PromptedModel(ws.backbone, SoftPrompt(start.shape[0], start.shape[1], init=start.detach().clone()))
+    model.prompt.to(device)
+    with torch.no_grad():
+        loss, _ = classification_objective(model, {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()})
+    return float(loss)
