@@ -353,10 +353,13 @@ def test_static_figure_puts_counts_beside_accuracy_vs_k_with_the_paper_labelled(
     pt_label = next(t for t in counts.texts if t.get_text().startswith("PT 76.8K"))
     mpt_label = next(t for t in counts.texts if t.get_text().startswith("MPT alone 77.7K"))
     assert pt_label.get_ha() == "right" and mpt_label.get_ha() == "left"
-    # This repo's points: PT and SPoT share 11,520 params, Decomp. and MPT 12,116; none is drawn on another.
-    xs = [c.get_offsets()[0][0] for c in counts.collections if c.get_label().endswith("params)")]
-    assert len(xs) == 4 and xs == sorted(xs) and len(set(xs)) == 4
-    assert xs[0] >= 11_520
+    # This repo's points sit at their true counts (PT and SPoT share 11,520 params, Decomp. and MPT 12,116), each
+    # method with its own marker.
+    points = [c for c in counts.collections if c.get_label().endswith("params)")]
+    xs = [c.get_offsets()[0][0] for c in points]
+    assert len(xs) == 4 and sorted(set(xs)) == [11_520, 12_116]
+    assert all(f"({x:,.0f} params)" in c.get_label() for x, c in zip(xs, points, strict=True))
+    assert len({tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in points}) == 4
     plt.close(fig)
     assert len(static_explorer_figure(runs, r=4, rank_panel=True).axes) == 3
     plt.close("all")

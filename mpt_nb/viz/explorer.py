@@ -67,6 +67,9 @@ def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | N
     return counts
 
 
+REPO_MARKERS = ("o", "D", "P", "X", "v", "*")  # this repo's measured points, one marker per method (table order)
+
+
 def _num(value: float) -> str:
     """12116 → 12,116; 1645.71 → 1,645.7 (a share of P* need not be whole)."""
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
@@ -109,12 +112,12 @@ def _counts_panel(ax: Axes, records: list[dict[str, Any]], counts: dict[str, flo
                         color=colour)
             ys.append(y)
     measured = measured_points(records, k=k)
-    # Methods of one size (PT and SPoT: l·d; Decomp. and MPT: l·d + (l+d)·r) would cover each other: each method is
-    # shifted right of its true count by its own step (table order); the legend gives the true counts.
+    # Every point sits at its true count: methods of one size (PT and SPoT: l·d; Decomp. and MPT: l·d + (l+d)·r)
+    # share an x, so each has its own marker, drawn larger first, and a close pair of scores stays readable.
     repo = []
     for i, (method, (x, y)) in enumerate(measured.items()):
-        repo.append(ax.scatter([x * 10 ** (0.05 + 0.09 * i)], [y], marker="P", s=60, color=method_colour(method),
-                               edgecolor="black", linewidth=0.6, zorder=4,
+        repo.append(ax.scatter([x], [y], marker=REPO_MARKERS[i % len(REPO_MARKERS)], s=110 - 15 * i,
+                               color=method_colour(method), edgecolor="black", linewidth=0.6, zorder=4 + 0.1 * i,
                                label=f"{method_label(method, short=True)} {y:.1f} ({x:,.0f} params)"))
         ys.append(y)
     # PT and MPT-alone differ by (l+d)·r, invisible on a log axis: a wide grey band under red dashes, labels on either
@@ -156,8 +159,8 @@ def _counts_panel(ax: Axes, records: list[dict[str, Any]], counts: dict[str, flo
         ax.add_artist(legend)
         backbone = next((str(r_["backbone"]) for r_ in records if r_.get("backbone")), "this repo")
         ax.legend(handles=repo, fontsize=7, loc="upper right", bbox_to_anchor=(1, -0.13), alignment="left",
-                  title=f"this repo, {backbone}, k = {k},\nmean over targets (shifted right\nby method, so none "
-                        "hides another)", title_fontsize=7)
+                  title=f"this repo, {backbone}, k = {k},\nmean over targets, at the\ntrue parameter count",
+                  title_fontsize=7)
 
 
 def static_explorer_figure(
