@@ -138,3 +138,22 @@ def test_bootstrap_interval_is_scipys_bootstrap_of_the_mean():
     for few in ([0.1], [0.2, 0.2]):
         with pytest.raises(ValueError, match="at least two different values"):
             bootstrap_interval(few)
+
+
+def test_t_interval_with_rows_adds_the_rows_variance_and_agrees_with_the_simulation():
+    from conftest import repo_module
+
+    from mpt_nb.results import t_interval, t_interval_with_rows
+
+    values = [0.012, -0.004, 0.020, 0.007, 0.015]
+    mean, half = t_interval(values)
+    assert t_interval_with_rows(values, 0.0) == pytest.approx((mean, mean - half, mean + half))
+    wide = t_interval_with_rows(values, 1e-4)
+    assert wide[0] == pytest.approx(mean) and wide[2] - wide[1] > 2 * half
+    sim = repo_module("benchmarks.simulate_analysis")  # the simulation's vectorised form is the same interval
+    _, low, high = sim._t_interval(np.array([values]), 1e-4)
+    assert (low[0], high[0]) == pytest.approx(wide[1:])
+    assert t_interval_with_rows([0.1, 0.1, 0.1], 0.0) == (pytest.approx(0.1),) * 3
+    for bad, message in ((([0.1], 0.0), "at least two"), (([0.1, 0.2], -1.0), "variance")):
+        with pytest.raises(ValueError, match=message):
+            t_interval_with_rows(*bad)

@@ -3,8 +3,9 @@
 =============  ==================================================================================================
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
 ``aggregate``  means over seeds, seed-paired differences, each method's score per k or rank r (``MeasuredScore``)
-``stats``      intervals: ``t_interval``, ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical
-               bootstrap over source seeds, target seeds and test rows, a test set's own standard error
+``stats``      intervals: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added),
+               ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
+               target seeds and test rows, a test set's own standard error
 ``tables``     Markdown tables: per target, averaged over targets, the ablation, the lr search, the grid's report
 ``grid``       the quality grid's plan: ``GridConfig``, ``RunSpec``, ``plan_runs``, the target-lr search, ``config_hash``
 =============  ==================================================================================================
@@ -45,6 +46,7 @@ from .stats import (
     runs_from_records,
     standard_error,
     t_interval,
+    t_interval_with_rows,
     weighted_metric,
 )
 from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
@@ -86,5 +88,6 @@ __all__ = [
     "standard_error",
     "summarise",
     "t_interval",
+    "t_interval_with_rows",
     "weighted_metric",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "runs_from_records",
     "standard_error",
     "t_interval",
+    "t_interval_with_rows",
     "weighted_metric",
 ]
 
@@ -54,6 +55,36 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
         return mean, None
     n = len(values)
     return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
+
+
+def t_interval_with_rows(
+    values: Sequence[float], row_variance: float, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of ``values`` (one per source seed) and its interval when the test rows are a sample too: (mean, low,
+    high).
+
+    The seeds' variance of the mean, s²/n, and ``row_variance`` (the test rows' variance of the same mean, e.g. from
+    ``hierarchical_bootstrap(..., resample=("row",))``: a fixed test set adds it to every seed alike, so more seeds
+    never shrink it) are added; the t quantile takes Welch–Satterthwaite's degrees of freedom, with the rows' part
+    counted as known. With ``row_variance`` 0 this is ``t_interval``. ``benchmarks/simulate_analysis.py`` checks its
+    coverage.
+    """
+    from scipy.stats import t
+
+    _check_confidence(confidence)
+    if row_variance < 0:
+        raise ValueError(f"row_variance is a variance, >= 0; got {row_variance}")
+    data = [float(v) for v in values]
+    if len(data) < 2:
+        raise ValueError(f"an interval over seeds needs at least two values, got {len(data)}")
+    n, mean = len(data), statistics.fmean(data)
+    seeds = statistics.variance(data) / n
+    total = seeds + row_variance
+    if total == 0:
+        return mean, mean, mean
+    df = (n - 1) * total**2 / seeds**2 if seeds > 0 else math.inf
+    half = float(t.ppf(0.5 + confidence / 2, df)) * math.sqrt(total)
+    return mean, mean - half, mean + half
 
 
 def bootstrap_interval(
