@@ -123,6 +123,12 @@ class Profile:
         """The split seed of ``task``'s pool under this profile: the targets' own, else ``SOURCE_SPLIT_SEED``."""
         return self.target_split_seed if task in self.target_tasks else SOURCE_SPLIT_SEED
 
+    def split_of(self, task: str) -> dict[str, int | None]:
+        """How ``task`` is split under this profile (``load_task_splits``' keywords): a target with a split seed of
+        its own draws its test rows from ``SOURCE_SPLIT_SEED``'s training rows, which no earlier run scored."""
+        seed = self.split_seed(task)
+        return {"split_seed": seed, "fresh_test_from": None if seed == SOURCE_SPLIT_SEED else SOURCE_SPLIT_SEED}
+
     def source_config(self) -> SourceConfig:
         """Every setting that shapes a source stage, as one value (what a stage's identity hashes, whole)."""
         return SourceConfig(**{f.name: getattr(self, f.name) for f in fields(SourceConfig)})

@@ -67,7 +67,7 @@ def run_settings(
         "source": source_identity if method.source is not None else None,
         "config": asdict(profile.target_config()),
         "backbone": profile.backbone,
-        "task": get_task(target).data_identity(profile.split_seed(target)),
+        "task": get_task(target).data_identity(**profile.split_of(target)),
         "k": k,
         "seed": seed,
         "source_seed": source_seed if method.source is not None else None,

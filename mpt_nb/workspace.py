@@ -44,7 +44,7 @@ class Workspace:
         if task not in self._splits:
             profile = self.profile
             splits = load_task_splits(
-                task, split_seed=profile.split_seed(task), max_train=profile.max_train, max_eval=profile.max_eval
+                task, **profile.split_of(task), max_train=profile.max_train, max_eval=profile.max_eval
             )
             if profile.max_validation is not None and len(splits["validation"]) > profile.max_validation:
                 splits["validation"] = splits["validation"].select(range(profile.max_validation))

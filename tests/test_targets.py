@@ -12,7 +12,7 @@ from mpt_nb.methods import get_method
 from mpt_nb.profiles import SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
 from mpt_nb.targets import run_identity, run_settings
 from mpt_nb.tasks import base as task_base
-from mpt_nb.tasks import get_task
+from mpt_nb.tasks import get_task, load_task_splits
 from mpt_nb.workspace import Workspace
 
 TARGET = "amazon_sentiment"
@@ -61,7 +61,7 @@ def test_run_fields_and_other_targets_do_not_change_the_identity(profile):
 def test_settings_say_what_the_run_is(profile):
     settings = run_settings(profile, TARGET, "mpt", k=4, seed=1)
     assert settings["steps"] == profile.few_shot_steps and settings["source_seed"] == 1
-    assert settings["task"] == get_task(TARGET).data_identity(profile.target_split_seed)
+    assert settings["task"] == get_task(TARGET).data_identity(**profile.split_of(TARGET))
     assert settings["method"]["name"] == "mpt" and settings["config"] == dataclasses.asdict(profile.target_config())
     assert run_settings(profile, TARGET, "pt", k=None, seed=0)["source"] is None
     assert run_settings(profile, TARGET, get_method("pt"), k=None, seed=0)["steps"] == profile.target_steps
@@ -70,10 +70,30 @@ def test_settings_say_what_the_run_is(profile):
 def test_targets_split_by_their_own_seed_and_sources_by_the_fixed_one(profile):
     moved = profile.with_overrides(target_split_seed=5)
     assert moved.split_seed(TARGET) == 5 and moved.split_seed(profile.source_tasks[0]) == SOURCE_SPLIT_SEED == 0
+    assert moved.split_of(TARGET) == {"split_seed": 5, "fresh_test_from": 0}
+    assert profile.split_of(TARGET) == {"split_seed": 0, "fresh_test_from": None}
     before, after = Workspace(profile, backbone=None), Workspace(moved, backbone=None)
     assert before.splits(TARGET)["test"]["input_text"] != after.splits(TARGET)["test"]["input_text"]
     source = profile.source_tasks[0]
     assert before.splits(source)["test"]["input_text"] == after.splits(source)["test"]["input_text"]
+    # The identity of a run on a target with its own split seed says how its test rows were drawn.
+    assert run_settings(moved, TARGET, "pt", **RUN)["task"]["fresh_test_from"] == 0
+    assert "fresh_test_from" not in run_settings(profile, TARGET, "pt", **RUN)["task"]
+
+
+@pytest.mark.parametrize("name", ["amazon_sentiment", "tweet_sentiment3"])
+def test_a_fresh_test_split_holds_only_rows_of_split_zeros_training_split(name):
+    old = load_task_splits(name)  # what every earlier run read: its validation and test rows were scored
+    new = load_task_splits(name, split_seed=7, fresh_test_from=0)
+    text = lambda split: set(split["input_text"])  # noqa: E731
+    assert text(new["test"]) <= text(old["train"]) and len(new["test"]) == len(old["test"])
+    assert not text(new["test"]) & (text(old["validation"]) | text(old["test"]))
+    assert text(new["validation"]) == text(old["validation"])
+    assert text(new["train"]) == (text(old["train"]) - text(new["test"])) | text(old["test"])
+    assert sorted(set(new["test"]["label"])) == sorted(set(old["test"]["label"]))  # stratified: every class
+    again = load_task_splits(name, split_seed=7, fresh_test_from=0)
+    assert again["test"]["input_text"] == new["test"]["input_text"]
+    assert load_task_splits(name, split_seed=8, fresh_test_from=0)["test"]["input_text"] != new["test"]["input_text"]
 
 
 def test_a_task_cannot_be_source_and_target_under_two_split_seeds(profile):

@@ -191,9 +191,11 @@ class Task:
                 "distinct first letters (e.g. 'bad'/'neutral'/'good' for 'negative'/'neutral'/'positive')"
             )
 
-    def data_identity(self, split_seed: int = 0) -> dict[str, Any]:
+    def data_identity(self, split_seed: int = 0, fresh_test_from: int | None = None) -> dict[str, Any]:
         """What makes this task's rows and targets what they are: its name, template and label words, the pinned files
-        (or package) its loader reads, and the split seed. Part of every source stage's identity."""
+        (or package) its loader reads, and how it is split (``load_task_splits``' keywords). Part of every source
+        stage's and target run's identity."""
+        fresh = {} if fresh_test_from is None else {"fresh_test_from": fresh_test_from}
         return {
             "name": self.name,
             "template": self.template,
@@ -203,6 +205,7 @@ class Task:
             "files": [f"{f.relative}@{f.sha256}" for f in self.files],
             "package": self.package,
             "split_seed": split_seed,
+            **fresh,
         }
 
     def scoring_words(self, first_tokens_collide: Callable[[Sequence[str]], bool]) -> tuple[str, ...]:

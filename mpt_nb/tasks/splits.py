@@ -116,18 +116,38 @@ def _finish(data: dict[str, list], features: datasets.Features, task: Task) -> d
     return datasets.Dataset.from_dict(data, features=features)
 
 
+def _fresh_test(raw: datasets.DatasetDict, task: Task, seed: int) -> datasets.DatasetDict:
+    """The test split drawn from ``raw``'s training rows (``load_task_splits``' ``fresh_test_from``)."""
+    train, test = raw["train"], raw["test"]
+    if len(train) <= len(test):
+        raise ValueError(
+            f"task {task.name!r}: its training split ({len(train)} rows) cannot give a fresh test split of "
+            f"{len(test)} rows; use it without fresh_test_from"
+        )
+    labels = np.asarray(train["label"]) if task.kind == "classification" else None
+    kept, drawn = _holdout(np.arange(len(train)), labels, len(test), seed)
+    rest = datasets.concatenate_datasets([train.select(kept), test.cast(train.features)])
+    return datasets.DatasetDict({"train": rest, "validation": raw["validation"], "test": train.select(drawn)})
+
+
 def load_task_splits(
     task: Task | str,
     *,
     split_seed: int = 0,
     max_train: int | None = None,
     max_eval: int | None = None,
+    fresh_test_from: int | None = None,
 ) -> datasets.DatasetDict:
     """Train/validation/test of a task with ``input_text``, ``target_text`` and int ``label`` columns.
 
     Deterministic given ``split_seed``. Each split is shuffled with the seed so that every prefix keeps the class
     proportions, then capped to its first ``max_train`` (train) or ``max_eval`` (validation, test) rows; the test
     partition never depends on ``max_train``, so runs with different training budgets score the same test rows.
+
+    ``fresh_test_from`` (a split seed) draws the test split from that seed's *training* rows only: runs that read
+    that seed's validation or test rows never scored them. The loader splits with ``fresh_test_from``; as many rows
+    as its test split holds are drawn, stratified, from its training split with ``split_seed`` and become the test
+    split; its validation split stays; the old test rows join the remaining training rows.
     """
     task = get_task(task)
     _check_cap("max_train", max_train)
@@ -136,12 +156,14 @@ def load_task_splits(
         raise ValueError(
             f"task {task.name!r} has no loader; build it with task_from_dataset or give Task a loader"
         )
-    raw = task.loader(split_seed=split_seed)
+    raw = task.loader(split_seed=split_seed if fresh_test_from is None else fresh_test_from)
     missing = [s for s in SPLITS if s not in raw]
     if missing:
         raise ValueError(
             f"the loader of task {task.name!r} returned splits {list(raw)}; it must return {list(SPLITS)}"
         )
+    if fresh_test_from is not None:
+        raw = _fresh_test(raw, task, split_seed)
     out = {}
     for i, split in enumerate(SPLITS):
         ds = raw[split]
