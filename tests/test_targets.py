@@ -9,7 +9,7 @@ import pytest
 from conftest import other_value
 
 from mpt_nb.methods import get_method
-from mpt_nb.profiles import SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
+from mpt_nb.profiles import SCORED_TEST_SPLITS, SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
 from mpt_nb.targets import run_identity, run_settings
 from mpt_nb.tasks import base as task_base
 from mpt_nb.tasks import get_task, load_task_splits
@@ -70,8 +70,12 @@ def test_settings_say_what_the_run_is(profile):
 def test_targets_split_by_their_own_seed_and_sources_by_the_fixed_one(profile):
     moved = profile.with_overrides(target_split_seed=5)
     assert moved.split_seed(TARGET) == 5 and moved.split_seed(profile.source_tasks[0]) == SOURCE_SPLIT_SEED == 0
-    assert moved.split_of(TARGET) == {"split_seed": 5, "fresh_test_from": 0}
+    assert TARGET in SCORED_TEST_SPLITS and moved.split_of(TARGET) == {"split_seed": 5, "fresh_test_from": 0}
     assert profile.split_of(TARGET) == {"split_seed": 0, "fresh_test_from": None}
+    # A target whose split-0 test rows no run scored keeps split 0 (its validation rows were screened: re-dealing
+    # them into a test split would put scored rows there).
+    unscored = profile.with_overrides(target_tasks=("snips_intent",), target_split_seed=5)
+    assert unscored.split_of("snips_intent") == {"split_seed": 0, "fresh_test_from": None}
     before, after = Workspace(profile, backbone=None), Workspace(moved, backbone=None)
     assert before.splits(TARGET)["test"]["input_text"] != after.splits(TARGET)["test"]["input_text"]
     source = profile.source_tasks[0]
@@ -81,12 +85,24 @@ def test_targets_split_by_their_own_seed_and_sources_by_the_fixed_one(profile):
     assert "fresh_test_from" not in run_settings(profile, TARGET, "pt", **RUN)["task"]
 
 
-@pytest.mark.parametrize("name", ["amazon_sentiment", "tweet_sentiment3"])
+def test_the_tasks_whose_test_rows_were_scored_are_the_committed_grids_targets():
+    from pathlib import Path
+
+    from mpt_nb.results import load_records
+
+    results = Path(__file__).resolve().parent.parent / "results"
+    scored = {r["task"] for name in ("quality_offline.jsonl", "grid_offline_v2_lr_search.jsonl")
+              for r in load_records(results / name)}
+    assert scored == set(SCORED_TEST_SPLITS)
+
+
+@pytest.mark.parametrize("name", ["amazon_sentiment", "tweet_sentiment3", "presupposition_nli"])
 def test_a_fresh_test_split_holds_only_rows_of_split_zeros_training_split(name):
     old = load_task_splits(name)  # what every earlier run read: its validation and test rows were scored
     new = load_task_splits(name, split_seed=7, fresh_test_from=0)
     text = lambda split: set(split["input_text"])  # noqa: E731
-    assert text(new["test"]) <= text(old["train"]) and len(new["test"]) == len(old["test"])
+    assert text(new["test"]) <= text(old["train"])
+    assert len(new["test"]) == min(len(old["test"]), len(old["train"]) // 2)  # presupposition: half its 293 rows
     assert not text(new["test"]) & (text(old["validation"]) | text(old["test"]))
     assert text(new["validation"]) == text(old["validation"])
     assert text(new["train"]) == (text(old["train"]) - text(new["test"])) | text(old["test"])

@@ -119,13 +119,11 @@ def _finish(data: dict[str, list], features: datasets.Features, task: Task) -> d
 def _fresh_test(raw: datasets.DatasetDict, task: Task, seed: int) -> datasets.DatasetDict:
     """The test split drawn from ``raw``'s training rows (``load_task_splits``' ``fresh_test_from``)."""
     train, test = raw["train"], raw["test"]
-    if len(train) <= len(test):
-        raise ValueError(
-            f"task {task.name!r}: its training split ({len(train)} rows) cannot give a fresh test split of "
-            f"{len(test)} rows; use it without fresh_test_from"
-        )
+    size = min(len(test), len(train) // 2)
+    if size < 1:
+        raise ValueError(f"task {task.name!r}: {len(train)} training row(s) cannot give a fresh test split")
     labels = np.asarray(train["label"]) if task.kind == "classification" else None
-    kept, drawn = _holdout(np.arange(len(train)), labels, len(test), seed)
+    kept, drawn = _holdout(np.arange(len(train)), labels, size, seed)
     rest = datasets.concatenate_datasets([train.select(kept), test.cast(train.features)])
     return datasets.DatasetDict({"train": rest, "validation": raw["validation"], "test": train.select(drawn)})
 
@@ -146,8 +144,9 @@ def load_task_splits(
 
     ``fresh_test_from`` (a split seed) draws the test split from that seed's *training* rows only: runs that read
     that seed's validation or test rows never scored them. The loader splits with ``fresh_test_from``; as many rows
-    as its test split holds are drawn, stratified, from its training split with ``split_seed`` and become the test
-    split; its validation split stays; the old test rows join the remaining training rows.
+    as its test split holds, but at most half its training rows, are drawn, stratified, from its training split with
+    ``split_seed`` and become the test split; its validation split stays; the old test rows join the remaining
+    training rows.
     """
     task = get_task(task)
     _check_cap("max_train", max_train)
