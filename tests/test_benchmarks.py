@@ -658,4 +658,10 @@ def test_suite_choice_follows_its_preferences_and_keeps_tasks_apart():
     # Too few sources: no suite, and the reason.
     few = {t: both for t in ("tweet_sentiment3", "clinc_domain", "sick_nli", "movie_sentiment")}
     suite, reasons = choice.choose_suite(_screen_records(few), lambda a, b: False)
-    assert suite is None and reasons[-1].startswith("no suite: ") and "1 sources of 1 kinds" in reasons[-1]
+    assert suite is None and reasons[-1].startswith("no suite: ") and "1 sources (at least 4" in reasons[-1]
+    # An inference task that is learnable but shares text with a chosen target: the fallback kinds still qualify.
+    clash = {frozenset(("sick_nli", "tweet_sentiment3"))}
+    only_sick = {**everything, "fever_symmetric": set()}
+    suite, reasons = choice.choose_suite(_screen_records(only_sick), lambda a, b: frozenset((a, b)) in clash)
+    assert suite["targets"] == ["tweet_sentiment3", "clinc_domain", "bbc_headlines"]
+    assert "target sick_nli passed over: it shares text with tweet_sentiment3" in reasons
