@@ -147,8 +147,9 @@ def exercise_4(ns: dict[str, Any]) -> None:
         f"recs_ex4 maps 'all' and 'k' to the two records (got {sorted(recs_ex4) if isinstance(recs_ex4, dict) else recs_ex4!r})"
     )
     ws, target, profile_ex4 = from_lesson(ns, "ws", "target", "profile_ex4")
-    n_classes = len(set(ws.tokenised(target, "validation")["label"]))
-    rows = {"all": len(ws.tokenised(target, "validation")), "k": k * n_classes}
+    labels = ws.tokenised(target, "validation")["label"]
+    # k rows per class, or all of a class's rows where it has fewer (the true few-shot selection's rule)
+    rows = {"all": len(labels), "k": sum(min(k, labels.count(c)) for c in set(labels))}
     for which, rec in recs_ex4.items():
         assert (rec["method"], rec["k"], rec["seed"], rec["task"]) == ("mpt", k, 0, target), (
             f"recs_ex4[{which!r}]: run MPT on {target} at k = {k}, seed 0 (got {rec['method']}, k = {rec['k']}, "
