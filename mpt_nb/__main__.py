@@ -123,11 +123,14 @@ def train_sources(
     folder = Path(out) if out is not None else shipped_dir(profile.name)
     shipping = folder.resolve() == shipped_dir(profile.name).resolve()
 
-    def refuse_uncommitted(commit: str | None, what: str) -> None:
-        if shipping and (commit is None or commit.endswith("+dirty")):
+    def uncommitted(commit: str | None) -> bool:
+        return shipping and (commit is None or commit.endswith("+dirty"))
+
+    def refuse_uncommitted(commit: str | None, what: str, fix: str = "commit mpt_nb/ first") -> None:
+        if uncommitted(commit):
             raise RuntimeError(
-                f"{what} from uncommitted code ({commit or 'no git checkout'}); commit mpt_nb/ first, or train into "
-                "another folder with --out"
+                f"{what} from uncommitted code ({commit or 'no git checkout'}); {fix}, or train into another folder "
+                "with --out"
             )
 
     store = SourceStore(Workspace.from_profile(profile), folder)
@@ -136,6 +139,9 @@ def train_sources(
     for seed in seeds:
         for stage in order:
             if store.is_saved(stage, seed):
+                path = store.path(stage, seed)
+                refuse_uncommitted(stage_metadata(path).get("git_commit"), f"{path.name} is shipped but was trained",
+                                   fix="delete it to train it again")
                 continue
             if time_budget is not None and time.perf_counter() - start > time_budget:
                 print(f"time budget spent; run the same command again to continue ({len(written)} stage(s) written)")
@@ -145,7 +151,7 @@ def train_sources(
             store.get(stage, seed)
             path = store.path(stage, seed)
             saved_from = stage_metadata(path).get("git_commit")
-            if shipping and (saved_from is None or saved_from.endswith("+dirty")):
+            if uncommitted(saved_from):
                 path.unlink()
             refuse_uncommitted(saved_from, f"removed {path.name}: the package changed while it trained, so it was saved")
             written.append(path)

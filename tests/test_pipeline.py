@@ -443,6 +443,12 @@ def test_stages_are_shipped_only_from_committed_code(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"removed teachers.*changed while it trained"):
         train_sources("smoke", [0], ablations=False)
     assert not list((tmp_path / "shipped").rglob("*.safetensors"))
+    # A stage already in the shipped folder that records uncommitted code is not counted as shipped.
+    (tmp_path / "shipped" / "smoke").mkdir(parents=True, exist_ok=True)
+    for made in (tmp_path / "elsewhere").glob("teachers-*.safetensors"):
+        made.rename(tmp_path / "shipped" / "smoke" / made.name)
+    with pytest.raises(RuntimeError, match=r"teachers-.* is shipped but was trained from uncommitted code.*delete it"):
+        train_sources("smoke", [0], ablations=False)
 
 
 def test_demo_starts_from_shipped_source_stages(tmp_path, monkeypatch, capsys):
