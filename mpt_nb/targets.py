@@ -151,6 +151,7 @@ def adapt_target(
     validation_k: int | None = None,
     lr: float | None = None,
     always_validate: bool = False,
+    score_test: bool = True,
 ) -> dict[str, Any]:
     """Stage 2: train a prompt for one target task with the ordinary loss; returns one results record.
 
@@ -162,11 +163,12 @@ def adapt_target(
     neither at the start nor before the last step) keeps its last step and its record's ``validation`` is None, unless
     ``always_validate`` asks for that step's score (a choice between runs, such as a learning-rate search, reads it).
     ``lr`` replaces the profile's learning rate for this run (a search over target learning rates). The record holds
-    every test row's prediction.
+    every test row's prediction and the validation curve (``validation_curve``); ``score_test=False`` reads no test
+    row (a choice made on validation, such as the target budget, records ``test`` None).
     """
     (record,) = _adapt_target(
         ws, target, method, (validation_k,), sources=sources, k=k, seed=seed, source_seed=source_seed, steps=steps,
-        rank=rank, ablation=ablation, lr=lr, always_validate=always_validate,
+        rank=rank, ablation=ablation, lr=lr, always_validate=always_validate, score_test=score_test,
     )
     return record
 
@@ -221,6 +223,7 @@ def _adapt_target(
     ablation: str | None = None,
     lr: float | None = None,
     always_validate: bool = False,
+    score_test: bool = True,
 ) -> list[dict[str, Any]]:
     """One training run, one record per selection (a ``validation_k``, None for the whole split). The first selection
     is ``train_prompt``'s; the others watch the same evaluations and keep their own best prompt. Under ``accelerate
@@ -269,14 +272,17 @@ def _adapt_target(
     for best in others:
         step = result.best_step if best["state"] is None else checkpoint_steps[best["step"]]
         chosen.append((best["metric"], step, None if step == result.best_step else best["state"]))
-    first_test = _test_record(ws, target, ws.predict(model, target, "test"))  # train_prompt's best state
+    def test_record() -> dict[str, Any]:
+        return _test_record(ws, target, ws.predict(model, target, "test") if score_test else None)
+
+    first_test = test_record()  # train_prompt's best state
     records = []
     for validation_k, selection_rows, (metric, best_step, state) in zip(selections, rows, chosen, strict=True):
         if state is not None:
             model.prompt.load_state_dict(state)
         records.append({
             # No state of its own: the same prompt as the first selection's, so the same test predictions.
-            **(copy.deepcopy(first_test) if state is None else _test_record(ws, target, ws.predict(model, target, "test"))),
+            **(copy.deepcopy(first_test) if state is None else test_record()),
             "method": method.name,
             "ablation": ablation or "none",
             "k": k if k is not None else "full",
@@ -292,6 +298,7 @@ def _adapt_target(
             "lr": config.lr,
             "best_step": best_step,
             "checkpoint_steps": checkpoint_steps,
+            "validation_curve": [{"step": int(e["step"]), "metric": e["metric"]} for e in result.evals],
             "wall_time_s": round(time.perf_counter() - start, 2),  # training, evaluations and test passes so far
             **extra,
             "run_identity": run_identity(
@@ -302,8 +309,9 @@ def _adapt_target(
     return records
 
 
-def _test_record(ws: Workspace, target: str, predictions: Predictions) -> dict[str, Any]:
-    """The fields every results record shares: where it ran, the target, and its test score and per-row predictions."""
+def _test_record(ws: Workspace, target: str, predictions: Predictions | None) -> dict[str, Any]:
+    """The fields every results record shares: where it ran, the target, and its test score and per-row predictions
+    (None where no test row was read)."""
     profile, metric = ws.profile, get_task(target).metric
     return {
         "profile": profile.name,
@@ -311,9 +319,9 @@ def _test_record(ws: Workspace, target: str, predictions: Predictions) -> dict[s
         "backbone": ws.backbone.name,
         "task": target,
         "metric": metric,
-        "test": predictions.score(metric)[metric],
-        "test_rows": len(predictions.references),
-        "test_predictions": predictions.as_record(),
+        "test": None if predictions is None else predictions.score(metric)[metric],
+        "test_rows": 0 if predictions is None else len(predictions.references),
+        "test_predictions": None if predictions is None else predictions.as_record(),
     }
 
 

@@ -665,3 +665,19 @@ def test_suite_choice_follows_its_preferences_and_keeps_tasks_apart():
     suite, reasons = choice.choose_suite(_screen_records(only_sick), lambda a, b: frozenset((a, b)) in clash)
     assert suite["targets"] == ["tweet_sentiment3", "clinc_domain", "bbc_headlines"]
     assert "target sick_nli passed over: it shares text with tweet_sentiment3" in reasons
+
+
+def test_learning_curve_reads_validation_only_and_picks_the_smallest_budget_near_pts_best(tmp_path, capsys):
+    curve = repo_module("benchmarks.learning_curve")
+    records = curve.run("smoke", tmp_path / "curve.jsonl", steps=(2, 4), ks=(2,), methods=("pt", "mpt"))
+    assert "mpt: skipped, its source stage is not shipped" in capsys.readouterr().out
+    assert sorted(curve._key(r) for r in records) == [("amazon_sentiment", "pt", 2, 2), ("amazon_sentiment", "pt", 2, 4)]
+    for r in records:
+        assert r["test"] is None and r["test_predictions"] is None and r["test_rows"] == 0  # no test row read
+        assert r["validation_curve"][0]["step"] == 0 and len(r["validation_curve"]) >= 2
+    assert curve.run("smoke", tmp_path / "curve.jsonl", steps=(2, 4), ks=(2,), methods=("pt",)) == records  # resumes
+    fake = [{"task": t, "method": "pt", "k": k, "steps": n, "validation": v, "best_step": n}
+            for t in ("a", "b") for k in (16, 32) for n, v in ((40, 0.50), (120, 0.585), (300, 0.59))]
+    assert curve.budget(fake) == (120, {40: 0.50, 120: 0.585, 300: 0.59})  # 120 is within a point of 300's
+    assert curve.budget(fake[:-1])[0] is None  # a cell missing: no budget yet
+    assert "Budget: 120 steps." in curve.render(fake)
