@@ -209,6 +209,9 @@ def test_speed_smoke_prints_every_ratio(capsys):
     assert "profile, generate, max_new_tokens=" in out
     # [8] runs its workers as processes of their own (one per thread), so it needs two threads to compare
     assert "workers/tiny-llama" in summary or "needs --threads >= 2" in out
+    # [9] a whole target run against its training steps, with where the rest goes
+    assert "ratio whole run / training steps" in out and "run/tiny-llama" in summary
+    assert "validation pass(es)" in out and "test pass" in out
 
 
 def test_speed_eval_runs_on_a_seq2seq_backbone_with_every_new_token(capsys):

@@ -1,4 +1,4 @@
-"""Speed benchmarks: the eight ratios, each measured side by side in one run (median of repeats, warm-up excluded).
+"""Speed benchmarks: the nine ratios, each measured side by side in one run (median of repeats, warm-up excluded).
 
 Subcommands (``all`` runs every one)::
 
@@ -19,6 +19,8 @@ Subcommands (``all`` runs every one)::
     workers  [8] throughput of independent runs: N processes of 1 thread each, started together, each training
                  the same mixed source batches  ÷  one process with N threads training them N times in a row
                  (N = --threads, default all cores); each variant in processes of its own
+    run      [9] a whole few-shot target run (PT, k = 16, the profile's steps, its validation passes and its test
+                 pass)  ÷  its training steps alone, with the time split; the offline profile (smoke: the smoke one)
 
 Backbones: the offline default SmolLM2-135M (``smollm2``) and a T5 with T5-Small's shape and vocabulary size
 (``t5``: random weights, byte tokenizer, since the hub is out of reach); ``--smoke`` swaps in the package's tiny
@@ -39,10 +41,11 @@ from typing import Any
 from .common import load, machine_info
 from .evaluation import bench_eval
 from .mixed import bench_groups, bench_prefix, bench_workers, worker_child
+from .run import bench_run
 from .steps import bench_peft, bench_step, memory_child
 from .training import bench_distill, bench_epoch
 
-BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups", "prefix", "workers")
+BENCHES = ("step", "peft", "epoch", "distill", "eval", "groups", "prefix", "workers", "run")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +123,7 @@ def _run(args) -> int:
                 bench_peft(backbone, args, results, name)
             else:
                 {"step": bench_step, "epoch": bench_epoch, "distill": bench_distill, "eval": bench_eval,
-                 "groups": bench_groups, "prefix": bench_prefix, "workers": bench_workers}[bench](
+                 "groups": bench_groups, "prefix": bench_prefix, "workers": bench_workers, "run": bench_run}[bench](
                     backbone, args, results
                 )
             print(f"    ({bench} on {name} took {time.perf_counter() - start:.0f} s)", flush=True)
