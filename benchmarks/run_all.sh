@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The eight speed ratios on the offline default (SmolLM2-135M) and a T5-Small-shaped T5, printed and saved to
+# The nine speed ratios on the offline default (SmolLM2-135M) and a T5-Small-shaped T5, printed and saved to
 # results/speed_offline.txt. Each (benchmark, backbone) pair takes the shared heavy-job lock on its own (1-8 min),
 # so other jobs get turns in between; its output is kept in outputs/speed/<bench>-<backbone>.txt and the results
 # file is the concatenation of those pieces, so a piece can be re-measured alone:
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 LOCK=${LOCK:-/tmp/mpt_heavy.lock}
-BENCHES=${BENCHES:-step peft distill epoch eval groups prefix workers}
+BENCHES=${BENCHES:-step peft distill epoch eval groups prefix workers run}
 BACKBONES=${BACKBONES:-smollm2 t5}
 OUT=${OUT:-results/speed_offline.txt}
 PIECES=${PIECES:-outputs/speed}
