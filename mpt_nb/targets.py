@@ -72,10 +72,15 @@ def run_settings(
         "seed": seed,
         "source_seed": source_seed if method.source is not None else None,
         "validation_k": validation_k,
-        "steps": steps or (profile.few_shot_steps if k is not None else profile.target_steps),
+        "steps": _run_steps(profile, k, steps),
         "rank": profile.rank if rank is None else rank,
         "lr": profile.lr if lr is None else lr,
     }
+
+
+def _run_steps(profile: Any, k: int | None, steps: int | None) -> int:
+    """A run's step count: ``steps`` if given, else the profile's few-shot or full-data budget."""
+    return steps or (profile.few_shot_steps if k is not None else profile.target_steps)
 
 
 def run_identity(profile: Any, target: str, method: str | Method, **run: Any) -> str:
@@ -239,7 +244,7 @@ def _adapt_target(
     train = ws.tokenised(target, "train")
     if k is not None:
         train = k_shot(train, k, seed=seed)
-    steps = steps or (profile.few_shot_steps if k is not None else profile.target_steps)
+    steps = _run_steps(profile, k, steps)
     model = PromptedModel(ws.backbone, prompt)
     loader = train_loader(train, ws.collator([target]), batch_size=profile.batch_size, num_batches=steps, seed=seed)
     changes = {"eval_at_start": profile.target_eval_at_start, **({} if lr is None else {"lr": lr})}
