@@ -17,13 +17,15 @@ The rules (written into results/screening.md before any run):
   A task is *learnable* in a role when both seeds confirm.
 
 Each finished (task, role, seed) is appended to the records (one whole line, fsync), so the script resumes where it
-stopped. ``--render-only`` rewrites the table from the records.
+stopped. ``--render-only`` rewrites the table from the records. ``--needed`` runs only what the suite's rule reads
+(``benchmarks.suite_choice.needed_runs``, asked again after each run) until it can choose the suite.
 
 Examples::
 
-    flock /tmp/mpt_heavy.lock .venv/bin/python benchmarks/screen.py
-    .venv/bin/python benchmarks/screen.py --roles target --seeds 0
-    .venv/bin/python benchmarks/screen.py --render-only
+    flock /tmp/mpt_heavy.lock .venv/bin/python -m benchmarks.screen
+    flock /tmp/mpt_heavy.lock .venv/bin/python -m benchmarks.screen --needed
+    .venv/bin/python -m benchmarks.screen --roles target --seeds 0
+    .venv/bin/python -m benchmarks.screen --render-only
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +195,22 @@ def write_table(records: Sequence[dict[str, Any]], table: Path) -> None:
     atomic_write_text(table, f"{head}\n\n{TABLE_START}\n\n{render(records)}\n")
 
 
+def _runs(plan: Sequence[tuple[str, str, int]], records: list[dict[str, Any]], *, needed: bool) -> Iterator[tuple]:
+    """The plan's runs in order; with ``needed``, only those the suite's rule still reads, asked after each run."""
+    if not needed:
+        yield from plan
+        return
+    from benchmarks.suite_choice import needed_runs, text_overlaps
+
+    shares_text = text_overlaps(CANDIDATES)
+    while wanted := set(needed_runs(records, shares_text)):
+        run = next((r for r in plan if r in wanted), None)
+        if run is None:
+            print(f"the rule waits for runs outside --tasks/--roles/--seeds: {sorted(wanted)}")
+            return
+        yield run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(CANDIDATES))
@@ -202,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=TABLE)
     parser.add_argument("--time-budget", type=float, default=None, help="seconds; no new run starts after it")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--needed", action="store_true",
+                        help="only the runs the suite's rule reads next, until it can choose (benchmarks/suite_choice.py)")
     parser.add_argument("--profile", default="offline", help="whose settings and backbone (smoke: a seconds-long check)")
     args = parser.parse_args(argv)
 
@@ -214,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.render_only:
         # Cheap runs first: every target-role run, then the sources, one seed at a time.
         plan = [(t, role, s) for role in args.roles for s in args.seeds for t in args.tasks]
-        for task, role, seed in plan:
+        for task, role, seed in _runs(plan, records, needed=args.needed):
             if (task, role, seed) in done:
                 continue
             if args.time_budget is not None and time.perf_counter() - start > args.time_budget:

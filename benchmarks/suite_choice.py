@@ -48,6 +48,22 @@ def learnable(records: Sequence[dict[str, Any]], role: str) -> set[str]:
     return {task for (task, r), verdict in verdicts(records).items() if r == role and verdict == "learnable"}
 
 
+def undecided(records: Sequence[dict[str, Any]], role: str, tasks: Sequence[str]) -> set[str]:
+    """The tasks of ``tasks`` whose verdict in ``role`` is not known yet (a seed not screened, none failing)."""
+    from benchmarks.screen import verdicts
+
+    known = verdicts(records)
+    return {task for task in tasks if known.get((task, role), "incomplete") == "incomplete"}
+
+
+def next_seed(records: Sequence[dict[str, Any]], task: str, role: str) -> int:
+    """The first screening seed not yet run for ``task`` in ``role``."""
+    from benchmarks.screen import SEEDS
+
+    done = {r["seed"] for r in records if r["task"] == task and r["role"] == role}
+    return next(seed for seed in SEEDS if seed not in done)
+
+
 def _beats_negation_rule(records: Sequence[dict[str, Any]], task: str) -> bool:
     runs = [r for r in records if r["task"] == task and r["role"] == "source" and "negation_rule" in r]
     return len(runs) >= 2 and all(r["confirmed_score"] > r["negation_rule"]["score"] for r in runs)
@@ -58,39 +74,74 @@ def choose_suite(
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """({"targets": [...], "sources": [...], "source_kinds": [...]} or None, the reasons, one line each).
 
-    ``shares_text(a, b)`` says whether two tasks share an input text (``mpt_nb.tasks.shared_texts``)."""
+    ``shares_text(a, b)`` says whether two tasks share an input text (``mpt_nb.tasks.shared_texts``). Where the rule
+    reaches a task whose verdict it needs but the screening has not given yet, no suite is chosen and the reasons
+    end with the runs it waits for (``needed_runs``)."""
+    suite, reasons, waiting = _apply_rule(records, shares_text)
+    if waiting:
+        runs = ", ".join(f"{task} as a {role} (seed {seed})" for task, role, seed in waiting)
+        return None, [*reasons, f"no suite yet: the rule waits for {runs}"]
+    return suite, reasons
+
+
+def needed_runs(records: Sequence[dict[str, Any]], shares_text: Callable[[str, str], bool]) -> list[tuple[str, str, int]]:
+    """The screening runs (task, role, seed) the rule reads next; empty once it can choose or rule out a suite.
+
+    A task whose verdict is pending is taken as chosen while the rule goes on, so every later role and kind that
+    could still need a run asks for it now; what a later verdict makes unnecessary is dropped when this is called
+    again."""
+    return _apply_rule(records, shares_text)[2]
+
+
+def _apply_rule(
+    records: Sequence[dict[str, Any]], shares_text: Callable[[str, str], bool]
+) -> tuple[dict[str, Any] | None, list[str], list[tuple[str, str, int]]]:
+    every_target = {t for _, preference in TARGET_ROLES for t in preference} | set(OTHER_TARGETS)
+    every_source = {t for _, preference in SOURCE_KINDS for t in preference}
     as_target, as_source = learnable(records, "target"), learnable(records, "source")
+    pending = {"target": undecided(records, "target", sorted(every_target)),
+               "source": undecided(records, "source", sorted(every_source))}
     reasons: list[str] = []
+    waiting: list[tuple[str, str, int]] = []
     targets: list[str] = []
+    sources: list[str] = []
 
     def clashes(task: str) -> str | None:
         return next((other for other in targets + sources if shares_text(task, other)), None)
 
-    sources: list[str] = []
+    def wait_for(task: str, role: str) -> None:
+        waiting.append((task, role, next_seed(records, task, role)))
+
     for role, preference in TARGET_ROLES:
         # The inference role falls back to the other kinds when none of its own tasks qualifies (learnable and
         # free of shared text), so the fallbacks queue behind its preferences.
-        options = [t for t in (*preference, *(OTHER_TARGETS if role == "inference" else ())) if t in as_target]
+        options = [t for t in (*preference, *(OTHER_TARGETS if role == "inference" else ()))
+                   if t in as_target or t in pending["target"]]
         chosen = None
         for task in options:
             other = clashes(task)
-            if other is None:
-                chosen = task
-                break
-            reasons.append(f"target {task} passed over: it shares text with {other}")
+            if other is not None:
+                reasons.append(f"target {task} passed over: it shares text with {other}")
+                continue
+            chosen = task
+            if task in pending["target"]:
+                wait_for(task, "target")
+            break
         if chosen is None:
             reasons.append(f"no {role} target is learnable as a target and free of shared text")
             continue
         targets.append(chosen)
-        reasons.append(f"target ({role}): {chosen}")
+        if chosen not in pending["target"]:
+            reasons.append(f"target ({role}): {chosen}")
     kinds: list[str] = []
     for kind, preference in SOURCE_KINDS:
         if len(sources) == MAX_SOURCES:
             break
         for task in preference:
-            if task not in as_source or task in targets:
+            if task in targets or (task not in as_source and task not in pending["source"]):
                 continue
-            if task == "creak_explained" and ("creak_claim" in targets + sources or not _beats_negation_rule(records, task)):
+            if task == "creak_explained" and ("creak_claim" in targets + sources or (
+                    task not in pending["source"] and not _beats_negation_rule(records, task))):
                 reasons.append("source creak_explained passed over: creak_claim is chosen, or the negation rule does as well")
                 continue
             other = clashes(task)
@@ -99,8 +150,13 @@ def choose_suite(
                 continue
             sources.append(task)
             kinds.append(kind)
-            reasons.append(f"source ({kind}): {task}")
+            if task in pending["source"]:
+                wait_for(task, "source")
+            else:
+                reasons.append(f"source ({kind}): {task}")
             break
+    if waiting:
+        return None, reasons, waiting
     # One source per kind and one target per role: enough sources are enough kinds, and three targets hold two
     # that are not sentiment.
     missing = []
@@ -109,10 +165,10 @@ def choose_suite(
     if len(sources) < MIN_SOURCES:
         missing.append(f"{len(sources)} sources (at least {MIN_SOURCES}, one per kind)")
     if missing:
-        return None, [*reasons, "no suite: " + "; ".join(missing)]
+        return None, [*reasons, "no suite: " + "; ".join(missing)], []
     inference = [t for t in targets + sources if t in INFERENCE or t == "creak_explained"]
     reasons.append(f"inference tasks in the suite: {inference or 'none learnable'}")
-    return {"targets": targets, "sources": sources, "source_kinds": kinds}, reasons
+    return {"targets": targets, "sources": sources, "source_kinds": kinds}, reasons, []
 
 
 def text_overlaps(tasks: Sequence[str]) -> Callable[[str, str], bool]:

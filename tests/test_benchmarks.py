@@ -631,10 +631,13 @@ def test_analysis_simulation_reads_its_components_and_its_intervals_hold_where_t
 
 
 def _screen_records(learnable_as: dict[str, set[str]], *, unconfirmed: frozenset = frozenset()):
-    """Two seeds per (task, role): confirming where the task is learnable in that role."""
-    return [{"task": task, "role": role, "seed": seed, "confirms": role in roles and (task, seed) not in unconfirmed,
+    """Two seeds per candidate and role: confirming where the task is learnable in that role."""
+    from benchmarks.screen import CANDIDATES
+
+    return [{"task": task, "role": role, "seed": seed,
+             "confirms": role in learnable_as.get(task, ()) and (task, seed) not in unconfirmed,
              "confirmed_score": 0.7, "negation_rule": {"score": 0.6}}
-            for task, roles in learnable_as.items() for role in ("target", "source") for seed in (0, 1)]
+            for task in CANDIDATES for role in ("target", "source") for seed in (0, 1)]
 
 
 def test_suite_choice_follows_its_preferences_and_keeps_tasks_apart():
@@ -668,6 +671,33 @@ def test_suite_choice_follows_its_preferences_and_keeps_tasks_apart():
     suite, reasons = choice.choose_suite(_screen_records(only_sick), lambda a, b: frozenset((a, b)) in clash)
     assert suite["targets"] == ["tweet_sentiment3", "clinc_domain", "bbc_headlines"]
     assert "target sick_nli passed over: it shares text with tweet_sentiment3" in reasons
+
+
+def test_suite_choice_waits_for_exactly_the_runs_it_reads():
+    choice = repo_module("benchmarks.suite_choice")
+    both = {"target", "source"}
+    everything = {t: both for t in ("tweet_sentiment3", "movie_sentiment", "clinc_domain", "snips_intent", "sick_nli",
+                                    "fever_symmetric", "question_type", "bbc_headlines", "sms_spam")}
+    apart = lambda a, b: False  # noqa: E731
+    # Nothing screened: the first task of every role and kind (five sources at most), each at its first seed.
+    assert choice.needed_runs([], apart) == [
+        ("tweet_sentiment3", "target", 0), ("clinc_domain", "target", 0), ("sick_nli", "target", 0),
+        ("movie_sentiment", "source", 0), ("fever_symmetric", "source", 0), ("snips_intent", "source", 0),
+        ("question_type", "source", 0), ("bbc_headlines", "source", 0)]
+    records = _screen_records(everything)
+    assert choice.needed_runs(records, apart) == []
+    # One seed missing: no suite yet, and the rule names the run it waits for.
+    partial = [r for r in records if (r["task"], r["role"], r["seed"]) != ("movie_sentiment", "source", 1)]
+    suite, reasons = choice.choose_suite(partial, apart)
+    assert suite is None and reasons[-1] == "no suite yet: the rule waits for movie_sentiment as a source (seed 1)"
+    assert choice.needed_runs(partial, apart) == [("movie_sentiment", "source", 1)]
+    # A failed first seed settles the task: its second seed is never asked for, the next preference is.
+    failed = [r for r in partial if r["role"] != "source" or r["task"] not in ("movie_sentiment", "amazon_sentiment")]
+    failed.append({"task": "movie_sentiment", "role": "source", "seed": 0, "confirms": False})
+    assert choice.needed_runs(failed, apart) == [("amazon_sentiment", "source", 0)]
+    # Once the runs land, the choice is the one the full records give.
+    landed = failed + [{"task": "amazon_sentiment", "role": "source", "seed": s, "confirms": True} for s in (0, 1)]
+    assert choice.choose_suite(landed, apart)[0]["sources"][0] == "amazon_sentiment"
 
 
 def test_learning_curve_reads_validation_only_and_picks_the_smallest_budget_near_pts_best(tmp_path, capsys):
