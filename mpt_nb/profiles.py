@@ -27,8 +27,9 @@ __all__ = [
     "SIZINGS",
     "SOURCE_SPLIT_SEED",
     "Profile",
-    "SourceConfig",
+    "SharedConfig",
     "TargetConfig",
+    "TeacherConfig",
     "TrainingConfig",
     "describe",
     "get_profile",
@@ -138,9 +139,13 @@ class Profile:
             return {"split_seed": SOURCE_SPLIT_SEED, "fresh_test_from": None}
         return {"split_seed": seed, "fresh_test_from": SOURCE_SPLIT_SEED}
 
-    def source_config(self) -> SourceConfig:
-        """Every setting that shapes a source stage, as one value (what a stage's identity hashes, whole)."""
-        return SourceConfig(**{f.name: getattr(self, f.name) for f in fields(SourceConfig)})
+    def teacher_config(self) -> TeacherConfig:
+        """Every setting that shapes the teachers, as one value (what their identity hashes, whole)."""
+        return TeacherConfig(**{f.name: getattr(self, f.name) for f in fields(TeacherConfig)})
+
+    def shared_config(self) -> SharedConfig:
+        """Every setting that shapes a shared-prompt stage, as one value (what its identity hashes, whole)."""
+        return SharedConfig(**{f.name: getattr(self, f.name) for f in fields(SharedConfig)})
 
     def target_config(self) -> TargetConfig:
         """Every setting that shapes a target run, as one value."""
@@ -154,17 +159,16 @@ class Profile:
         return replace(self, **changes)
 
 
-# What shapes what. Every Profile field is a run field or belongs to the source config, the target config or both
-# (tests/test_sources.py checks it), so no field can be left out of every identity.
+# What shapes what. Every Profile field is a run field or belongs to the teacher, shared or target config (or several;
+# tests/test_sources.py checks it), so no field can be left out of every identity.
 RUN_FIELDS = ("name", "backbone", "source_tasks", "target_tasks", "offline", "seeds", "sizing")
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The settings every prompt training shares, source stage or target run: the prompt, the data caps, the batches
-    and the optimiser."""
+    """The settings every prompt training shares, teachers, shared prompt or target run: the prompt, the data caps,
+    the batches and the optimiser."""
 
     prompt_tokens: int
-    rank: int
     max_input_tokens: int
     max_train: int | None
     max_eval: int | None
@@ -172,8 +176,8 @@ class TrainingConfig:
     batch_size: int
     eval_batch_size: int
     eval_every: int
+    eval_at_start: bool
     lr: float
-    lr_low_rank: float
     weight_decay: float
     warmup_ratio: float
     max_grad_norm: float
@@ -181,16 +185,24 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class SourceConfig(TrainingConfig):
-    """Every setting that shapes a source stage (teachers or a shared prompt): its identity hashes all of them."""
+class TeacherConfig(TrainingConfig):
+    """Every setting that shapes the teachers (one vanilla prompt per source task, trained alone)."""
 
-    max_tasks_per_batch: int
     teacher_steps: int
-    distill_steps: int
     source_patience: int
+
+
+@dataclass(frozen=True)
+class SharedConfig(TrainingConfig):
+    """Every setting that shapes a shared-prompt stage (P* ∘ (u v) on batches mixing the source tasks, distilled or
+    not); the teachers it reads are keyed by their own config."""
+
+    rank: int
+    lr_low_rank: float
+    max_tasks_per_batch: int
+    distill_steps: int
     distill_patience: int
     distill_eval_every: int | None
-    eval_at_start: bool
     distill_weight: float
     temperature: float
 
@@ -198,6 +210,9 @@ class SourceConfig(TrainingConfig):
 @dataclass(frozen=True)
 class TargetConfig(TrainingConfig):
     """Every setting that shapes a target run (on top of the source stage it starts from)."""
+
+    rank: int
+    lr_low_rank: float
 
     target_steps: int
     few_shot_steps: int

@@ -3,10 +3,10 @@
 A source stage (``mpt_nb.methods.SourceStage``) is either the teachers (one vanilla prompt per source task) or a
 shared prompt (P* and per-task u, v, trained jointly or distilled from the teachers). Its *identity* is a hash of
 everything that shapes it, computed from values, so no setting can be left out: the stage value, the profile's whole
-``SourceConfig``, the backbone, each source task's data identity (name, template, label words, the sha256 of the
-files it reads or its pinned package, the split seed) and the seed; for a stage that reads the teachers, the
-teachers' identity too. The file name carries the identity, so a run under other settings never finds a stale file;
-a file loaded under other settings is refused with the settings that differ.
+config for that kind of stage (``TeacherConfig`` or ``SharedConfig``), the backbone, each source task's data identity
+(name, template, label words, the sha256 of the files it reads or its pinned package, the split seed) and the seed;
+for a stage that reads the teachers, the teachers' identity too. The file name carries the identity, so a run under
+other settings never finds a stale file; a file loaded under other settings is refused with the settings that differ.
 
 ``SourceStore`` is what notebooks, the demo and the benchmarks use: ``store.get(stage, seed)`` returns the stage
 from memory, else from the shipped folder (the converged stages committed under ``sources/<profile>/``, read only),
@@ -93,11 +93,11 @@ def git_commit() -> str | None:
 
 def stage_settings(profile: Any, stage: SourceStage, seed: int) -> dict[str, Any]:
     """Everything that shapes ``stage`` trained under ``profile`` with ``seed`` (what its identity hashes): the stage
-    value, the whole source config, the backbone, each source task's data identity and the seed; for a stage that
+    value, the whole config of its kind (teachers or shared), the backbone, each source task's data identity and the seed; for a stage that
     reads the teachers, the teachers' own settings too."""
     settings = {
         "stage": asdict(stage),
-        "config": asdict(profile.source_config()),
+        "config": asdict(profile.teacher_config() if stage.kind == "teachers" else profile.shared_config()),
         "backbone": profile.backbone,
         "source_tasks": [get_task(t).data_identity(SOURCE_SPLIT_SEED) for t in profile.source_tasks],
         "seed": seed,

@@ -13,7 +13,7 @@ from conftest import other_value
 
 from mpt_nb.methods import ABLATIONS, METHODS, TEACHERS, SourceStage, get_method
 from mpt_nb.pipeline import Workspace
-from mpt_nb.profiles import RUN_FIELDS, Profile, SourceConfig, TargetConfig, get_profile
+from mpt_nb.profiles import RUN_FIELDS, Profile, SharedConfig, TargetConfig, TeacherConfig, get_profile
 from mpt_nb.prompts import MultitaskPrompt, SoftPrompt
 from mpt_nb.sources import (
     CHECK_ROWS,
@@ -35,13 +35,28 @@ def profile():
     return get_profile("smoke")
 
 
-@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(SourceConfig)])
-@pytest.mark.parametrize("stage", [TEACHERS, MPT, get_method("decomp").source], ids=lambda s: s.slug(1))
-def test_changing_any_source_config_field_changes_every_stage_identity(profile, field, stage):
+TEACHER_FIELDS = [f.name for f in dataclasses.fields(TeacherConfig)]
+SHARED_FIELDS = [f.name for f in dataclasses.fields(SharedConfig)]
+DECOMP = get_method("decomp").source  # a shared stage that reads no teacher (vocabulary start, no distillation)
+
+
+def _changes_identity(profile, field: str, stage) -> bool:
     changed = profile.with_overrides(**{field: other_value(getattr(profile, field))})
-    assert getattr(changed.source_config(), field) != getattr(profile.source_config(), field)
-    before, after = stage_identity(stage_settings(profile, stage, 0)), stage_identity(stage_settings(changed, stage, 0))
-    assert before != after, f"{field} is in the source config but does not change the {stage.slug(1)} identity"
+    return stage_identity(stage_settings(profile, stage, 0)) != stage_identity(stage_settings(changed, stage, 0))
+
+
+@pytest.mark.parametrize("field", TEACHER_FIELDS)
+def test_changing_any_teacher_config_field_changes_the_teachers_and_the_stages_that_read_them(profile, field):
+    assert _changes_identity(profile, field, TEACHERS) and _changes_identity(profile, field, MPT)
+    if field not in SHARED_FIELDS:  # a teacher-only setting leaves a stage that reads no teacher alone
+        assert not _changes_identity(profile, field, DECOMP)
+
+
+@pytest.mark.parametrize("field", SHARED_FIELDS)
+def test_changing_any_shared_config_field_changes_every_shared_stage(profile, field):
+    assert _changes_identity(profile, field, MPT) and _changes_identity(profile, field, DECOMP)
+    if field not in TEACHER_FIELDS:  # the teachers do not depend on how the shared prompt is trained
+        assert not _changes_identity(profile, field, TEACHERS)
 
 
 def test_the_backbone_and_the_source_tasks_data_change_the_identity(profile, monkeypatch):
@@ -58,9 +73,9 @@ def test_the_backbone_and_the_source_tasks_data_change_the_identity(profile, mon
 
 
 def test_every_profile_field_is_a_run_field_or_in_a_config():
-    configs = {f.name for f in dataclasses.fields(SourceConfig)} | {f.name for f in dataclasses.fields(TargetConfig)}
+    configs = {f.name for config in (TeacherConfig, SharedConfig, TargetConfig) for f in dataclasses.fields(config)}
     unplaced = {f.name for f in dataclasses.fields(Profile)} - configs - set(RUN_FIELDS)
-    assert not unplaced, f"profile fields in no config: {sorted(unplaced)}; add each to SourceConfig or TargetConfig"
+    assert not unplaced, f"profile fields in no config: {sorted(unplaced)}; add each to the configs they shape"
 
 
 @pytest.mark.parametrize("field", sorted(STAGE_CHANGES))
@@ -75,7 +90,7 @@ def test_seed_changes_the_identity_and_target_and_run_fields_do_not(profile):
     unrelated = {"target_tasks": ("nyt_sentiment",), "target_steps": 99, "few_shot_steps": 9, "few_shot_k": (2,),
                  "target_eval_at_start": True, "target_low_rank_init": "source_mean", "seeds": (5,),
                  "sizing": "course", "target_split_seed": 3}
-    target_only = {f.name for f in dataclasses.fields(TargetConfig)} - {f.name for f in dataclasses.fields(SourceConfig)}
+    target_only = {f.name for f in dataclasses.fields(TargetConfig)} - set(TEACHER_FIELDS) - set(SHARED_FIELDS)
     assert set(unrelated) >= target_only
     for stage in (TEACHERS, MPT):
         assert ident(profile, stage) == ident(profile.with_overrides(**unrelated), stage)

@@ -9,7 +9,7 @@ import pytest
 from conftest import other_value
 
 from mpt_nb.methods import get_method
-from mpt_nb.profiles import SCORED_TEST_SPLITS, SOURCE_SPLIT_SEED, SourceConfig, TargetConfig, get_profile
+from mpt_nb.profiles import SCORED_TEST_SPLITS, SOURCE_SPLIT_SEED, SharedConfig, TargetConfig, get_profile
 from mpt_nb.targets import run_identity, run_settings
 from mpt_nb.tasks import base as task_base
 from mpt_nb.tasks import get_task, load_task_splits
@@ -40,7 +40,7 @@ def test_the_run_its_data_and_its_source_stage_change_the_identity(profile, monk
     assert len({ident(method=m) for m in ("pt", "spot", "spot_generic", "decomp", "mpt")}) == 5
     assert ident(profile.with_overrides(backbone="tiny-t5")) != ident()
     # A source-config change is another source stage, so another run for the methods that start from one, not PT.
-    source_only = set(f.name for f in dataclasses.fields(SourceConfig)) - set(f.name for f in dataclasses.fields(TargetConfig))
+    source_only = set(f.name for f in dataclasses.fields(SharedConfig)) - set(f.name for f in dataclasses.fields(TargetConfig))
     changed = profile.with_overrides(distill_steps=profile.distill_steps + 1)
     assert "distill_steps" in source_only
     assert ident(changed) != ident() and ident(changed, "pt") == ident(method="pt")
