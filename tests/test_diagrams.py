@@ -1,15 +1,17 @@
 """The teaching diagrams: they build headless, say what they should, keep their text apart, and the mixed batch is
-the real sampler's output; the roadmap lights the notebook asked for."""
+the real sampler's output; the roadmap lights the notebook asked for, and opens every notebook."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import jupytext
 import matplotlib.pyplot as plt
 import pytest
 from conftest import repo_module
@@ -274,3 +276,39 @@ def test_roadmap_refuses_what_is_not_a_notebook(bad):
     message = str(refused.value)
     assert "\n" not in message and f"no notebook {bad!r}" in message
     assert "1 to 6" in message and all(nb.stem in message for nb in NOTEBOOKS)
+
+
+ROADMAP_CALL = re.compile(r"^roadmap_diagram\((.*)\)$", flags=re.M)
+
+
+def _opening_roadmap(script: Path) -> tuple[str, int, int, list]:
+    """In a notebook's .py: the argument of its one roadmap_diagram call, that cell's index, the index of the set-up
+    cell (the one calling setup), and the cells."""
+    cells = jupytext.read(script).cells
+    calls = [(i, m.group(1)) for i, c in enumerate(cells) if c.cell_type == "code"
+             for m in ROADMAP_CALL.finditer(c.source)]
+    assert len(calls) == 1, f"{script.name}: expected one roadmap_diagram(...) call, found {len(calls)}"
+    at, argument = calls[0]
+    setup_at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "nb = setup(" in c.source)
+    return argument, at, setup_at, cells
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
+def test_every_notebook_opens_with_its_own_roadmap(script):
+    argument, at, setup_at, cells = _opening_roadmap(script)
+    number = int(script.stem[:2])
+    assert argument == str(number), (
+        f"{script.name} draws roadmap_diagram({argument}); it should light itself: roadmap_diagram({number})")
+    # Right after the set-up: the profile cell, a markdown cell saying what the picture is, then the picture.
+    assert at == setup_at + 2, f"{script.name}: the roadmap must follow the set-up cell (cell {setup_at}), not be cell {at}"
+    assert cells[at - 1].cell_type == "markdown" and "roadmap_diagram" in cells[at - 1].source
+    assert not any(c.source.startswith("## 1") for c in cells[:at]), f"{script.name}: the roadmap comes before section 1"
+
+
+def test_opening_roadmap_check_can_fail(tmp_path):
+    script = sorted((ROOT / "notebooks").glob("04_*.py"))[0]
+    copy = tmp_path / script.name
+    copy.write_text(script.read_text(encoding="utf-8").replace("roadmap_diagram(4)", "roadmap_diagram(3)"),
+                    encoding="utf-8")
+    with pytest.raises(AssertionError, match="should light itself"):
+        test_every_notebook_opens_with_its_own_roadmap(copy)
