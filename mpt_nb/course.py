@@ -12,6 +12,7 @@ run alone, and the store in ``artefact_dir()`` finds them by their identity. Whe
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -30,12 +31,15 @@ from .workspace import Workspace
 
 __all__ = [
     "DRY_RUN_ENV_VAR",
+    "NOTEBOOK_TITLE",
     "REPO_REF",
     "REPO_URL",
+    "CourseNotebook",
     "Notebook",
     "artefact_dir",
     "benchmark_results_path",
     "choose_profile",
+    "course_notebooks",
     "display_path",
     "on_colab",
     "records_path",
@@ -50,6 +54,38 @@ REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
 REPO_REF = "v" + __version__
 # Set to 1 and the set-up script the install cell runs (tools/colab_setup.py) prints its steps instead of running them.
 DRY_RUN_ENV_VAR = "MPT_NB_INSTALL_DRY_RUN"
+
+# A notebook's title line, the first line of its opening markdown cell in ``notebooks/NN_topic.py``:
+# ``# # NN · Topic: what it teaches``. The one place the notebooks' titles live; the README's table
+# (tools/readme_table.py) and the roadmap figure (mpt_nb.diagrams.roadmap_diagram) read them from there.
+NOTEBOOK_TITLE = re.compile(r"^# # (\d\d) · ([^:\n]+): (.+)$", flags=re.M)
+_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class CourseNotebook:
+    """One notebook of the course, as its title line names it."""
+
+    number: int  # 4
+    stem: str  # "04_target_adaptation"
+    topic: str  # "Target adaptation"
+    teaches: str  # "start new tasks from the shared prompt"
+
+
+def course_notebooks(folder: Path | None = None) -> tuple[CourseNotebook, ...]:
+    """The course's notebooks in reading order, each as its title line in ``notebooks/NN_topic.py`` names it."""
+    folder = _NOTEBOOKS if folder is None else folder
+    found = []
+    for script in sorted(folder.glob("[0-9][0-9]_*.py")):
+        title = NOTEBOOK_TITLE.search(script.read_text(encoding="utf-8"))
+        if title is None:
+            raise ValueError(f"{script.name} has no title line '# # NN · Topic: what it teaches'; add one")
+        number, topic, teaches = title.groups()
+        found.append(CourseNotebook(int(number), script.stem, topic.strip(), teaches.strip()))
+    if not found:
+        raise ValueError(f"no notebooks/NN_topic.py under {folder}; the course's notebooks come with a checkout "
+                         "(git clone, then pip install -e .)")
+    return tuple(found)
 
 
 def on_colab() -> bool:

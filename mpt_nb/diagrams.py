@@ -1,4 +1,5 @@
-"""Teaching diagrams drawn by code: the soft prompt, the MPT pipeline, teacher/student distillation, a mixed batch.
+"""Teaching diagrams drawn by code: the soft prompt, the MPT pipeline, teacher/student distillation, a mixed batch,
+and the course's roadmap that opens each notebook.
 
 Each builder returns a ``matplotlib.figure.Figure`` (show it with ``plt.show()``, save it with ``fig.savefig``), so
 tests can build them headless and ``tools/render_diagrams.py`` can write them to ``docs/figures/``. Notation is the
@@ -10,6 +11,7 @@ of source tasks, m the tasks mixed in one batch (m ∈ [2, κ]; the paper's K), 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -17,7 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
-__all__ = ["distillation_diagram", "mixed_batch_diagram", "mpt_pipeline_diagram", "soft_prompt_diagram"]
+__all__ = ["distillation_diagram", "mixed_batch_diagram", "mpt_pipeline_diagram", "roadmap_diagram",
+           "soft_prompt_diagram"]
 
 # One colour per role, the same in every diagram.
 TRAINABLE, TRAINABLE_EDGE = "#F6B26B", "#B45F06"
@@ -25,30 +28,33 @@ FROZEN, FROZEN_EDGE = "#D9D9D9", "#7F7F7F"
 SHARED, SHARED_EDGE = "#9FC5E8", "#1F5FA8"
 MODEL, MODEL_EDGE = "#F3F3F3", "#434343"
 LOSS, LOSS_EDGE = "#FFF2CC", "#BF9000"
+MUTED, MUTED_EDGE, MUTED_TEXT = "#F7F7F7", "#BBBBBB", "#8A8A8A"
 GRADIENT = "#C62828"
 TASK_COLOURS = ("#1B9E77", "#D95F02", "#7570B3", "#E7298A", "#66A61E", "#E6AB02", "#A6761D", "#666666")
 
 
 # --------------------------------------------------------------------------------------------------- drawing kit
 
-def _canvas(width: float, height: float, title: str) -> tuple[Figure, Axes]:
-    """A figure of width × height inches whose single axes counts 10 units per inch, with a title on top."""
+def _canvas(width: float, height: float, title: str = "") -> tuple[Figure, Axes]:
+    """A figure of width × height inches whose single axes counts 10 units per inch, with a title on top (if any)."""
     fig = plt.figure(figsize=(width, height))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 10 * width)
     ax.set_ylim(0, 10 * height)
     ax.axis("off")
-    ax.text(5 * width, 10 * height - 1.5, title, ha="center", va="top", fontsize=11, fontweight="bold")
+    if title:
+        ax.text(5 * width, 10 * height - 1.5, title, ha="center", va="top", fontsize=11, fontweight="bold")
     return fig, ax
 
 
 def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str = "", *, face: str = MODEL,
-         edge: str = MODEL_EDGE, fontsize: float = 9, lw: float = 1.2, ls: str = "-", **text_kw) -> None:
-    """A rounded box with its lower-left corner at (x, y) and centred text."""
-    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0,rounding_size=0.8", facecolor=face,
-                                edgecolor=edge, linewidth=lw, linestyle=ls))
+         edge: str = MODEL_EDGE, fontsize: float = 9, lw: float = 1.2, ls: str = "-", **text_kw) -> FancyBboxPatch:
+    """A rounded box with its lower-left corner at (x, y) and centred text; returns the box."""
+    box = ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0,rounding_size=0.8", facecolor=face,
+                                      edgecolor=edge, linewidth=lw, linestyle=ls))
     if text:
         ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize, linespacing=1.3, **text_kw)
+    return box
 
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], *, color: str = "black", lw: float = 1.2,
@@ -380,4 +386,66 @@ def mixed_batch_diagram(
                                    edgecolor="white", lw=0.6))
         m_b = len({task_of[e] for e in later_batch})
         ax.text(x0 + batch_size * cell / 2, 5.2, f"batch {b + 2}: m = {m_b}", ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------- roadmap
+
+# The MPT stage each notebook belongs to, by notebook number, in reading order; the stage names are the pipeline's
+# (mpt_pipeline_diagram). The notebooks' titles come from their title lines (mpt_nb.course.course_notebooks).
+ROADMAP_STAGES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("Stage 1a · teachers", (1,)),
+    ("Stage 1b · multitask distillation", (2, 3)),
+    ("Stage 2 · target adaptation", (4, 5)),
+    ("across all stages", (6,)),
+)
+
+
+def roadmap_diagram(notebook: int | str) -> Figure:
+    """The course in one strip: its notebooks in reading order under their MPT stages, ``notebook`` lit.
+
+    ``notebook`` is a number (1 for notebook 01) or a notebook's name (``"04_target_adaptation"``).
+    """
+    from .course import course_notebooks
+
+    notebooks = course_notebooks()
+    numbers = {nb.number for nb in notebooks}
+    names = {nb.stem: nb.number for nb in notebooks}
+    if isinstance(notebook, str) and notebook in names:
+        lit = names[notebook]
+    elif isinstance(notebook, int) and not isinstance(notebook, bool) and notebook in numbers:
+        lit = notebook
+    else:
+        raise ValueError(f"no notebook {notebook!r} in the course; give a number {min(numbers)} to {max(numbers)} "
+                         f"or a name: {', '.join(names)}")
+    staged = [n for _, members in ROADMAP_STAGES for n in members]
+    if sorted(staged) != sorted(numbers):
+        raise ValueError(f"the roadmap's stages hold notebooks {sorted(staged)} but the course has {sorted(numbers)}; "
+                         "update ROADMAP_STAGES in mpt_nb/diagrams.py")
+
+    width, height, margin, gap = 11.0, 1.6, 1.5, 3.2
+    fig, ax = _canvas(width, height)
+    box_w = (10 * width - 2 * margin - gap * (len(notebooks) - 1)) / len(notebooks)
+    y0, box_h = 1.0, 9.5
+    left = {nb.number: margin + i * (box_w + gap) for i, nb in enumerate(notebooks)}
+    for i, nb in enumerate(notebooks):
+        x, here = left[nb.number], nb.number == lit
+        box = _box(ax, x, y0, box_w, box_h, face=TRAINABLE if here else MUTED,
+                   edge=TRAINABLE_EDGE if here else MUTED_EDGE, lw=2.4 if here else 1.0)
+        box.set_gid(f"roadmap:{nb.number:02d}")
+        colour = "black" if here else MUTED_TEXT
+        ax.text(x + box_w / 2, y0 + box_h - 1.2, f"{nb.number:02d}", ha="center", va="top", fontsize=10,
+                fontweight="bold", color=colour)
+        ax.text(x + box_w / 2, y0 + box_h / 2 - 1.2, textwrap.fill(nb.topic, 20), ha="center", va="center",
+                fontsize=8.5, linespacing=1.2, color=colour, gid=f"roadmap-title:{nb.number:02d}")
+        if i:
+            _arrow(ax, (x - gap + 0.3, y0 + box_h / 2), (x - 0.3, y0 + box_h / 2), color=MUTED_TEXT, lw=1.0)
+    for stage, members in ROADMAP_STAGES:
+        here = lit in members
+        x0, x1 = left[members[0]] + 0.6, left[members[-1]] + box_w - 0.6
+        colour = TRAINABLE_EDGE if here else MUTED_TEXT
+        ax.plot([x0, x0, x1, x1], [y0 + box_h + 0.6, y0 + box_h + 1.3, y0 + box_h + 1.3, y0 + box_h + 0.6],
+                color=colour, lw=1.4 if here else 0.9)
+        ax.text((x0 + x1) / 2, y0 + box_h + 1.6, stage, ha="center", va="bottom", fontsize=8.5, color=colour,
+                fontweight="bold" if here else "normal")
     return fig

@@ -91,6 +91,20 @@ nb = setup("01_prompt_tuning")  # the profile, printed; nb.ws, nb.sources(...) a
 profile = nb.profile
 
 # %% [markdown]
+# ### Where this notebook sits in the course
+#
+# The six notebooks in reading order, under the MPT stage each one belongs to; this one is lit
+# (`mpt_nb.diagrams.roadmap_diagram`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.diagrams import roadmap_diagram
+
+roadmap_diagram(1)
+plt.show()
+
+# %% [markdown]
 # ## 1. Why freeze the model?
 #
 # Full fine-tuning (FT) updates every weight of the model for each task, so serving S tasks means storing S copies

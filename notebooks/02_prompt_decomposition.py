@@ -95,6 +95,20 @@ nb = setup("02_prompt_decomposition")  # the profile, printed; nb.ws, nb.sources
 # nb = setup("02_prompt_decomposition", target_steps=40)  # the chosen profile with single sizes changed
 profile = nb.profile
 
+# %% [markdown]
+# ### Where this notebook sits in the course
+#
+# The six notebooks in reading order, under the MPT stage each one belongs to; this one is lit
+# (`mpt_nb.diagrams.roadmap_diagram`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.diagrams import roadmap_diagram
+
+roadmap_diagram(2)
+plt.show()
+
 # %%
 import itertools
 

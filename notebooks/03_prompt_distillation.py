@@ -92,6 +92,20 @@ nb = setup("03_prompt_distillation")  # the profile, printed; nb.ws, nb.sources(
 # nb = setup("03_prompt_distillation", target_steps=40)  # the chosen profile with single sizes changed
 profile = nb.profile
 
+# %% [markdown]
+# ### Where this notebook sits in the course
+#
+# The six notebooks in reading order, under the MPT stage each one belongs to; this one is lit
+# (`mpt_nb.diagrams.roadmap_diagram`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.diagrams import roadmap_diagram
+
+roadmap_diagram(3)
+plt.show()
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -95,6 +95,20 @@ nb = setup("05_few_shot")  # the profile, printed; nb.ws, nb.sources(...) and nb
 # nb = setup("05_few_shot", target_steps=40)  # the chosen profile with single sizes changed
 profile = nb.profile
 
+# %% [markdown]
+# ### Where this notebook sits in the course
+#
+# The six notebooks in reading order, under the MPT stage each one belongs to; this one is lit
+# (`mpt_nb.diagrams.roadmap_diagram`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.diagrams import roadmap_diagram
+
+roadmap_diagram(5)
+plt.show()
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

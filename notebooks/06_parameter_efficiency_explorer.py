@@ -92,6 +92,20 @@ nb = setup("06_parameter_efficiency_explorer")  # the profile, printed; nb.ws, n
 profile = nb.profile
 
 # %% [markdown]
+# ### Where this notebook sits in the course
+#
+# The six notebooks in reading order, under the MPT stage each one belongs to; this one is lit
+# (`mpt_nb.diagrams.roadmap_diagram`).
+
+# %%
+import matplotlib.pyplot as plt
+
+from mpt_nb.diagrams import roadmap_diagram
+
+roadmap_diagram(6)
+plt.show()
+
+# %% [markdown]
 # ## 1. This repository's measured runs
 #
 # In order of preference, all filtered to the current profile and its targets:

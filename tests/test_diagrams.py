@@ -1,26 +1,34 @@
 """The teaching diagrams: they build headless, say what they should, keep their text apart, and the mixed batch is
-the real sampler's output."""
+the real sampler's output; the roadmap lights the notebook asked for, and opens every notebook."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import jupytext
 import matplotlib.pyplot as plt
 import pytest
 from conftest import repo_module
+from matplotlib.colors import same_color
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 
+from mpt_nb.course import course_notebooks
 from mpt_nb.data import MultitaskBatchSampler
 from mpt_nb.diagrams import (
+    ROADMAP_STAGES,
+    TRAINABLE,
     distillation_diagram,
     mixed_batch_diagram,
     mpt_pipeline_diagram,
+    roadmap_diagram,
     soft_prompt_diagram,
 )
 
@@ -196,6 +204,111 @@ def test_render_tool_writes_every_png(tmp_path):
     assert [p.name for p in written] == ["soft_prompt.png", "mixed_batch.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed_batch.png", "soft_prompt.png"]  # no temp files left
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
-    assert set(tool.DIAGRAMS) == {"soft_prompt", "mpt_pipeline", "distillation", "mixed_batch"}
+    roadmaps = {f"roadmap_{n:02d}" for n in range(1, 7)}
+    assert set(tool.DIAGRAMS) == {"soft_prompt", "mpt_pipeline", "distillation", "mixed_batch"} | roadmaps
+    written = tool.render(tmp_path, ["roadmap_04"], dpi=40)
+    assert [p.name for p in written] == ["roadmap_04.png"] and written[0].read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(SystemExit, match="unknown diagram"):
         tool.render(tmp_path, ["nope"])
+
+
+# --------------------------------------------------------------------------------------------------- roadmap
+NOTEBOOKS = course_notebooks()
+
+
+def _roadmap_boxes(fig: Figure) -> list[FancyBboxPatch]:
+    """The notebook boxes of a roadmap, left to right."""
+    boxes = [p for p in fig.axes[0].patches if (p.get_gid() or "").startswith("roadmap:")]
+    return sorted(boxes, key=lambda p: p.get_x())
+
+
+def _lit(fig: Figure) -> list[str]:
+    """The numbers of the roadmap's boxes drawn in the lit colour."""
+    return [p.get_gid().split(":")[1] for p in _roadmap_boxes(fig) if same_color(p.get_facecolor(), TRAINABLE)]
+
+
+def test_the_course_has_six_notebooks_each_in_one_roadmap_stage():
+    assert [nb.number for nb in NOTEBOOKS] == [1, 2, 3, 4, 5, 6]
+    assert all(nb.stem.startswith(f"{nb.number:02d}_") and 1 <= len(nb.topic.split()) <= 4 for nb in NOTEBOOKS)
+    assert [n for _, members in ROADMAP_STAGES for n in members] == [1, 2, 3, 4, 5, 6]  # in reading order, once each
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda nb: nb.stem)
+def test_roadmap_lights_exactly_the_notebook_asked_for(nb):
+    for asked in (nb.number, nb.stem):
+        fig = roadmap_diagram(asked)
+        try:
+            width, height = fig.get_size_inches()
+            assert 10 <= width <= 11.5 and 1.2 <= height <= 2.0  # a strip above the notebook's first section
+            boxes = _roadmap_boxes(fig)
+            assert [b.get_gid() for b in boxes] == [f"roadmap:{n.number:02d}" for n in NOTEBOOKS]  # reading order
+            assert _lit(fig) == [f"{nb.number:02d}"]
+            lit = next(b for b in boxes if b.get_gid() == f"roadmap:{nb.number:02d}")
+            assert lit.get_linewidth() > max(b.get_linewidth() for b in boxes if b is not lit)  # the bold edge
+            text = _all_text(fig)
+            assert all(n.topic in text.replace("\n", " ") and f"{n.number:02d}" in text for n in NOTEBOOKS)
+            assert all(stage in text for stage, _ in ROADMAP_STAGES)
+            assert min(t.get_fontsize() for t in _texts(fig)) >= 8
+            assert _overlaps(fig) == [] and _outside(fig) == []
+            renderer = fig.canvas.get_renderer()
+            for box in boxes:  # every title sits inside its own box
+                title = next(t for t in _texts(fig) if t.get_gid() == box.get_gid().replace(":", "-title:"))
+                inner = box.get_window_extent(renderer)
+                drawn = title.get_window_extent(renderer)
+                assert inner.x0 < drawn.x0 and drawn.x1 < inner.x1, f"{title.get_text()!r} sticks out of its box"
+        finally:
+            plt.close(fig)
+
+
+def test_lit_box_check_can_fail():
+    fig = roadmap_diagram(2)
+    try:
+        _roadmap_boxes(fig)[4].set_facecolor(TRAINABLE)  # light notebook 05 as well
+        assert _lit(fig) == ["02", "05"]
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("bad", [0, 7, -1, True, 4.0, "4", "04", "04_target", "notebooks/04_target_adaptation", None])
+def test_roadmap_refuses_what_is_not_a_notebook(bad):
+    with pytest.raises(ValueError) as refused:
+        roadmap_diagram(bad)
+    message = str(refused.value)
+    assert "\n" not in message and f"no notebook {bad!r}" in message
+    assert "1 to 6" in message and all(nb.stem in message for nb in NOTEBOOKS)
+
+
+ROADMAP_CALL = re.compile(r"^roadmap_diagram\((.*)\)$", flags=re.M)
+
+
+def _opening_roadmap(script: Path) -> tuple[str, int, int, list]:
+    """In a notebook's .py: the argument of its one roadmap_diagram call, that cell's index, the index of the set-up
+    cell (the one calling setup), and the cells."""
+    cells = jupytext.read(script).cells
+    calls = [(i, m.group(1)) for i, c in enumerate(cells) if c.cell_type == "code"
+             for m in ROADMAP_CALL.finditer(c.source)]
+    assert len(calls) == 1, f"{script.name}: expected one roadmap_diagram(...) call, found {len(calls)}"
+    at, argument = calls[0]
+    setup_at = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "nb = setup(" in c.source)
+    return argument, at, setup_at, cells
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
+def test_every_notebook_opens_with_its_own_roadmap(script):
+    argument, at, setup_at, cells = _opening_roadmap(script)
+    number = int(script.stem[:2])
+    assert argument == str(number), (
+        f"{script.name} draws roadmap_diagram({argument}); it should light itself: roadmap_diagram({number})")
+    # Right after the set-up: the profile cell, a markdown cell saying what the picture is, then the picture.
+    assert at == setup_at + 2, f"{script.name}: the roadmap must follow the set-up cell (cell {setup_at}), not be cell {at}"
+    assert cells[at - 1].cell_type == "markdown" and "roadmap_diagram" in cells[at - 1].source
+    assert not any(c.source.startswith("## 1") for c in cells[:at]), f"{script.name}: the roadmap comes before section 1"
+
+
+def test_opening_roadmap_check_can_fail(tmp_path):
+    script = sorted((ROOT / "notebooks").glob("04_*.py"))[0]
+    copy = tmp_path / script.name
+    copy.write_text(script.read_text(encoding="utf-8").replace("roadmap_diagram(4)", "roadmap_diagram(3)"),
+                    encoding="utf-8")
+    with pytest.raises(AssertionError, match="should light itself"):
+        test_every_notebook_opens_with_its_own_roadmap(copy)

@@ -7,6 +7,7 @@ import argparse
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -16,10 +17,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from mpt_nb.course import course_notebooks
 from mpt_nb.diagrams import (
     distillation_diagram,
     mixed_batch_diagram,
     mpt_pipeline_diagram,
+    roadmap_diagram,
     soft_prompt_diagram,
 )
 
@@ -30,6 +33,8 @@ DIAGRAMS: dict[str, Callable[[], Figure]] = {
     "mpt_pipeline": mpt_pipeline_diagram,
     "distillation": distillation_diagram,
     "mixed_batch": mixed_batch_diagram,
+    # The roadmap that opens each notebook, with that notebook lit: roadmap_01 ... roadmap_06.
+    **{f"roadmap_{nb.number:02d}": partial(roadmap_diagram, nb.number) for nb in course_notebooks()},
 }
 
 
