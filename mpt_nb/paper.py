@@ -8,7 +8,7 @@ the paper's Table 1; the PT row was not. Parameters per task: MPT's 77.6K and th
 Beside Table 1: the SuperGLUE test sets this line of work scores on (``SUPERGLUE_TEST_SIZES``: CB has 28 items), the
 per-task SuperGLUE rows of MPT and of DePT (``SUPERGLUE_PER_TASK``, each labelled by its paper and source), and the
 arithmetic that says what one test example is worth in a score and in a benchmark average (``count_of``,
-``difference_in_examples``).
+``points_per_item``, ``difference_in_examples``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = [
     "TaskDifference",
     "count_of",
     "difference_in_examples",
+    "points_per_item",
     "superglue_average",
 ]
 
@@ -165,6 +166,15 @@ def count_of(score: float, test_size: int, decimals: int = 1) -> int | None:
     return None
 
 
+def points_per_item(test_size: int, tasks: int = 1) -> float:
+    """How far one of ``test_size`` test items moves its task's score (tasks=1) or a plain average over ``tasks``
+    equally weighted tasks, in points: 100 / (n · tasks). CB's 28 items: 3.57 points of CB, 0.714 of a 5-task average.
+    """
+    if test_size < 1 or tasks < 1:
+        raise ValueError(f"test_size and tasks are counts, >= 1; got test_size={test_size}, tasks={tasks}")
+    return 100 / (test_size * tasks)
+
+
 @dataclass(frozen=True)
 class TaskDifference:
     """A difference a − b on one task, counted in that task's test items, and what one item is worth."""
@@ -207,8 +217,8 @@ def difference_in_examples(
         test_size=test_size,
         points=points,
         examples=points * test_size / 100,
-        points_per_example=100 / test_size,
-        average_per_example=100 / (test_size * tasks),
+        points_per_example=points_per_item(test_size),
+        average_per_example=points_per_item(test_size, tasks),
         on_average=points / tasks,
         average_gap=superglue_average(a) - superglue_average(b),
         tasks=tasks,

@@ -170,6 +170,7 @@ def test_one_cb_item_moves_a_five_task_average_by_0_714_points():
     assert cb.gap_in_examples == pytest.approx(3.36)  # the whole 2.4-point gap is 3.4 CB items' worth
     assert cb.on_average > cb.average_gap  # CB alone is more than the gap: DePT is behind on the other four
     assert 3 < cb.gap_in_examples < 4
+    assert paper.points_per_item(28) == cb.points_per_example and paper.points_per_item(28, 5) == cb.average_per_example
 
 
 def test_difference_in_examples_says_what_to_fix():
@@ -182,6 +183,8 @@ def test_difference_in_examples_says_what_to_fix():
         paper.difference_in_examples(dept, dept, "superglue/cb", 0)
     with pytest.raises(ValueError, match="at least one"):
         paper.superglue_average({})
+    with pytest.raises(ValueError, match="counts, >= 1"):
+        paper.points_per_item(28, 0)
 
 
 def test_measured_points_use_main_runs_of_one_k():
