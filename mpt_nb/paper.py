@@ -86,9 +86,10 @@ MPT_PER_TASK: dict[str, float] = {
 
 
 # ------------------------------------------------------------------------------------ SuperGLUE's small test sets
-# SuperGLUE's own test labels are hidden, so ATTEMPT, MPT, DePT and ULPT score SuperGLUE on half of its validation
-# set: for a dataset under 10K examples the validation split is shuffled (torch.randperm, seed 42), its first
-# len // 2 rows become the validation set and the other len - len // 2 rows the test set.
+# SuperGLUE's own test labels are hidden, so ATTEMPT's, DePT's and ULPT's code scores SuperGLUE on half of its
+# validation set (MPT's code was not checked here): for a dataset under 10K examples the validation split is shuffled
+# (torch.randperm, seed 42), its first len // 2 rows become the validation set and the other len - len // 2 rows the
+# test set.
 TEST_SPLIT_SOURCE = (
     "AbstractTask.get(..., split_validation_test=True) with validation_size=len(dataset)//2: "
     "github.com/AkariAsai/ATTEMPT attempt/data/tasks.py, github.com/ZhengxiangShi/DePT src/tasks.py, "
