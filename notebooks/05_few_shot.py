@@ -450,6 +450,54 @@ if grid:
 #   seeds there are (t-quantile or bootstrap), and state the test set's own standard error.
 
 # %% [markdown]
+# ### What a benchmark average hides
+#
+# The same care applies to the paper's tables. A SuperGLUE average weighs its five tasks alike, however small their
+# test sets. SuperGLUE's own test labels are hidden, so this line of work cuts each small task's validation split in
+# half and scores on the second half (ATTEMPT's and DePT's code does; `mpt_nb.paper.TEST_SPLIT_SOURCE` names it): CB's
+# 56 validation rows leave **28 test items**. `mpt_nb.paper.count_of` turns a CB score back into a count of those
+# items (a score that is no whole count of 28 is not one run's accuracy on them: a mean over seeds, or over accuracy
+# and F1), and `points_per_item` says what one item moves. The cell reads DePT's released SuperGLUE scores
+# (`SUPERGLUE_PER_TASK`, with their source) beside MPT's Table 1 average.
+
+# %%
+from mpt_nb.paper import (
+    SUPERGLUE_PER_TASK,
+    SUPERGLUE_TEST_SIZES,
+    TABLE1,
+    count_of,
+    points_per_item,
+    superglue_average,
+)
+
+dept = SUPERGLUE_PER_TASK["DePT"].scores  # DePT's released SuperGLUE test scores (T5-Base)
+n_cb, n_tasks = SUPERGLUE_TEST_SIZES["superglue/cb"], len(dept)
+k_dept = count_of(dept["superglue/cb"], n_cb)  # its CB score as a count of the 28 test items
+
+print(f"{'method':<32}{'CB':>6}   {'= n of ' + str(n_cb):<10}{'SuperGLUE average':>18}")
+for fewer in range(5):  # DePT with 0 to 4 of its CB answers turned wrong, the other four tasks as released
+    row = {**dept, "superglue/cb": 100 * (k_dept - fewer) / n_cb}
+    name = "DePT (released)" if fewer == 0 else f"DePT, {fewer} CB item{'s' * (fewer > 1)} fewer right"
+    count = f"{k_dept - fewer:>2} of {n_cb}"
+    print(f"{name:<32}{row['superglue/cb']:>6.1f}   {count:<10}{superglue_average(row):>18.1f}")
+print(f"{'MPT (paper, Table 1)':<32}{'':>6}   {'':<10}{TABLE1['MPT'].superglue:>18.1f}")
+
+per_item = points_per_item(n_cb, n_tasks)
+gap = superglue_average(dept) - TABLE1["MPT"].superglue
+print(f"\none CB item = {points_per_item(n_cb):.2f} points of CB = {per_item:.3f} points of the {n_tasks}-task "
+      "average")
+print(f"DePT − MPT on the SuperGLUE average: {gap:.1f} points = {gap / per_item:.1f} CB items")
+n_boolq = SUPERGLUE_TEST_SIZES["superglue/boolq"]
+print(f"in the average, one CB item weighs as much as {n_boolq / n_cb:.0f} of BoolQ's {n_boolq:,} test items")
+assert k_dept == 26 and 3 < gap / per_item < 4, "DePT's CB is 26 of 28, and the gap is 3 to 4 CB items"
+
+# %% [markdown]
+# DePT answers 26 of CB's 28 test items. Turn three of those answers wrong and its average (74.3) is still above
+# MPT's 74.1; turn four wrong and it is below (73.6). So the 2.4-point lead in the average is 3.4 CB items' worth:
+# one CB item moves CB by 3.57 points and the five-task average by 0.714, as much as 58 BoolQ items do. Before
+# reading a lead in an average as a better method, read it task by task and count the test items behind it.
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise has a self-check cell right after it. In `exercises/05_few_shot.ipynb` the solutions are replaced by
@@ -615,7 +663,9 @@ print(f"notebook wall time: {elapsed:.0f} s ({elapsed / 60:.1f} min)")
 # - Choosing checkpoints or settings on more labelled rows than the k-shot training set is not true few-shot;
 #   `adapt_target(..., validation_k=k)` selects on k rows per class.
 # - You can read a grid of runs cell by cell: whether a paired interval excludes 0, whether the gap holds on every
-#   seed, and whether a mean gain comes from a single seed.
+#   seed, and whether a mean gain comes from a single seed. A benchmark average you read task by task, counting the
+#   test items behind a lead (`mpt_nb.paper.count_of`): on CB's 28 items one item moves a five-task average by most
+#   of a point.
 # - MPT's head start can help only where P* already points the right way for the target; a single-seed few-shot
 #   result is an anecdote, not a ranking.
 

@@ -135,6 +135,58 @@ def test_paper_per_task_scores_average_to_the_table_averages():
     assert sum(superglue) / 5 == pytest.approx(paper.TABLE1["MPT"].superglue, abs=0.05 + 1e-9)
 
 
+def test_superglue_test_sets_are_the_second_half_of_the_validation_split():
+    # CB's 56 validation rows split in half: 28 test items, as in ATTEMPT's, DePT's and ULPT's tasks.py.
+    assert paper.SUPERGLUE_TEST_SIZES == {
+        "superglue/multirc": 2424, "superglue/boolq": 1635, "superglue/wic": 319, "superglue/wsc": 52,
+        "superglue/cb": 28,
+    }
+    assert set(paper.SUPERGLUE_PER_TASK["MPT"].scores) == set(paper.SUPERGLUE_TEST_SIZES)
+    assert set(paper.SUPERGLUE_PER_TASK["DePT"].scores) == set(paper.SUPERGLUE_TEST_SIZES)
+    assert [m for m, row in paper.SUPERGLUE_PER_TASK.items() if not row.scores_verified] == ["MPT"]
+
+
+def test_a_cb_score_is_a_count_of_28_items_or_not_one_run():
+    assert [paper.count_of(score, 28) for score in (92.9, 89.3, 78.6)] == [26, 25, 22]
+    assert paper.count_of(79.8, 28) is None  # 22 and 23 of 28 print as 78.6 and 82.1
+    assert paper.count_of(paper.SUPERGLUE_PER_TASK["DePT"].scores["superglue/cb"], 28) == 26
+    # DePT's released accuracies are whole counts of their test sets too (35 of 52, 219 of 319, 1,297 of 1,635).
+    dept, sizes = paper.SUPERGLUE_PER_TASK["DePT"].scores, paper.SUPERGLUE_TEST_SIZES
+    assert [paper.count_of(dept[t], sizes[t]) for t in ("superglue/wsc", "superglue/wic", "superglue/boolq")] == [
+        35, 219, 1297]
+    with pytest.raises(ValueError, match="number of test items"):
+        paper.count_of(50.0, 0)
+
+
+def test_one_cb_item_moves_a_five_task_average_by_0_714_points():
+    dept = paper.SUPERGLUE_PER_TASK["DePT"].scores
+    mpt = paper.SUPERGLUE_PER_TASK["MPT"].scores
+    assert paper.superglue_average(dept) == pytest.approx(76.5)
+    assert paper.superglue_average(mpt) == pytest.approx(paper.TABLE1["MPT"].superglue)
+    cb = paper.difference_in_examples(dept, mpt, "superglue/cb", paper.SUPERGLUE_TEST_SIZES["superglue/cb"])
+    assert cb.points_per_example == pytest.approx(100 / 28) and cb.average_per_example == pytest.approx(0.714, abs=5e-4)
+    assert cb.points == pytest.approx(13.1) and cb.examples == pytest.approx(3.668)  # DePT − MPT: 3.7 CB items
+    assert cb.on_average == pytest.approx(2.62) and cb.average_gap == pytest.approx(2.4)
+    assert cb.gap_in_examples == pytest.approx(3.36)  # the whole 2.4-point gap is 3.4 CB items' worth
+    assert cb.on_average > cb.average_gap  # CB alone is more than the gap: DePT is behind on the other four
+    assert 3 < cb.gap_in_examples < 4
+    assert paper.points_per_item(28) == cb.points_per_example and paper.points_per_item(28, 5) == cb.average_per_example
+
+
+def test_difference_in_examples_says_what_to_fix():
+    dept = paper.SUPERGLUE_PER_TASK["DePT"].scores
+    with pytest.raises(ValueError, match="different tasks"):
+        paper.difference_in_examples(dept, paper.MPT_PER_TASK, "superglue/cb", 28)
+    with pytest.raises(ValueError, match="not among"):
+        paper.difference_in_examples(dept, dept, "glue/rte", 28)
+    with pytest.raises(ValueError, match="number of test items"):
+        paper.difference_in_examples(dept, dept, "superglue/cb", 0)
+    with pytest.raises(ValueError, match="at least one"):
+        paper.superglue_average({})
+    with pytest.raises(ValueError, match="counts, >= 1"):
+        paper.points_per_item(28, 0)
+
+
 def test_measured_points_use_main_runs_of_one_k():
     points = measured_points(RECORDS)
     assert set(points) == {"pt", "mpt"}
