@@ -179,8 +179,9 @@ def readme_text(readme: str, block: str) -> str:
 # --------------------------------------------------------------------------------------------------------- the plan
 def plan(root: Path, url: str, ref: str) -> dict[Path, str]:
     """Every file this script writes, relative to ``root``, with the text it should have for ``url`` / ``ref``."""
-    check_pointer(url, ref, read_version(root))
-    out = {COURSE: course_text((root / COURSE).read_text(encoding="utf-8"), url, ref, read_version(root))}
+    version = read_version(root)
+    check_pointer(url, ref, version)
+    out = {COURSE: course_text((root / COURSE).read_text(encoding="utf-8"), url, ref, version)}
     notebooks = course_notebooks(root / NOTEBOOKS)
     for notebook in notebooks:
         name, rel = notebook.stem, NOTEBOOKS / f"{notebook.stem}.py"
