@@ -28,10 +28,11 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-## Everything CI checks: lint, notebook pairs in sync, exercises generated from the solutions, unit tests, notebooks executed in the smoke profile.
+## Everything CI checks: lint, notebook pairs in sync, exercises generated from the solutions, the repository and release named alike everywhere (tools/release.py), unit tests, notebooks executed in the smoke profile.
 test: setup lint
 	$(PY) tools/check_notebooks.py
 	$(PY) tools/make_exercises.py --check
+	$(PY) tools/release.py --check
 	MPT_NB_PROFILE=smoke $(PY) -m pytest tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		MPT_NB_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks/*.ipynb; \

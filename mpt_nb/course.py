@@ -48,8 +48,9 @@ __all__ = [
     "training_device",
 ]
 
-# The repository the notebooks' Colab install cell clones, at the release these notebooks belong to. The install cell
-# runs before this package is installed, so it spells both; tests/test_course_profile.py checks that it spells these.
+# The repository the notebooks' Colab install cell clones, at the release these notebooks belong to (a fork may name
+# a branch). The one place they are set: tools/release.py writes them into the install cells (which run before this
+# package is installed), the Colab badges and the README, and CI runs it with --check.
 REPO_URL = "https://github.com/mpt-notebooks/mpt-notebooks"
 REPO_REF = "v" + __version__
 # Set to 1 and the set-up script the install cell runs (tools/colab_setup.py) prints its steps instead of running them.
@@ -57,7 +58,7 @@ DRY_RUN_ENV_VAR = "MPT_NB_INSTALL_DRY_RUN"
 
 # A notebook's title line, the first line of its opening markdown cell in ``notebooks/NN_topic.py``:
 # ``# # NN · Topic: what it teaches``. The one place the notebooks' titles live; the README's table
-# (tools/readme_table.py) and the roadmap figure (mpt_nb.diagrams.roadmap_diagram) read them from there.
+# (tools/release.py) and the roadmap figure (mpt_nb.diagrams.roadmap_diagram) read them from there.
 NOTEBOOK_TITLE = re.compile(r"^# # (\d\d) · ([^:\n]+): (.+)$", flags=re.M)
 _NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

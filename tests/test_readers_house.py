@@ -8,25 +8,25 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import repo_module
+
+from mpt_nb.course import course_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 
-def _readme_table():
-    spec = importlib.util.spec_from_file_location("readme_table", ROOT / "tools" / "readme_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_readme_notebook_table_is_generated_and_current():
-    tool = _readme_table()
-    assert tool.main(["--check"]) == 0, "the README's notebook table is stale: run python tools/readme_table.py"
-    stale = README.read_text(encoding="utf-8").replace("| teach a frozen model a new task |", "| something else |")
-    assert tool.render(stale) != stale, "--check must notice a hand-edited row"
-    rows = [line for line in tool.table().splitlines() if line.startswith("| [")]
-    assert len(rows) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.py")))
+    tool = repo_module("tools.release")
+    url, ref = tool.read_pointer(ROOT)
+    notebooks = course_notebooks(ROOT / "notebooks")
+    block = tool.table(notebooks, url, ref)
+    current = README.read_text(encoding="utf-8")
+    assert tool.readme_text(current, block) == current, "the README's notebook table is stale: run python tools/release.py"
+    stale = current.replace("| teach a frozen model a new task |", "| something else |")
+    assert tool.readme_text(stale, block) != stale, "the script must notice a hand-edited row"
+    rows = [line for line in block.splitlines() if line.startswith("| [")]
+    assert len(rows) == len(notebooks) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))) >= 6
 
 
 def test_readme_is_short_and_has_the_two_commands():

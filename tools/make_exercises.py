@@ -89,10 +89,14 @@ def exercise_notebook(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
     return nb
 
 
+def exercise_text(nb: nbformat.NotebookNode, name: str) -> str:
+    """The exercise copy of notebook ``nb`` (file name ``name``), as the exact text written to disk."""
+    return nbformat.writes(exercise_notebook(nb, name)) + "\n"
+
+
 def render(path: Path) -> str:
-    """The exercise copy of one notebook, as the exact text written to disk."""
-    nb = nbformat.read(path, as_version=4)
-    return nbformat.writes(exercise_notebook(nb, path.name)) + "\n"
+    """The exercise copy of the notebook at ``path``, as the exact text written to disk."""
+    return exercise_text(nbformat.read(path, as_version=4), path.name)
 
 
 def _show(path: Path) -> str:
