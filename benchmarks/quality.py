@@ -27,6 +27,8 @@ Examples::
     .venv/bin/python -m benchmarks.quality --only k=16 --only method=mpt,pt --max-runs 3
     # re-render the table and figure from the results file
     .venv/bin/python -m benchmarks.quality --render-only
+    # before a long grid: every cell once, one training step, so no cell fails hours in (its own records file)
+    flock /tmp/mpt_heavy.lock .venv/bin/python -m benchmarks.quality --config configs/offline_v2.yaml --rehearse
     # the paper's setting on GPUs (T5-Base, l=100, GLUE/SuperGLUE), one or several processes
     accelerate launch -m benchmarks.quality --config configs/paper_t5_base.yaml
 """
@@ -155,6 +157,46 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         plt.close(fig)
 
 
+# ----------------------------------------------------------------------------------------------- rehearsal
+
+def rehearsal_config(cfg: GridConfig) -> GridConfig:
+    """The grid's config for a rehearsal: one training step per run, the profile's target lr (no search), the first
+    source seed, and its own records file, so no record of it can enter the grid's. It resumes like the grid: delete
+    its records file to rehearse every cell again."""
+    rehearsal = replace(cfg, overrides={**cfg.overrides, "few_shot_steps": 1, "target_steps": 1}, lr_search=None,
+                        source_seeds=None if cfg.source_seeds is None else list(cfg.source_seeds)[:1])
+    results = Path(cfg.results)
+    beside = lambda suffix: str(results.with_name(f"{results.stem}_rehearsal{suffix}"))  # noqa: E731
+    return replace(rehearsal, results=beside(".jsonl"), table=beside(".md"), figure=beside(".png"))
+
+
+def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], results: Path) -> int:
+    """Run every cell of ``todo`` (a rehearsal plan) once and report each failure in one line; 1 if any failed."""
+    runner = Runner(cfg, profile, accelerator)
+    failed: list[str] = []
+    waiting: list[str] = []
+    for i, spec in enumerate(todo, 1):
+        stage = get_method(spec.method, spec.ablation).source
+        if stage is not None and not cfg.train_missing_sources and not runner.sources.is_saved(stage, runner.source(spec)):
+            waiting.append(spec.describe())
+            continue
+        try:
+            (record,) = runner.run(spec)
+        except Exception as err:  # a rehearsal lists every failing cell rather than stop at the first
+            failed.append(f"{spec.describe()}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+            print(f"[{i}/{len(todo)}] FAILED {failed[-1]}", flush=True)
+            continue
+        append_record(results, record)
+        print(f"[{i}/{len(todo)}] ok {spec.describe()} ({record['run_wall_time_s']:.0f}s)", flush=True)
+    print(f"rehearsal: {len(todo) - len(failed) - len(waiting)} cells ran, {len(failed)} failed, {len(waiting)} wait "
+          f"for source stages not shipped yet; records in {results}")
+    for line in failed:
+        print(f"  failed: {line}")
+    for line in waiting:
+        print(f"  not rehearsed (its source stage is not shipped): {line}")
+    return 1 if failed else 0
+
+
 # ----------------------------------------------------------------------------------------------- running
 
 
@@ -275,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--render-only", action="store_true", help="only re-render table and figure")
     parser.add_argument("--dry-run", action="store_true", help="print the remaining plan and exit")
+    parser.add_argument("--rehearse", action="store_true",
+                        help="run every cell of the plan once, one training step, first target and source seed, into "
+                        "<results>_rehearsal.jsonl (never the grid's records), and list every cell that fails")
     parser.add_argument("--quiet", action="store_true", help="with --dry-run: print only the summary line")
     parser.add_argument("--progress", action="store_true", help="show the training loop's progress bars")
     parser.add_argument("--past-waiting", action="store_true",
@@ -304,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_ablations:
         cfg.ablations = False
 
+    if args.rehearse:
+        cfg = rehearsal_config(cfg)
     import torch
 
     if cfg.threads:
@@ -356,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
 
     accelerator = Accelerator(mixed_precision=profile.mixed_precision)
     set_progress(args.progress)
+    if args.rehearse:
+        first_seed = min(s.seed for s in plan)
+        return rehearse(cfg, profile, accelerator, [s for s in todo if s.seed == first_seed], results)
     return _run(args, cfg, profile, accelerator, results, records, plan, todo, search_records, search_todo)
 
 

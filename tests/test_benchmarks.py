@@ -109,6 +109,37 @@ def test_quality_grid_writes_records_resumes_and_renders(tmp_path, capsys):
     assert all("test_predictions" in r for r in records)
 
 
+def test_a_rehearsal_runs_every_cell_once_in_one_step_and_lists_the_failures(tmp_path, capsys, monkeypatch):
+    config = _smoke_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["grid"].update({"seeds": [0, 1], "source_seeds": [0, 1], "k": [4, "full"]})
+    config.write_text(yaml.safe_dump(raw))
+    real_run = quality.Runner.run
+
+    def spot_full_fails(self, spec, *args, **kwargs):
+        if (spec.method, spec.k) == ("spot", "full"):
+            raise ValueError("the true few-shot selection needs 16 rows per class\nsecond line")
+        return real_run(self, spec, *args, **kwargs)
+
+    monkeypatch.setattr(quality.Runner, "run", spot_full_fails)
+    assert quality.main(["--config", str(config), "--rehearse"]) == 1
+    out = capsys.readouterr().out
+    assert "rehearsal: 5 cells ran, 1 failed" in out
+    assert "failed: spot amazon_sentiment k=full seed=0 source_seed=0: ValueError: the true few-shot selection" in out
+    assert "second line" not in out
+    records = load_records(tmp_path / "q_rehearsal.jsonl")
+    assert not (tmp_path / "q.jsonl").exists()  # never the grid's records
+    # One run per cell: the first target seed and source seed, one training step each.
+    assert sorted((r["method"], str(r["k"])) for r in records) == sorted(
+        (m, k) for m in ("pt", "spot", "mpt") for k in ("4", "full") if (m, k) != ("spot", "full"))
+    assert {(r["seed"], r.get("source_seed")) for r in records} <= {(0, 0), (0, None)}
+    assert all(r["steps"] == 1 for r in records)
+    # It resumes: a second rehearsal runs only the failed cell.
+    monkeypatch.setattr(quality.Runner, "run", real_run)
+    assert quality.main(["--config", str(config), "--rehearse"]) == 0
+    assert "rehearsal: 1 cells ran, 0 failed" in capsys.readouterr().out
+
+
 def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, capsys, monkeypatch):
     from dataclasses import replace
 
