@@ -157,3 +157,36 @@ def test_t_interval_with_rows_adds_the_rows_variance_and_agrees_with_the_simulat
     for bad, message in ((([0.1], 0.0), "at least two"), (([0.1, 0.2], -1.0), "variance")):
         with pytest.raises(ValueError, match=message):
             t_interval_with_rows(*bad)
+
+
+def test_the_interval_and_the_test_share_their_mean_standard_error_and_degrees_of_freedom():
+    from scipy.stats import t, ttest_1samp
+
+    from mpt_nb.results import seed_mean_with_rows, t_interval_with_rows, t_test_with_rows
+
+    values = [1.2, -0.4, 2.0, 0.7, 1.5]
+    n, s2 = len(values), np.var(values, ddof=1)
+    # Without the rows' variance: the one-sample t-test (scipy's), df = n − 1.
+    assert seed_mean_with_rows(values, 0.0) == pytest.approx((np.mean(values), np.sqrt(s2 / n), n - 1))
+    assert t_test_with_rows(values, 0.0) == pytest.approx(ttest_1samp(values, 0.0, alternative="greater").pvalue)
+    # With it: Welch–Satterthwaite's df, by hand, and the interval's bounds from the same three numbers.
+    mean, se, df = seed_mean_with_rows(values, 0.3)
+    assert se == pytest.approx(np.sqrt(s2 / n + 0.3)) and df == pytest.approx((n - 1) * (s2 / n + 0.3) ** 2 / (s2 / n) ** 2)
+    half = t.ppf(0.975, df) * se
+    assert t_interval_with_rows(values, 0.3) == pytest.approx((mean, mean - half, mean + half))
+    assert t_test_with_rows(values, 0.3) == pytest.approx(t.sf(mean / se, df))
+    assert t_test_with_rows(values, 0.3) > t_test_with_rows(values, 0.0)  # the rows' variance weakens the test
+    assert t_test_with_rows([0.5, 0.5], 0.0) == 0.0 and t_test_with_rows([0.0, 0.0], 0.0) == 1.0
+
+
+def test_holm_steps_down_where_bonferroni_stops_and_stops_at_the_first_failure():
+    from mpt_nb.results import holm
+
+    # Bonferroni (0.05 / 4 = 0.0125 each) rejects only the first; Holm's thresholds 0.0125, 0.0167, 0.025, 0.05 all.
+    assert holm([0.04, 0.011, 0.02, 0.014]) == [True, True, True, True]
+    assert [p <= 0.05 / 4 for p in (0.04, 0.011, 0.02, 0.014)] == [False, True, False, False]
+    # The second smallest (0.02 > 0.0167) fails, so the largest (0.04 ≤ 0.05 on its own) is not rejected either.
+    assert holm([0.001, 0.04, 0.02, 0.03]) == [True, False, False, False]
+    assert holm([0.2, 0.3]) == [False, False] and holm([0.01, 0.02], alpha=0.1) == [True, True]
+    with pytest.raises(ValueError, match="alpha"):
+        holm([0.01], alpha=5)

@@ -3,7 +3,8 @@
 =============  ==================================================================================================
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
 ``aggregate``  means over seeds, seed-paired differences, each method's score per k or rank r (``MeasuredScore``)
-``stats``      intervals: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added),
+``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added,
+               with its one-sided ``t_test_with_rows``; both read ``seed_mean_with_rows``), ``holm``,
                ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
                target seeds and test rows, a test set's own standard error
 ``tables``     Markdown tables: per target, averaged over targets, the ablation, the lr search, the grid's report
@@ -41,12 +42,16 @@ from .records import append_record, load_records, record_key, save_records
 from .stats import (
     BootstrapResult,
     RunPredictions,
+    SeedMean,
     bootstrap_interval,
     hierarchical_bootstrap,
+    holm,
     runs_from_records,
+    seed_mean_with_rows,
     standard_error,
     t_interval,
     t_interval_with_rows,
+    t_test_with_rows,
     weighted_metric,
 )
 from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
@@ -57,6 +62,7 @@ __all__ = [
     "MeasuredScore",
     "RunPredictions",
     "RunSpec",
+    "SeedMean",
     "ablation_cells",
     "ablation_table",
     "accuracy_by_k",
@@ -69,6 +75,7 @@ __all__ = [
     "current",
     "grid_report",
     "hierarchical_bootstrap",
+    "holm",
     "is_main",
     "k_sort_key",
     "load_records",
@@ -85,9 +92,11 @@ __all__ = [
     "save_records",
     "search_key",
     "search_runs",
+    "seed_mean_with_rows",
     "standard_error",
     "summarise",
     "t_interval",
     "t_interval_with_rows",
+    "t_test_with_rows",
     "weighted_metric",
 ]
