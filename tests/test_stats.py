@@ -190,3 +190,50 @@ def test_holm_steps_down_where_bonferroni_stops_and_stops_at_the_first_failure()
     assert holm([0.2, 0.3]) == [False, False] and holm([0.01, 0.02], alpha=0.1) == [True, True]
     with pytest.raises(ValueError, match="alpha"):
         holm([0.01], alpha=5)
+
+
+def _record(task, k, method, test, seed, source_seed=None, ablation="none", validation_k=None):
+    return {"task": task, "k": k, "method": method, "ablation": ablation, "validation_k": validation_k,
+            "seed": seed, "source_seed": source_seed, "test": test}
+
+
+def test_source_seed_differences_let_pts_runs_serve_every_source_seed_and_average_target_seeds():
+    from mpt_nb.results import source_seed_differences
+
+    pt = [_record(task, 16, "pt", 0.50 + 0.02 * t, t) for task in ("a", "b") for t in (0, 1)]
+    mpt = [_record(task, 16, "mpt", 0.55 + 0.01 * s + (0.02 if task == "b" else 0), t, s)
+           for task in ("a", "b") for t in (0, 1) for s in (0, 1, 2)]
+    other = [_record("a", 16, "mpt", 0.0, 0, 0, ablation="kl_only"), _record("a", 16, "mpt", 0.0, 0, 0, validation_k=16)]
+    cells = [("a", 16), ("b", "16")]
+    # MPT − PT per (task, t): a: 5 + s − 2t, b: 7 + s − 2t points; the mean over both tasks and t: 5 + s.
+    diffs = source_seed_differences([*pt, *mpt, *other], "mpt", "pt", cells)
+    assert diffs == pytest.approx({0: 5.0, 1: 6.0, 2: 7.0})
+    # A source seed missing one run drops out; asking for target seeds nobody ran leaves nothing.
+    assert list(source_seed_differences([*pt, *mpt[1:]], "mpt", "pt", cells)) == [1, 2]
+    assert source_seed_differences([*pt, *mpt], "mpt", "pt", cells, target_seeds=[0, 1, 2]) == {}
+    # An ablation's runs are an arm of their own.
+    ablation = [_record(task, 16, "mpt", 0.55 + 0.01 * s, t, s, ablation="kl_only")
+                for task in ("a", "b") for t in (0, 1) for s in (0, 1, 2)]
+    assert source_seed_differences([*mpt, *ablation], ("mpt", "kl_only"), "mpt", cells) == pytest.approx(
+        {0: -1.0, 1: -1.0, 2: -1.0})
+    with pytest.raises(ValueError, match="one grid"):
+        source_seed_differences([*pt, *mpt, mpt[0]], "mpt", "pt", cells)
+    with pytest.raises(ValueError, match="paired_differences"):
+        source_seed_differences(pt, "pt", "pt", cells)
+
+
+def test_run_variance_of_mean_pools_the_target_seed_spread_over_cells():
+    from mpt_nb.results import run_variance_of_mean
+
+    # Per cell, two target seeds 2·spread points apart: sample variance 2·spread²; 4 cells × 2 runs in the mean.
+    def pt(spread):
+        return [_record(task, k, "pt", 0.5 + 0.01 * spread * (2 * t - 1), t) for task in ("a", "b") for k in (16, 32)
+                for t in (0, 1)]
+
+    cells = [(task, k) for task in ("a", "b") for k in (16, 32)]
+    assert run_variance_of_mean(pt(1.0), "pt", cells) == pytest.approx(2 * 1.0**2 / 8)
+    assert run_variance_of_mean(pt(3.0), "pt", cells) == pytest.approx(2 * 3.0**2 / 8)
+    with pytest.raises(ValueError, match="at least two target seeds"):
+        run_variance_of_mean(pt(1.0), "pt", cells, target_seeds=[0])
+    with pytest.raises(ValueError, match="per source seed"):
+        run_variance_of_mean([_record("a", 16, "mpt", 0.5, 0, 0)], "mpt", [("a", 16)])

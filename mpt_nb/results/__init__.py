@@ -2,7 +2,8 @@
 
 =============  ==================================================================================================
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
-``aggregate``  means over seeds, seed-paired differences, each method's score per k or rank r (``MeasuredScore``)
+``aggregate``  means over seeds, seed-paired differences (``source_seed_differences`` per source seed over cells,
+               with ``run_variance_of_mean`` for PT's runs), each method's score per k or rank r (``MeasuredScore``)
 ``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added,
                with its one-sided ``t_test_with_rows``; both read ``seed_mean_with_rows``), ``holm``,
                ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
@@ -24,6 +25,8 @@ from .aggregate import (
     measured_points,
     measured_settings,
     paired_differences,
+    run_variance_of_mean,
+    source_seed_differences,
     summarise,
 )
 from .grid import (
@@ -88,11 +91,13 @@ __all__ = [
     "plan_runs",
     "record_key",
     "results_table",
+    "run_variance_of_mean",
     "runs_from_records",
     "save_records",
     "search_key",
     "search_runs",
     "seed_mean_with_rows",
+    "source_seed_differences",
     "standard_error",
     "summarise",
     "t_interval",
