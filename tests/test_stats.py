@@ -162,21 +162,24 @@ def test_t_interval_with_rows_adds_the_rows_variance_and_agrees_with_the_simulat
 def test_the_interval_and_the_test_share_their_mean_standard_error_and_degrees_of_freedom():
     from scipy.stats import t, ttest_1samp
 
-    from mpt_nb.results import seed_mean_with_rows, t_interval_with_rows, t_test_with_rows
+    from mpt_nb.results import seed_mean_with_rows, t_interval_with_rows
 
     values = [1.2, -0.4, 2.0, 0.7, 1.5]
     n, s2 = len(values), np.var(values, ddof=1)
     # Without the rows' variance: the one-sample t-test (scipy's), df = n − 1.
-    assert seed_mean_with_rows(values, 0.0) == pytest.approx((np.mean(values), np.sqrt(s2 / n), n - 1))
-    assert t_test_with_rows(values, 0.0) == pytest.approx(ttest_1samp(values, 0.0, alternative="greater").pvalue)
+    plain = seed_mean_with_rows(values, 0.0)
+    assert plain == pytest.approx((np.mean(values), np.sqrt(s2 / n), n - 1))
+    assert plain.p_above_zero() == pytest.approx(ttest_1samp(values, 0.0, alternative="greater").pvalue)
     # With it: Welch–Satterthwaite's df, by hand, and the interval's bounds from the same three numbers.
-    mean, se, df = seed_mean_with_rows(values, 0.3)
+    rows = seed_mean_with_rows(values, 0.3)
+    mean, se, df = rows
     assert se == pytest.approx(np.sqrt(s2 / n + 0.3)) and df == pytest.approx((n - 1) * (s2 / n + 0.3) ** 2 / (s2 / n) ** 2)
     half = t.ppf(0.975, df) * se
     assert t_interval_with_rows(values, 0.3) == pytest.approx((mean, mean - half, mean + half))
-    assert t_test_with_rows(values, 0.3) == pytest.approx(t.sf(mean / se, df))
-    assert t_test_with_rows(values, 0.3) > t_test_with_rows(values, 0.0)  # the rows' variance weakens the test
-    assert t_test_with_rows([0.5, 0.5], 0.0) == 0.0 and t_test_with_rows([0.0, 0.0], 0.0) == 1.0
+    assert rows.p_above_zero() == pytest.approx(t.sf(mean / se, df))
+    assert rows.p_above_zero() > plain.p_above_zero()  # the rows' variance weakens the test
+    assert seed_mean_with_rows([0.5, 0.5], 0.0).p_above_zero() == 0.0
+    assert seed_mean_with_rows([0.0, 0.0], 0.0).p_above_zero() == 1.0
 
 
 def test_holm_steps_down_where_bonferroni_stops_and_stops_at_the_first_failure():

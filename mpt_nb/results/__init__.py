@@ -4,8 +4,8 @@
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
 ``aggregate``  means over seeds, seed-paired differences (``source_seed_differences`` per source seed over cells,
                with ``run_variance_of_mean`` for PT's runs), each method's score per k or rank r (``MeasuredScore``)
-``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added,
-               with its one-sided ``t_test_with_rows``; both read ``seed_mean_with_rows``), ``holm``,
+``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added: its
+               mean, standard error and df in ``seed_mean_with_rows``, with the one-sided test), ``holm``,
                ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
                target seeds and test rows, a test set's own standard error
 ``tables``     Markdown tables: per target, averaged over targets, the ablation, the lr search, the grid's report
@@ -54,7 +54,6 @@ from .stats import (
     standard_error,
     t_interval,
     t_interval_with_rows,
-    t_test_with_rows,
     weighted_metric,
 )
 from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
@@ -102,6 +101,5 @@ __all__ = [
     "summarise",
     "t_interval",
     "t_interval_with_rows",
-    "t_test_with_rows",
     "weighted_metric",
 ]

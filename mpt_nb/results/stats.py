@@ -1,4 +1,4 @@
-"""Intervals and tests for results: a t-interval over seeds (alone, or with the test rows' variance added, and its
+"""Intervals and tests for results: a t-interval over seeds (alone, or with the test rows' variance added, with its
 one-sided test), Holm's step-down, scipy's bootstrap of one sample, and a hierarchical bootstrap over source seeds,
 target seeds and test rows.
 
@@ -37,7 +37,6 @@ __all__ = [
     "standard_error",
     "t_interval",
     "t_interval_with_rows",
-    "t_test_with_rows",
     "weighted_metric",
 ]
 
@@ -63,18 +62,36 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
 
 
 class SeedMean(NamedTuple):
-    """A mean over source seeds with the test rows' variance added: the mean, its standard error and
-    Welch–Satterthwaite's degrees of freedom."""
+    """A mean over source seeds with the test rows' variance added (``seed_mean_with_rows``): the mean, its standard
+    error and the degrees of freedom of its t. Its interval and its one-sided test read the same three numbers."""
 
     mean: float
     se: float
     df: float
 
+    def interval(self, confidence: float = 0.95) -> tuple[float, float, float]:
+        """(mean, low, high): mean ± t(1 − α/2, df)·se."""
+        from scipy.stats import t
+
+        _check_confidence(confidence)
+        if self.se == 0:
+            return self.mean, self.mean, self.mean
+        half = float(t.ppf(0.5 + confidence / 2, self.df)) * self.se
+        return self.mean, self.mean - half, self.mean + half
+
+    def p_above_zero(self) -> float:
+        """One-sided p-value of "the true mean is above 0": P(T_df > mean / se)."""
+        from scipy.stats import t
+
+        if self.se == 0:
+            return 0.0 if self.mean > 0 else 1.0
+        return float(t.sf(self.mean / self.se, self.df))
+
 
 def seed_mean_with_rows(values: Sequence[float], row_variance: float) -> SeedMean:
     """Mean of ``values`` (one per source seed), its standard error √(s²/n + ``row_variance``) and the degrees of
     freedom of its t: Welch–Satterthwaite's, (n − 1)·(s²/n + v)² / (s²/n)², with the rows' part counted as known
-    (infinite when the seeds agree exactly). ``t_interval_with_rows`` and ``t_test_with_rows`` read it."""
+    (infinite when the seeds agree exactly)."""
     if row_variance < 0:
         raise ValueError(f"row_variance is a variance, >= 0; got {row_variance}")
     data = [float(v) for v in values]
@@ -95,28 +112,12 @@ def t_interval_with_rows(
 
     The seeds' variance of the mean, s²/n, and ``row_variance`` (the test rows' variance of the same mean, e.g. from
     ``hierarchical_bootstrap(..., resample=("row",))``: a fixed test set adds it to every seed alike, so more seeds
-    never shrink it) are added; the t quantile takes ``seed_mean_with_rows``' degrees of freedom. With
-    ``row_variance`` 0 this is ``t_interval``. ``benchmarks/simulate_analysis.py`` checks its coverage.
+    never shrink it) are added; the t quantile takes Welch–Satterthwaite's degrees of freedom
+    (``seed_mean_with_rows``, whose ``p_above_zero`` is the matching one-sided test). With ``row_variance`` 0 this is
+    ``t_interval``. ``benchmarks/simulate_analysis.py`` checks its coverage.
     """
-    from scipy.stats import t
-
     _check_confidence(confidence)
-    mean, se, df = seed_mean_with_rows(values, row_variance)
-    if se == 0:
-        return mean, mean, mean
-    half = float(t.ppf(0.5 + confidence / 2, df)) * se
-    return mean, mean - half, mean + half
-
-
-def t_test_with_rows(values: Sequence[float], row_variance: float) -> float:
-    """One-sided p-value of "the mean of ``values`` is above 0": P(T > mean / se) with ``t_interval_with_rows``'
-    standard error and degrees of freedom (``seed_mean_with_rows``)."""
-    from scipy.stats import t
-
-    mean, se, df = seed_mean_with_rows(values, row_variance)
-    if se == 0:
-        return 0.0 if mean > 0 else 1.0
-    return float(t.sf(mean / se, df))
+    return seed_mean_with_rows(values, row_variance).interval(confidence)
 
 
 def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
