@@ -17,9 +17,11 @@ imports ``viz``, ``pipeline`` or ``sources``, and the method table is read only 
 """
 
 from .aggregate import (
+    Arm,
     MeasuredScore,
     accuracy_by_k,
     accuracy_by_rank,
+    arm_key,
     is_main,
     k_sort_key,
     measured_points,
@@ -59,6 +61,7 @@ from .stats import (
 from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
 
 __all__ = [
+    "Arm",
     "BootstrapResult",
     "GridConfig",
     "MeasuredScore",
@@ -70,6 +73,7 @@ __all__ = [
     "accuracy_by_k",
     "accuracy_by_rank",
     "append_record",
+    "arm_key",
     "average_table",
     "bootstrap_interval",
     "chosen_lrs",

@@ -17,9 +17,11 @@ from typing import Any
 from .stats import t_interval
 
 __all__ = [
+    "Arm",
     "MeasuredScore",
     "accuracy_by_k",
     "accuracy_by_rank",
+    "arm_key",
     "is_main",
     "k_sort_key",
     "measured_points",
@@ -90,7 +92,8 @@ def paired_differences(
     return out
 
 
-def _arm(arm: Arm) -> tuple[str, str]:
+def arm_key(arm: Arm) -> tuple[str, str]:
+    """(method, ablation) of an arm: "mpt" is ("mpt", "none")."""
     return (arm, "none") if isinstance(arm, str) else (arm[0], arm[1])
 
 
@@ -99,7 +102,7 @@ def _arm_scores(
 ) -> dict[tuple, float]:
     """{(task, k, source seed, target seed): 100·test} of one arm's runs in ``cells`` (runs without a test score are
     left out); two runs of one key are refused."""
-    method, ablation = _arm(arm)
+    method, ablation = arm_key(arm)
     wanted = {(task, str(k)) for task, k in cells}
     scores: dict[tuple, float] = {}
     for r in records:
