@@ -329,80 +329,198 @@ def test_crossed_plan_runs_every_source_seed_and_reuses_pt():
     assert max(s.priority for s in plan) == ablations[-1].priority == 4
 
 
+BASELINES = ("pt", "spot", "spot_generic", "decomp")
+
+
 def _design(**changes):
     analysis = repo_module("benchmarks.analysis")
-    fields = dict(tasks=("a", "b"), methods=("pt", "spot", "mpt"), ks=("16", "32"), source_seeds=(0, 1, 2),
-                  target_seeds=(0, 1))
+    fields = dict(tasks=("a", "b"), methods=("pt", "spot", "spot_generic", "decomp", "mpt"), ks=("4", "16", "32"),
+                  source_seeds=(0, 1, 2, 3, 4), target_seeds=(0, 1))
     return analysis.Design(**{**fields, **changes})
 
 
-def _synthetic_grid(mpt_gain: float, *, drop=None, methods=("pt", "spot", "mpt")):
-    """Records of a small crossed grid whose MPT runs are right on `mpt_gain` more of the rows than the others."""
+def _grid(gains, *, seed_spread=0.0, pt_spread=0.0, methods=None, drop=None, true_few_shot=False, variants=None,
+          rows=1000):
+    """Records of a crossed grid (targets a, b; k = 4, 16, 32; source seeds 0-4; target seeds 0, 1) with known
+    differences, in points. MPT scores 70 + seed_spread·(s − 2) at source seed s; a baseline b scores 70 − gains[b],
+    PT ± pt_spread at target seed 1 / 0; an ablation in ``variants`` (name: points) scores MPT's + its points at k = 16
+    and 32. A run is right on a prefix of one fixed order of its task's rows, so paired runs differ on exactly
+    |difference| of the rows, all one way."""
     import numpy as np
 
     rng = np.random.default_rng(0)
+    gold = {task: rng.integers(0, 2, size=rows).tolist() for task in ("a", "b")}
+
+    def record(task, k, method, seed, source_seed, points, ablation="none", validation_k=None):
+        right = round(points / 100 * rows)
+        pred = [g if i < right else 1 - g for i, g in enumerate(gold[task])]
+        return {"task": task, "k": k, "method": method, "seed": seed, "source_seed": source_seed,
+                "ablation": ablation, "validation_k": validation_k, "metric": "accuracy", "test": right / rows,
+                "test_rows": rows, "lr": 0.01, "test_predictions": {"pred": pred, "gold": gold[task]}}
+
+    def points(method, s, t):
+        if method == "mpt":
+            return 70 + seed_spread * (s - 2)
+        return 70 - gains[method] + (pt_spread * (2 * t - 1) if method == "pt" else 0.0)
+
     records = []
-    gold = rng.integers(0, 2, size=400).tolist()
     for task in ("a", "b"):
-        for k in (16, 32):
-            for seed in (0, 1):
-                for method in methods:
-                    for source_seed in [None] if method == "pt" else [0, 1, 2]:
-                        if drop == (method, source_seed, seed):
-                            continue
-                        right = 0.7 + (mpt_gain if method == "mpt" else 0.0) + 0.01 * seed
-                        correct = rng.random(400) < right
-                        pred = [g if c else 1 - g for g, c in zip(gold, correct, strict=True)]
-                        records.append({
-                            "task": task, "k": k, "method": method, "seed": seed, "source_seed": source_seed,
-                            "ablation": "none", "metric": "accuracy", "test_rows": 400, "lr": 0.01,
-                            "test_predictions": {"row": list(range(400)), "pred": pred, "gold": gold},
-                        })
+        for t in (0, 1):
+            for k, validation_k in [(4, None), (16, None), (32, None), *([(16, 16)] if true_few_shot else [])]:
+                for method in methods or (*BASELINES, "mpt"):
+                    for s in [None] if method == "pt" else range(5):
+                        if drop != (task, k, method, s, t):
+                            records.append(record(task, k, method, t, s, points(method, s or 0, t),
+                                                  validation_k=validation_k))
+            for name, extra in (variants or {}).items():
+                for k in (16, 32):
+                    records += [record(task, k, "mpt", t, s, points("mpt", s, t) + extra, name) for s in range(5)]
     return records
 
 
-def test_analysis_primary_endpoint_and_verdicts():
+def test_analysis_verdicts_follow_the_preregistered_rules():
     analysis = repo_module("benchmarks.analysis")
-    better = analysis.analyse(_synthetic_grid(0.10), _design(), resamples=300)
-    p = better["primary"]
-    assert p["verdict"] == "reproduced" and 7 < p["estimate"] < 13 and p["low"] > 0 and p["complete"]
-    assert p["source_seeds"] == [0, 1, 2] and sorted(p["versus"]) == ["pt", "spot"]
-    same = analysis.analyse(_synthetic_grid(-0.05), _design(), resamples=300)["primary"]
-    assert same["verdict"] == "not reproduced" and same["high"] < 1
-    assert "Verdict: **reproduced**" in analysis.render(better)
+    # MPT 5 points above every baseline: Holm rejects all four, no interval below +1.
+    five = analysis.analyse(_grid(dict.fromkeys(BASELINES, 5.0)), _design(), resamples=100)
+    p = five["primary"]
+    assert p["verdict"] == "reproduced" and p["complete"] and p["source_seeds"] == [0, 1, 2, 3, 4]
+    for b in BASELINES:
+        e = p["endpoints"][b]
+        assert e["estimate"] == pytest.approx(5.0) and 3 < e["low"] < 5 < e["high"] < 7 and p["holm"][b]
+        assert e["per_source_seed"] == pytest.approx([5.0] * 5) and e["variance"]["rows"] > 0
+    assert p["distillation"]["verdict"] == "reproduced"
+    assert "Verdict: **reproduced**." in analysis.render(five)
+    # Half a point over decomposition-only, measured tightly: Holm still rejects it, but its interval lies below +1.
+    half = analysis.primary(_grid({"pt": 5.0, "spot": 5.0, "spot_generic": 5.0, "decomp": 0.5}, seed_spread=0.1),
+                            _design(), resamples=200)
+    d = half["endpoints"]["decomp"]
+    assert 0 < d["low"] < 0.5 < d["high"] < 1 and all(half["holm"].values())
+    assert half["meets_margin"] == {"pt": False, "spot": False, "spot_generic": False, "decomp": True}
+    assert half["verdict"] == "reproduced, by less than a point against decomp"
+    assert half["distillation"]["verdict"] == "reproduced"  # read alone: its interval lies above 0
+    # Slightly below decomposition-only: Holm stops there, and its interval lies below +1.
+    below = analysis.primary(_grid({"pt": 5.0, "spot": 5.0, "spot_generic": 5.0, "decomp": -0.3}), _design(),
+                             resamples=200)
+    assert below["holm"] == {"pt": True, "spot": True, "spot_generic": True, "decomp": False}
+    assert below["verdict"] == "not reproduced" and below["distillation"]["verdict"] == "not reproduced"
+    # No gain at all: tightly measured, "not reproduced"; with source stages that vary a lot, "inconclusive".
+    none = analysis.primary(_grid(dict.fromkeys(BASELINES, 0.0), seed_spread=0.2), _design(), resamples=200)
+    assert none["verdict"] == "not reproduced" and not any(none["holm"].values())
+    lp = analysis.primary(_grid(dict.fromkeys(BASELINES, 0.0), seed_spread=3.0), _design(), resamples=200)
+    assert lp["verdict"] == "inconclusive" and lp["distillation"]["verdict"] == "inconclusive"
+    assert all(e["low"] < 0 and e["high"] > 1 for e in lp["endpoints"].values()) and not any(lp["holm"].values())
+
+
+def test_analysis_outcome_and_co_primary_readings_by_hand():
+    analysis = repo_module("benchmarks.analysis")
+    yes, no = dict.fromkeys(BASELINES, True), dict.fromkeys(BASELINES, False)
+    assert analysis.outcome(yes, no) == "reproduced"
+    assert analysis.outcome(yes, {**no, "pt": True, "decomp": True}) == "reproduced, by less than a point against pt, decomp"
+    assert analysis.outcome({**yes, "spot": False}, {**no, "decomp": True}) == "not reproduced"
+    assert analysis.outcome({**yes, "spot": False}, no) == "inconclusive"
+    assert analysis.distillation_reading(0.2, 0.8) == "reproduced"  # above 0 comes first
+    assert analysis.distillation_reading(-0.5, 0.9) == "not reproduced"
+    assert analysis.distillation_reading(-0.5, 1.5) == "inconclusive"
+
+
+def test_analysis_uses_holm_on_the_intervals_statistic():
+    from scipy.stats import t
+
+    from mpt_nb.results import holm
+
+    analysis = repo_module("benchmarks.analysis")
+    p = analysis.primary(_grid({"pt": 1.0, "spot": 0.6, "spot_generic": 0.4, "decomp": 0.2}, seed_spread=0.3),
+                         _design(), resamples=200)
+    pvalues = [p["endpoints"][b]["p_greater"] for b in BASELINES]
+    assert p["holm"] == dict(zip(BASELINES, holm(pvalues), strict=True))
+    for e in p["endpoints"].values():  # the test's statistic and df are the interval's
+        half = (e["high"] - e["low"]) / 2
+        assert half == pytest.approx(t.ppf(0.975, e["df"]) * e["se"])
+        assert e["p_greater"] == pytest.approx(t.sf(e["estimate"] / e["se"], e["df"]))
+        assert e["se"] ** 2 == pytest.approx(sum(e["variance"].values()))
+
+
+def test_analysis_adds_pts_own_run_variance_against_pt_only_and_it_grows_with_its_spread():
+    analysis = repo_module("benchmarks.analysis")
+    gains = dict.fromkeys(BASELINES, 3.0)
+    quiet, noisy = (analysis.primary(_grid(gains, pt_spread=spread), _design(), resamples=200)["endpoints"]
+                    for spread in (1.0, 3.0))
+    # Per cell, two target seeds 2·spread apart (sample variance 2·spread²), over 2 targets × 3 k × 2 runs.
+    assert quiet["pt"]["variance"]["runs"] == pytest.approx(2 * 1.0**2 / 12)
+    assert noisy["pt"]["variance"]["runs"] == pytest.approx(2 * 3.0**2 / 12)
+    assert all(quiet[b]["variance"]["runs"] == 0 for b in BASELINES[1:])
+    assert noisy["pt"]["estimate"] == pytest.approx(quiet["pt"]["estimate"])  # the spread cancels in the mean ...
+    assert noisy["pt"]["per_source_seed"] == pytest.approx(quiet["pt"]["per_source_seed"])  # ... and over seeds
+    assert noisy["pt"]["high"] - noisy["pt"]["low"] > quiet["pt"]["high"] - quiet["pt"]["low"]  # but not in the interval
+    assert noisy["spot"]["high"] - noisy["spot"]["low"] == pytest.approx(quiet["spot"]["high"] - quiet["spot"]["low"])
 
 
 def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
     analysis = repo_module("benchmarks.analysis")
-    # A missing run drops its source seed from the interval (the grid is still running) ...
-    partial = analysis.analyse(_synthetic_grid(0.10, drop=("mpt", 2, 1)), _design(), resamples=100)
+    gains = dict.fromkeys(BASELINES, 5.0)
+    # A missing run drops its source seed from every endpoint (the grid is still running) ...
+    partial = analysis.analyse(_grid(gains, drop=("a", 16, "mpt", 4, 1)), _design(), resamples=100)
     p = partial["primary"]
-    assert p["source_seeds"] == [0, 1] and not p["complete"] and p["verdict"] == analysis.PENDING
-    assert "waits for all planned source seeds [0, 1, 2]" in analysis.render(partial)
+    assert p["source_seeds"] == [0, 1, 2, 3] and not p["complete"] and p["verdict"] == analysis.PENDING
+    assert p["distillation"]["verdict"] == analysis.PENDING
+    assert all(e["source_seeds"] == [0, 1, 2, 3] for e in p["endpoints"].values())
+    text = analysis.render(partial)
+    assert "Verdict: **pending**" in text and "Provisional: these numbers come from source seeds [0, 1, 2, 3]" in text
+    assert "waits for all planned source seeds [0, 1, 2, 3, 4] × target seeds [0, 1]" in text
     # ... and so do seeds planned but not yet run, or a record that lost its predictions.
-    assert analysis.analyse(_synthetic_grid(0.10), _design(source_seeds=(0, 1, 2, 3)), resamples=50)[
-        "primary"]["verdict"] == analysis.PENDING
-    records = _synthetic_grid(0.10)
+    assert analysis.primary(_grid(gains), _design(source_seeds=(0, 1, 2, 3, 4, 5)), resamples=50)[
+        "verdict"] == analysis.PENDING
+    records = _grid(gains)
     del next(r for r in records if r["method"] == "spot" and r["source_seed"] == 1)["test_predictions"]
-    assert analysis.analyse(records, _design(), resamples=50)["primary"]["source_seeds"] == [0, 2]
+    assert analysis.primary(records, _design(), resamples=50)["source_seeds"] == [0, 2, 3, 4]
+    # A baseline with no runs yet leaves the primary open; it never drops out of the family.
+    summary = analysis.analyse(_grid(gains, methods=("pt", "spot", "decomp", "mpt")), _design(), resamples=50)
+    assert summary["primary"] is None and "Not enough runs yet" in analysis.render(summary)
+    with pytest.raises(ValueError, match=r"plans no runs of \['spot_generic'\]"):
+        analysis.analyse(_grid(gains), _design(methods=("pt", "spot", "decomp", "mpt")), resamples=10)
+    with pytest.raises(ValueError, match=r"no runs at k = \['4'\]"):
+        analysis.analyse(_grid(gains), _design(ks=("16", "32")), resamples=10)
 
 
-def test_analysis_never_drops_a_planned_rival_that_has_not_run():
-    """A baseline with no records yet leaves the endpoint open; it must not vanish from "best other"."""
+def test_analysis_secondary_contrasts_and_ablations():
     analysis = repo_module("benchmarks.analysis")
-    summary = analysis.analyse(_synthetic_grid(0.10, methods=("pt", "mpt")), _design(), resamples=50)
-    assert summary["primary"] is None
-    assert "Not enough runs yet" in analysis.render(summary)
+    gains = {"pt": 5.0, "spot": 4.0, "spot_generic": 3.0, "decomp": 2.0}
+    design = _design(ks=("4", "16", "32"), true_few_shot={"16": 16},
+                     ablations={"kl_only": (("a", "b"), ("16", "32")), "target_source_mean": (("a", "b"), ("16", "32"))})
+    summary = analysis.analyse(_grid(gains, true_few_shot=True, variants={"kl_only": -2.0, "target_source_mean": 1.0}),
+                               design, resamples=50)
+    assert [(row["task"], row["k"]) for row in summary["secondary"]] == [(t, k) for t in "ab" for k in ("4", "16", "32")]
+    for row in summary["secondary"]:
+        assert {b: row["vs"][b]["estimate"] for b in BASELINES} == pytest.approx(gains)
+        assert row["best_other"] == pytest.approx(2.0)  # MPT − the best of the others: decomposition-only here
+    assert [row["task"] for row in summary["true_few_shot"]] == ["a", "b", "mean"]
+    assert summary["true_few_shot"][-1]["vs"]["pt"]["estimate"] == pytest.approx(5.0)
+    start = summary["target_start"]
+    assert start["vs_mpt"]["estimate"] == pytest.approx(1.0) and start["vs"]["decomp"]["estimate"] == pytest.approx(3.0)
+    assert [row["ablation"] for row in summary["ablations"]] == ["kl_only"]  # the target start is a secondary
+    kl = summary["ablations"][0]["result"]
+    assert kl["estimate"] == pytest.approx(-2.0) and kl["high"] < 0 and kl["variance"]["runs"] == 0
+    text = analysis.render(summary)
+    assert "### True few-shot (k = 16, 16 validation rows per class)" in text and "| `kl_only` |" in text
+    assert "Source-mean start − MPT's start at ones: +1.0" in text and "biased; description" in text
+    json.dumps(summary)  # the JSON output holds
 
 
 def test_analysis_refuses_duplicate_runs_and_mixed_learning_rates():
     analysis = repo_module("benchmarks.analysis")
-    records = _synthetic_grid(0.10)
+    records = _grid(dict.fromkeys(BASELINES, 5.0))
     with pytest.raises(ValueError, match="same run"):
         analysis.analyse([*records, dict(records[-1])], _design(), resamples=10)
     other_rate = [dict(r, lr=0.03) if r["method"] == "mpt" and r["seed"] == 1 else r for r in records]
     with pytest.raises(ValueError, match=r"more than one target lr.*'mpt'"):
         analysis.analyse(other_rate, _design(), resamples=10)
+
+
+def test_analysis_without_its_config_says_so_in_one_line(tmp_path, capsys):
+    analysis = repo_module("benchmarks.analysis")
+    assert analysis.main(["--config", str(tmp_path / "offline_v3.yaml"), "--out", str(tmp_path / "a.md")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no grid config at ") and err.count("\n") == 1 and not (tmp_path / "a.md").exists()
 
 
 def test_analysis_design_comes_from_the_grid_plan():

@@ -157,3 +157,86 @@ def test_t_interval_with_rows_adds_the_rows_variance_and_agrees_with_the_simulat
     for bad, message in ((([0.1], 0.0), "at least two"), (([0.1, 0.2], -1.0), "variance")):
         with pytest.raises(ValueError, match=message):
             t_interval_with_rows(*bad)
+
+
+def test_the_interval_and_the_test_share_their_mean_standard_error_and_degrees_of_freedom():
+    from scipy.stats import t, ttest_1samp
+
+    from mpt_nb.results import seed_mean_with_rows, t_interval_with_rows
+
+    values = [1.2, -0.4, 2.0, 0.7, 1.5]
+    n, s2 = len(values), np.var(values, ddof=1)
+    # Without the rows' variance: the one-sample t-test (scipy's), df = n − 1.
+    plain = seed_mean_with_rows(values, 0.0)
+    assert plain == pytest.approx((np.mean(values), np.sqrt(s2 / n), n - 1))
+    assert plain.p_above_zero() == pytest.approx(ttest_1samp(values, 0.0, alternative="greater").pvalue)
+    # With it: Welch–Satterthwaite's df, by hand, and the interval's bounds from the same three numbers.
+    rows = seed_mean_with_rows(values, 0.3)
+    mean, se, df = rows
+    assert se == pytest.approx(np.sqrt(s2 / n + 0.3)) and df == pytest.approx((n - 1) * (s2 / n + 0.3) ** 2 / (s2 / n) ** 2)
+    half = t.ppf(0.975, df) * se
+    assert t_interval_with_rows(values, 0.3) == pytest.approx((mean, mean - half, mean + half))
+    assert rows.p_above_zero() == pytest.approx(t.sf(mean / se, df))
+    assert rows.p_above_zero() > plain.p_above_zero()  # the rows' variance weakens the test
+    assert seed_mean_with_rows([0.5, 0.5], 0.0).p_above_zero() == 0.0
+    assert seed_mean_with_rows([0.0, 0.0], 0.0).p_above_zero() == 1.0
+
+
+def test_holm_steps_down_where_bonferroni_stops_and_stops_at_the_first_failure():
+    from mpt_nb.results import holm
+
+    # Bonferroni (0.05 / 4 = 0.0125 each) rejects only the first; Holm's thresholds 0.0125, 0.0167, 0.025, 0.05 all.
+    assert holm([0.04, 0.011, 0.02, 0.014]) == [True, True, True, True]
+    assert [p <= 0.05 / 4 for p in (0.04, 0.011, 0.02, 0.014)] == [False, True, False, False]
+    # The second smallest (0.02 > 0.0167) fails, so the largest (0.04 ≤ 0.05 on its own) is not rejected either.
+    assert holm([0.001, 0.04, 0.02, 0.03]) == [True, False, False, False]
+    assert holm([0.2, 0.3]) == [False, False] and holm([0.01, 0.02], alpha=0.1) == [True, True]
+    with pytest.raises(ValueError, match="alpha"):
+        holm([0.01], alpha=5)
+
+
+def _record(task, k, method, test, seed, source_seed=None, ablation="none", validation_k=None):
+    return {"task": task, "k": k, "method": method, "ablation": ablation, "validation_k": validation_k,
+            "seed": seed, "source_seed": source_seed, "test": test}
+
+
+def test_source_seed_differences_let_pts_runs_serve_every_source_seed_and_average_target_seeds():
+    from mpt_nb.results import source_seed_differences
+
+    pt = [_record(task, 16, "pt", 0.50 + 0.02 * t, t) for task in ("a", "b") for t in (0, 1)]
+    mpt = [_record(task, 16, "mpt", 0.55 + 0.01 * s + (0.02 if task == "b" else 0), t, s)
+           for task in ("a", "b") for t in (0, 1) for s in (0, 1, 2)]
+    other = [_record("a", 16, "mpt", 0.0, 0, 0, ablation="kl_only"), _record("a", 16, "mpt", 0.0, 0, 0, validation_k=16)]
+    cells = [("a", 16), ("b", "16")]
+    # MPT − PT per (task, t): a: 5 + s − 2t, b: 7 + s − 2t points; the mean over both tasks and t: 5 + s.
+    diffs = source_seed_differences([*pt, *mpt, *other], "mpt", "pt", cells)
+    assert diffs == pytest.approx({0: 5.0, 1: 6.0, 2: 7.0})
+    # A source seed missing one run drops out; asking for target seeds nobody ran leaves nothing.
+    assert list(source_seed_differences([*pt, *mpt[1:]], "mpt", "pt", cells)) == [1, 2]
+    assert source_seed_differences([*pt, *mpt], "mpt", "pt", cells, target_seeds=[0, 1, 2]) == {}
+    # An ablation's runs are an arm of their own.
+    ablation = [_record(task, 16, "mpt", 0.55 + 0.01 * s, t, s, ablation="kl_only")
+                for task in ("a", "b") for t in (0, 1) for s in (0, 1, 2)]
+    assert source_seed_differences([*mpt, *ablation], ("mpt", "kl_only"), "mpt", cells) == pytest.approx(
+        {0: -1.0, 1: -1.0, 2: -1.0})
+    with pytest.raises(ValueError, match="one grid"):
+        source_seed_differences([*pt, *mpt, mpt[0]], "mpt", "pt", cells)
+    with pytest.raises(ValueError, match="paired_differences"):
+        source_seed_differences(pt, "pt", "pt", cells)
+
+
+def test_run_variance_of_mean_pools_the_target_seed_spread_over_cells():
+    from mpt_nb.results import run_variance_of_mean
+
+    # Per cell, two target seeds 2·spread points apart: sample variance 2·spread²; 4 cells × 2 runs in the mean.
+    def pt(spread):
+        return [_record(task, k, "pt", 0.5 + 0.01 * spread * (2 * t - 1), t) for task in ("a", "b") for k in (16, 32)
+                for t in (0, 1)]
+
+    cells = [(task, k) for task in ("a", "b") for k in (16, 32)]
+    assert run_variance_of_mean(pt(1.0), "pt", cells) == pytest.approx(2 * 1.0**2 / 8)
+    assert run_variance_of_mean(pt(3.0), "pt", cells) == pytest.approx(2 * 3.0**2 / 8)
+    with pytest.raises(ValueError, match="at least two target seeds"):
+        run_variance_of_mean(pt(1.0), "pt", cells, target_seeds=[0])
+    with pytest.raises(ValueError, match="per source seed"):
+        run_variance_of_mean([_record("a", 16, "mpt", 0.5, 0, 0)], "mpt", [("a", 16)])

@@ -2,8 +2,10 @@
 
 =============  ==================================================================================================
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
-``aggregate``  means over seeds, seed-paired differences, each method's score per k or rank r (``MeasuredScore``)
-``stats``      intervals: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added),
+``aggregate``  means over seeds, seed-paired differences (``source_seed_differences`` per source seed over cells,
+               with ``run_variance_of_mean`` for PT's runs), each method's score per k or rank r (``MeasuredScore``)
+``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added: its
+               mean, standard error and df in ``seed_mean_with_rows``, with the one-sided test), ``holm``,
                ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
                target seeds and test rows, a test set's own standard error
 ``tables``     Markdown tables: per target, averaged over targets, the ablation, the lr search, the grid's report
@@ -15,14 +17,18 @@ imports ``viz``, ``pipeline`` or ``sources``, and the method table is read only 
 """
 
 from .aggregate import (
+    Arm,
     MeasuredScore,
     accuracy_by_k,
     accuracy_by_rank,
+    arm_key,
     is_main,
     k_sort_key,
     measured_points,
     measured_settings,
     paired_differences,
+    run_variance_of_mean,
+    source_seed_differences,
     summarise,
 )
 from .grid import (
@@ -41,9 +47,12 @@ from .records import append_record, load_records, record_key, save_records
 from .stats import (
     BootstrapResult,
     RunPredictions,
+    SeedMean,
     bootstrap_interval,
     hierarchical_bootstrap,
+    holm,
     runs_from_records,
+    seed_mean_with_rows,
     standard_error,
     t_interval,
     t_interval_with_rows,
@@ -52,16 +61,19 @@ from .stats import (
 from .tables import ablation_cells, ablation_table, average_table, grid_report, lr_search_table, results_table
 
 __all__ = [
+    "Arm",
     "BootstrapResult",
     "GridConfig",
     "MeasuredScore",
     "RunPredictions",
     "RunSpec",
+    "SeedMean",
     "ablation_cells",
     "ablation_table",
     "accuracy_by_k",
     "accuracy_by_rank",
     "append_record",
+    "arm_key",
     "average_table",
     "bootstrap_interval",
     "chosen_lrs",
@@ -69,6 +81,7 @@ __all__ = [
     "current",
     "grid_report",
     "hierarchical_bootstrap",
+    "holm",
     "is_main",
     "k_sort_key",
     "load_records",
@@ -81,10 +94,13 @@ __all__ = [
     "plan_runs",
     "record_key",
     "results_table",
+    "run_variance_of_mean",
     "runs_from_records",
     "save_records",
     "search_key",
     "search_runs",
+    "seed_mean_with_rows",
+    "source_seed_differences",
     "standard_error",
     "summarise",
     "t_interval",

@@ -1,5 +1,6 @@
-"""Scores gathered from records: per-cell means over seeds, seed-paired differences, and each method's score per k
-or per rank r (mean over target tasks, with a t-interval over seeds) that the figures draw.
+"""Scores gathered from records: per-cell means over seeds, seed-paired differences (per target seed in one cell, or
+per source seed over a set of cells, with the variance that runs serving every source seed add), and each method's
+score per k or per rank r (mean over target tasks, with a t-interval over seeds) that the figures draw.
 
 The method table (``mpt_nb.methods``) is read inside the functions that order or classify methods, so reading and
 summarising records never loads it.
@@ -16,16 +17,22 @@ from typing import Any
 from .stats import t_interval
 
 __all__ = [
+    "Arm",
     "MeasuredScore",
     "accuracy_by_k",
     "accuracy_by_rank",
+    "arm_key",
     "is_main",
     "k_sort_key",
     "measured_points",
     "measured_settings",
     "paired_differences",
+    "run_variance_of_mean",
+    "source_seed_differences",
     "summarise",
 ]
+
+Arm = str | tuple[str, str]  # a method's main runs ("mpt"), or (method, ablation) ("mpt", "kl_only")
 
 
 def summarise(records: Iterable[dict[str, Any]], keys: Sequence[str] = ("task", "k", "method")) -> list[dict[str, Any]]:
@@ -83,6 +90,108 @@ def paired_differences(
         if seeds:
             out[group] = [by_method[method][s] - by_method[baseline][s] for s in seeds]
     return out
+
+
+def arm_key(arm: Arm) -> tuple[str, str]:
+    """(method, ablation) of an arm: "mpt" is ("mpt", "none")."""
+    return (arm, "none") if isinstance(arm, str) else (arm[0], arm[1])
+
+
+def _arm_scores(
+    records: Iterable[dict[str, Any]], arm: Arm, cells: Iterable[tuple[str, str | int]], validation_k: int | None
+) -> dict[tuple, float]:
+    """{(task, k, source seed, target seed): 100·test} of one arm's runs in ``cells`` (runs without a test score are
+    left out); two runs of one key are refused."""
+    method, ablation = arm_key(arm)
+    wanted = {(task, str(k)) for task, k in cells}
+    scores: dict[tuple, float] = {}
+    for r in records:
+        if (r["method"], r.get("ablation") or "none") != (method, ablation) or r.get("validation_k") != validation_k:
+            continue
+        cell = (r["task"], str(r["k"]))
+        if cell not in wanted or r.get("test") is None:
+            continue
+        key = (*cell, r.get("source_seed"), int(r["seed"]))
+        if key in scores:
+            raise ValueError(f"two {method!r} [{ablation}] runs for task {key[0]!r}, k = {key[1]}, source seed "
+                             f"{key[2]}, target seed {key[3]}: pass records of one grid (one profile and settings)")
+        scores[key] = 100 * float(r["test"])
+    return scores
+
+
+def source_seed_differences(
+    records: Iterable[dict[str, Any]],
+    method: Arm,
+    baseline: Arm,
+    cells: Iterable[tuple[str, str | int]],
+    *,
+    source_seeds: Sequence[int] | None = None,
+    target_seeds: Sequence[int] | None = None,
+    validation_k: int | None = None,
+) -> dict[int, float]:
+    """Per source seed s, the mean over ``cells`` ((task, k)) and target seeds t of 100·[score(method, s, t) −
+    score(baseline, s, t)], in points: ``{s: D_s}``.
+
+    ``method`` and ``baseline`` name a method's main runs ("mpt") or an ablation's ((method, ablation)); with
+    ``validation_k``, the runs that selected their checkpoint on that many validation rows per class. A run without a
+    source seed (PT's) serves every s. A source seed enters only if both arms have a run for every cell and target
+    seed (``source_seeds`` and ``target_seeds`` default to those the arms' runs have).
+    """
+    cells = [(task, str(k)) for task, k in cells]
+    mine, theirs = (_arm_scores(records, a, cells, validation_k) for a in (method, baseline))
+    both = [*mine, *theirs]
+    seeds_s = sorted({key[2] for key in both if key[2] is not None}) if source_seeds is None else list(source_seeds)
+    seeds_t = sorted({key[3] for key in both}) if target_seeds is None else list(target_seeds)
+    if not seeds_s and not both:
+        return {}
+    if not seeds_s:
+        raise ValueError(f"neither {method!r} nor {baseline!r} has runs with a source seed; compare them per target "
+                         "seed with paired_differences")
+
+    def score(table: dict[tuple, float], task: str, k: str, s: int, t: int) -> float | None:
+        return table.get((task, k, s, t), table.get((task, k, None, t)))
+
+    out = {}
+    for s in seeds_s:
+        diffs = []
+        for task, k in cells:
+            for t in seeds_t:
+                a, b = score(mine, task, k, s, t), score(theirs, task, k, s, t)
+                if a is None or b is None:
+                    break
+                diffs.append(a - b)
+        if len(diffs) == len(cells) * len(seeds_t) and diffs:
+            out[s] = statistics.fmean(diffs)
+    return out
+
+
+def run_variance_of_mean(
+    records: Iterable[dict[str, Any]],
+    method: Arm,
+    cells: Iterable[tuple[str, str | int]],
+    *,
+    target_seeds: Sequence[int] | None = None,
+    validation_k: int | None = None,
+) -> float:
+    """The variance, in points², that a method's own runs add to a mean over ``cells`` ((task, k)) and target seeds
+    when each of its runs serves every source seed (PT's): its runs' sample variance over the target seeds, pooled
+    over the cells (the mean of the per-cell variances), divided by the number of its runs in the mean."""
+    cells = [(task, str(k)) for task, k in cells]
+    if not cells:
+        raise ValueError("run_variance_of_mean needs at least one (task, k) cell")
+    scores = _arm_scores(records, method, cells, validation_k)
+    if any(key[2] is not None for key in scores):
+        raise ValueError(f"{method!r} has runs per source seed; the spread over source seeds already holds theirs")
+    variances, runs = [], 0
+    for task, k in cells:
+        values = [v for (tk, kk, _, t), v in scores.items()
+                  if (tk, kk) == (task, k) and (target_seeds is None or t in target_seeds)]
+        if len(values) < 2:
+            raise ValueError(f"{method!r} has {len(values)} run(s) of task {task!r} at k = {k}; its run variance needs "
+                             "at least two target seeds per cell")
+        variances.append(statistics.variance(values))
+        runs += len(values)
+    return statistics.fmean(variances) / runs
 
 
 @dataclass(frozen=True)

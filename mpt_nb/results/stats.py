@@ -1,5 +1,6 @@
-"""Intervals for results: a t-interval over seeds, scipy's bootstrap of one sample, and a hierarchical bootstrap over
-source seeds, target seeds and test rows.
+"""Intervals and tests for results: a t-interval over seeds (alone, or with the test rows' variance added, with its
+one-sided test), Holm's step-down, scipy's bootstrap of one sample, and a hierarchical bootstrap over source seeds,
+target seeds and test rows.
 
 ``t_interval`` and ``bootstrap_interval`` take one list of numbers (e.g. a method's seed-paired gains). A method's
 score in one cell (target task, k) varies for three reasons: which source stage it started from (the source seed),
@@ -20,16 +21,19 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "BootstrapResult",
     "RunPredictions",
+    "SeedMean",
     "bootstrap_interval",
     "hierarchical_bootstrap",
+    "holm",
     "runs_from_records",
+    "seed_mean_with_rows",
     "standard_error",
     "t_interval",
     "t_interval_with_rows",
@@ -57,21 +61,37 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float
     return mean, float(t.ppf(0.5 + confidence / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
 
 
-def t_interval_with_rows(
-    values: Sequence[float], row_variance: float, confidence: float = 0.95
-) -> tuple[float, float, float]:
-    """Mean of ``values`` (one per source seed) and its interval when the test rows are a sample too: (mean, low,
-    high).
+class SeedMean(NamedTuple):
+    """A mean over source seeds with the test rows' variance added (``seed_mean_with_rows``): the mean, its standard
+    error and the degrees of freedom of its t. Its interval and its one-sided test read the same three numbers."""
 
-    The seeds' variance of the mean, s²/n, and ``row_variance`` (the test rows' variance of the same mean, e.g. from
-    ``hierarchical_bootstrap(..., resample=("row",))``: a fixed test set adds it to every seed alike, so more seeds
-    never shrink it) are added; the t quantile takes Welch–Satterthwaite's degrees of freedom, with the rows' part
-    counted as known. With ``row_variance`` 0 this is ``t_interval``. ``benchmarks/simulate_analysis.py`` checks its
-    coverage.
-    """
-    from scipy.stats import t
+    mean: float
+    se: float
+    df: float
 
-    _check_confidence(confidence)
+    def interval(self, confidence: float = 0.95) -> tuple[float, float, float]:
+        """(mean, low, high): mean ± t(1 − α/2, df)·se."""
+        from scipy.stats import t
+
+        _check_confidence(confidence)
+        if self.se == 0:
+            return self.mean, self.mean, self.mean
+        half = float(t.ppf(0.5 + confidence / 2, self.df)) * self.se
+        return self.mean, self.mean - half, self.mean + half
+
+    def p_above_zero(self) -> float:
+        """One-sided p-value of "the true mean is above 0": P(T_df > mean / se)."""
+        from scipy.stats import t
+
+        if self.se == 0:
+            return 0.0 if self.mean > 0 else 1.0
+        return float(t.sf(self.mean / self.se, self.df))
+
+
+def seed_mean_with_rows(values: Sequence[float], row_variance: float) -> SeedMean:
+    """Mean of ``values`` (one per source seed), its standard error √(s²/n + ``row_variance``) and the degrees of
+    freedom of its t: Welch–Satterthwaite's, (n − 1)·(s²/n + v)² / (s²/n)², with the rows' part counted as known
+    (infinite when the seeds agree exactly)."""
     if row_variance < 0:
         raise ValueError(f"row_variance is a variance, >= 0; got {row_variance}")
     data = [float(v) for v in values]
@@ -80,11 +100,38 @@ def t_interval_with_rows(
     n, mean = len(data), statistics.fmean(data)
     seeds = statistics.variance(data) / n
     total = seeds + row_variance
-    if total == 0:
-        return mean, mean, mean
     df = (n - 1) * total**2 / seeds**2 if seeds > 0 else math.inf
-    half = float(t.ppf(0.5 + confidence / 2, df)) * math.sqrt(total)
-    return mean, mean - half, mean + half
+    return SeedMean(mean, math.sqrt(total), df)
+
+
+def t_interval_with_rows(
+    values: Sequence[float], row_variance: float, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of ``values`` (one per source seed) and its interval when the test rows are a sample too: (mean, low,
+    high).
+
+    The seeds' variance of the mean, s²/n, and ``row_variance`` (the test rows' variance of the same mean, e.g. from
+    ``hierarchical_bootstrap(..., resample=("row",))``: a fixed test set adds it to every seed alike, so more seeds
+    never shrink it) are added; the t quantile takes Welch–Satterthwaite's degrees of freedom
+    (``seed_mean_with_rows``, whose ``p_above_zero`` is the matching one-sided test). With ``row_variance`` 0 this is
+    ``t_interval``. ``benchmarks/simulate_analysis.py`` checks its coverage.
+    """
+    _check_confidence(confidence)
+    return seed_mean_with_rows(values, row_variance).interval(confidence)
+
+
+def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down rejections at family-wise ``alpha``, in the order of ``p_values``: the i-th smallest p
+    (from 0) is rejected if it and every smaller one are at most alpha / (m − i)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    m = len(p_values)
+    rejected = [False] * m
+    for i, j in enumerate(sorted(range(m), key=lambda j: p_values[j])):
+        if p_values[j] > alpha / (m - i):
+            break
+        rejected[j] = True
+    return rejected
 
 
 def bootstrap_interval(
