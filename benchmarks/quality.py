@@ -41,17 +41,15 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from mpt_nb.methods import SourceStage, get_method
+from benchmarks.grid_runner import Runner, estimate_s, rehearsal_config, rehearse, true_few_shot_twins
 from mpt_nb.results import (
     GridConfig,
     RunSpec,
     append_record,
     chosen_lrs,
-    config_hash,
     current,
     load_records,
     lr_search_table,
@@ -89,12 +87,6 @@ def matches(spec: RunSpec, filters: dict[str, set[str]]) -> bool:
 def lr_search_path(cfg: GridConfig) -> Path:
     """The search's own results file (its records never enter the grid's tables or analysis)."""
     path = cfg.lr_search_file()
-    return path if path.is_absolute() else ROOT / path
-
-
-def artefacts_dir(cfg: GridConfig) -> Path:
-    """Where the grid keeps its source stages (``SourceStore`` names each file by its settings identity)."""
-    path = Path(cfg.artefacts)
     return path if path.is_absolute() else ROOT / path
 
 
@@ -155,142 +147,6 @@ def render(cfg: GridConfig, profile, records: list[dict[str, Any]], backbone_par
         fig = static_explorer_figure(main, l=100, r=1, d=768, tasks=8)
         fig.savefig(figure.with_name("explorer_static.png"), dpi=110)
         plt.close(fig)
-
-
-# ----------------------------------------------------------------------------------------------- rehearsal
-
-def rehearsal_config(cfg: GridConfig) -> GridConfig:
-    """The grid's config for a rehearsal: one training step per run, the profile's target lr (no search), the first
-    source seed, and its own records file, so no record of it can enter the grid's. It resumes like the grid: delete
-    its records file to rehearse every cell again."""
-    rehearsal = replace(cfg, overrides={**cfg.overrides, "few_shot_steps": 1, "target_steps": 1}, lr_search=None,
-                        source_seeds=None if cfg.source_seeds is None else list(cfg.source_seeds)[:1])
-    results = Path(cfg.results)
-    beside = lambda suffix: str(results.with_name(f"{results.stem}_rehearsal{suffix}"))  # noqa: E731
-    return replace(rehearsal, results=beside(".jsonl"), table=beside(".md"), figure=beside(".png"))
-
-
-def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], results: Path) -> int:
-    """Run every cell of ``todo`` (a rehearsal plan) once and report each failure in one line; 1 if any failed."""
-    runner = Runner(cfg, profile, accelerator)
-    failed: list[str] = []
-    waiting: list[str] = []
-    for i, spec in enumerate(todo, 1):
-        stage = get_method(spec.method, spec.ablation).source
-        if stage is not None and not cfg.train_missing_sources and not runner.sources.is_saved(stage, runner.source(spec)):
-            waiting.append(spec.describe())
-            continue
-        try:
-            (record,) = runner.run(spec)
-        except Exception as err:  # a rehearsal lists every failing cell rather than stop at the first
-            failed.append(f"{spec.describe()}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
-            print(f"[{i}/{len(todo)}] FAILED {failed[-1]}", flush=True)
-            continue
-        append_record(results, record)
-        print(f"[{i}/{len(todo)}] ok {spec.describe()} ({record['run_wall_time_s']:.0f}s)", flush=True)
-    print(f"rehearsal: {len(todo) - len(failed) - len(waiting)} cells ran, {len(failed)} failed, {len(waiting)} wait "
-          f"for source stages not shipped yet; records in {results}")
-    for line in failed:
-        print(f"  failed: {line}")
-    for line in waiting:
-        print(f"  not rehearsed (its source stage is not shipped): {line}")
-    return 1 if failed else 0
-
-
-# ----------------------------------------------------------------------------------------------- running
-
-
-class Runner:
-    """Loads the backbone once and runs RunSpecs; each method fetches its own source stage from the store."""
-
-    def __init__(self, cfg: GridConfig, profile, accelerator) -> None:
-        from mpt_nb.pipeline import Workspace
-        from mpt_nb.sources import SourceStore
-
-        self.cfg, self.profile, self.acc = cfg, profile, accelerator
-        self.ws = Workspace.from_profile(profile)
-        self.ws.backbone.model.to(accelerator.device)
-        if cfg.shipped_sources:
-            from mpt_nb.sources import shipped_store
-
-            self.sources = shipped_store(self.ws, artefacts_dir(cfg))
-        else:
-            self.sources = SourceStore(self.ws, artefacts_dir(cfg))
-
-    def source(self, spec: RunSpec) -> int:
-        return spec.seed if spec.source_seed is None else spec.source_seed
-
-    def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
-        """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
-        from mpt_nb.methods import TEACHERS
-
-        stage = get_method(spec.method, spec.ablation).source
-        if stage is None:
-            return []
-        seed = self.source(spec)
-        need = [(TEACHERS, seed)] if stage.needs_teachers else []
-        need.append((stage, seed))
-        return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
-
-    def run(self, spec: RunSpec, lr: float | None = None, twin: RunSpec | None = None) -> list[dict[str, Any]]:
-        """The run's record; with ``twin`` (the same run selected on ``twin.validation_k`` rows per class, see
-        ``true_few_shot_twins``) one training gives both records, the spec's first."""
-        from mpt_nb.pipeline import adapt_target, adapt_target_both_selections
-
-        k = None if spec.k == "full" else int(spec.k)
-        start = time.perf_counter()
-        options = dict(sources=self.sources, k=k, seed=spec.seed, source_seed=self.source(spec),
-                       ablation=spec.ablation, lr=lr, always_validate=spec.lr is not None)  # a search reads it
-        if twin is None:
-            records = [adapt_target(self.ws, spec.task, spec.method, validation_k=spec.validation_k, **options)]
-        else:
-            both = adapt_target_both_selections(self.ws, spec.task, spec.method, validation_k=twin.validation_k, **options)
-            records = [both["all"], both["k"]]
-        stamp = {
-            "run_wall_time_s": round(time.perf_counter() - start, 2),
-            "config": asdict(self.profile),
-            "config_hash": config_hash(self.profile),
-            "backbone_params": self.ws.backbone.num_parameters(),
-            "threads": _threads(),
-            "processes": self.acc.num_processes,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            **({} if twin is None else {"selected_with_twin": True}),  # one training served both selections
-        }
-        return [{**record, **stamp} for record in records]
-
-
-def true_few_shot_twins(plan: Sequence[RunSpec]) -> dict[tuple, RunSpec]:
-    """For each run of the plan that has one, its true few-shot twin (by the run's key): the plan's run that differs
-    only in choosing its checkpoint on ``validation_k`` rows per class, so one training can serve both
-    (``adapt_target_both_selections``). SPoT's source choice depends on the selection rows: its two runs stay apart."""
-    selected_on_k = {replace(s, validation_k=None, priority=0): s for s in plan if s.validation_k is not None}
-    return {
-        spec.key: twin
-        for spec in plan
-        if spec.validation_k is None and spec.lr is None
-        and get_method(spec.method, spec.ablation).target_init != "best_teacher"
-        and (twin := selected_on_k.get(replace(spec, priority=0))) is not None
-    }
-
-
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
-def estimate_s(kind: tuple[SourceStage, int] | RunSpec, records: list[dict[str, Any]], profile) -> float:
-    """Rough duration of a unit of work, for --time-budget (measured from earlier runs where possible)."""
-    if isinstance(kind, RunSpec):
-        same = [r["run_wall_time_s"] for r in records if "run_wall_time_s" in r and (str(r["k"]) == "full") == (kind.k == "full")]
-        if same:
-            return sorted(same)[len(same) // 2]
-        steps = profile.target_steps if kind.k == "full" else profile.few_shot_steps
-        return 2.0 * steps + 30
-    stage, _ = kind
-    if stage.kind == "teachers":
-        return (2.0 * profile.teacher_steps + 20) * len(profile.source_tasks)
-    return 2.0 * profile.distill_steps + 60
 
 
 def main(argv: list[str] | None = None) -> int:
