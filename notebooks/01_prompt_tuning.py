@@ -214,7 +214,7 @@ def evaluate_inline(prompt=None, split="test"):
 zero_shot = evaluate_inline(prompt=None)
 print(f"zero-shot (hand-written template only), test {task.metric}: {zero_shot:.3f}")
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # In the committed run the template alone scores 0.795 on the test split: the frozen instruct model already reads
 # the sentiment of most movie snippets from a hand-written question. On these 200 test rows one score has a standard
 # error of about 3 points (√(0.795 × 0.205 / 200)), so gains of a point or two below are within noise.
@@ -301,7 +301,7 @@ inline_score = evaluate_inline(prompt.detach())
 print(f"{steps} steps: loss {inline_losses[0]:.3f} → {inline_losses[-1]:.3f}")
 print(f"test {task.metric}: zero-shot {zero_shot:.3f} → prompt-tuned {inline_score:.3f}")
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # In the committed run 32 steps took the training loss from 0.437 to 0.217 and the test accuracy from 0.795 to
 # 0.870: +7.5 points on the same 200 rows, about two and a half standard errors of one score, while the fingerprint
 # check confirms that not one weight of the model changed. Everything the model learned sits in the 20 × 576 numbers

@@ -238,7 +238,7 @@ ax.set_title("Matching an unrelated prompt Q with P* ∘ (u v): error vs rank")
 ax.grid(alpha=0.3)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # The curve shows how little one rank buys against a prompt unrelated to P*: at r = 1 the best P* ∘ (u v) still
 # misses Q by 83% of its norm (0.833), at r = 4 by 43%, and only at full rank (r = 8 for this toy) is it down to
 # about 7% (0.073). A rank-1 update can rescale P*; it cannot replace it, so what P* already encodes decides what a
@@ -431,7 +431,7 @@ delta_heatmap(joint.shared.detach()[0], joint.task_prompts().detach()[0], axes[2
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # How to read this. After `profile.distill_steps` mixed steps the W_i = u_i v_i have moved only a little away from 1
 # (the bar chart; in the middle heatmap W_0 − 1 is small everywhere, and the right one shows what that changes in
 # the prompt), so P̂_i and the bare P* usually make the same predictions: at this budget the shared prompt

@@ -321,7 +321,7 @@ ax.set_ylabel("batches")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # With κ = 2 all 200 batches hold exactly two tasks, so m never varies.
 # With κ = 3, this profile's, the committed run drew 107 batches of two tasks and 93 of three: close to the even
 # split (100 ± 7) that drawing m uniformly from {2, 3} gives.
@@ -431,7 +431,7 @@ if profile.name == "offline":
     assert np.mean([v["agreement"] for v in per_task.values()]) > 0.6
     assert last < first, "distillation should lower the loss over training here"
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # **How to read this** (the committed run: `offline` profile, course sizing; the shipped teachers, 48
 # distillation steps). The total loss falls (mean of the first third of the steps 2.28, last third 1.07), and the best
 # mean validation score comes at the last step (0.769 at step 48): 48 steps are far from the shipped distilled

@@ -276,7 +276,8 @@ for target in targets:
 # decomposition pay (l + d)·r extra parameters for their rank-1 update. With budgets this small the ranking can
 # change from target to target and seed to seed: notebook 05 repeats runs over seeds and few-shot sizes, and the
 # benchmark (`benchmarks/quality.py`) runs the full grid.
-#
+
+# %% [markdown] tags=["reading"]
 # **The committed run** (course sizing: 12 steps, seed 0, the shipped four-source stages). On
 # `intent_recognition` every trained start is far above both baselines: zero-shot, the template alone, scores a
 # macro-F1 of 0.251 and a random guess 0.141. Decomposition-only scores highest (0.549),
@@ -365,7 +366,7 @@ for i, target in enumerate(targets):
     serving_scores[target] = compute_metric(task.metric, preds.tolist(), labels[task_ids == i].tolist())[task.metric]
     print(f"  {target:<18} test {task.metric} {serving_scores[target]:.3f} (jointly adapted, served in mixed batches)")
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # Read these against section 2 and the baselines (the committed run): jointly adapted, the intent task scores 0.466,
 # below MPT's 0.545 when adapted alone, because the 12 joint steps are shared by two targets (each sees about half of
 # them); the tweets score 0.449, well above their zero-shot 0.249 and chance 0.319. Serving S targets from one model

@@ -176,7 +176,7 @@ for k in sorted({str(rec["k"]) for rec in main}, key=lambda x: (x != "full", k_s
         print(f"{method_label(method):<34} {k:>5} {len(rows):>8} {sum(r_['runs'] for r_ in rows):>5} "
               f"{100 * mean:>9.1f}% {rows[0]['trainable_params']:>15,}")
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # What the committed run's records show (notebooks 04 and 05 on `intent_recognition`, 200 test rows, one seed with
 # full data and two at k = 4 and 16): with full data the five methods span 50.5-54.9%, and the three that start from
 # a shared source stage (generic SPoT, decomposition, MPT) sit 2.6-3.0 points above PT, within one score's standard
@@ -209,7 +209,7 @@ accuracy_vs_rank_figure(records, k=plot_k, highlight_r=profile.rank, ax=axes[1])
 fig.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] tags=["reading"]
 # Left, PT's and MPT's points at k = 4 and 16 overlap within their intervals, which are wide because two seeds give
 # t(0.975, 1) = 12.7 (some reach past 0 or 100%). Right, these runs measured r = 1 only, so there is no curve: the
 # v2 grid's rank-4 ablation is designed to supply one (`results/README.md`), and exercise 4 below compares r =

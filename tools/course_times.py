@@ -51,7 +51,7 @@ class NotebookTime:
         return (self.profile, self.sizing, self.device, self.threads)
 
 
-def _output_text(cell: nbformat.NotebookNode) -> str:
+def output_text(cell: nbformat.NotebookNode) -> str:
     """The text a code cell printed: its streams and plain-text results."""
     parts = []
     for out in cell.get("outputs", []):
@@ -73,11 +73,11 @@ def notebook_time(path: Path) -> NotebookTime:
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or not any(c.get("outputs") for c in code):
         raise ValueError(f"{name} has no outputs; run it with tools/run_notebooks.sh {name}")
-    setup = next((m for c in code if (m := SETUP.search(_output_text(c)))), None)
+    setup = next((m for c in code if (m := SETUP.search(output_text(c)))), None)
     if setup is None:
         raise ValueError(f"{name}: no cell printed 'profile=... sizing=... device=... threads=N'; "
                          "its set-up cell must call mpt_nb.course.setup")
-    wall = WALL.search(_output_text(code[-1]))
+    wall = WALL.search(output_text(code[-1]))
     if wall is None:
         raise ValueError(f"{name}: its last code cell printed no 'notebook wall time: N s'; end the notebook with "
                          "the summary cell and run it with tools/run_notebooks.sh")
