@@ -48,6 +48,9 @@ ALPHA = 0.05  # Holm's family-wise level, one-sided tests
 CONFIDENCE = 0.95  # two-sided intervals
 MARGIN = 1.0  # points: the smallest gain worth MPT's extra machinery (pre-registered)
 PENDING = "pending"
+# The seeds the pre-registration's verdict needs: a plan with fewer gives numbers, never a verdict.
+PREREGISTERED_SOURCE_SEEDS = (0, 1, 2, 3, 4)
+PREREGISTERED_TARGET_SEEDS = (0, 1)
 DEFAULT_CONFIG = "configs/offline_v3.yaml"
 
 
@@ -145,10 +148,11 @@ def outcome(rejected: Mapping[str, bool], meets_margin: Mapping[str, bool]) -> s
 
 
 def distillation_reading(low: float, high: float) -> str:
-    """The co-primary's reading of Δ_decomp's interval: "reproduced" if it lies above 0, "not reproduced" if it lies
-    below the margin, else "inconclusive"."""
+    """The co-primary's reading of Δ_decomp's interval: "reproduced" if it lies above 0 ("reproduced, by less than a
+    point" if it also lies below the margin), "not reproduced" if it lies below the margin and reaches 0, else
+    "inconclusive"."""
     if low > 0:
-        return "reproduced"
+        return "reproduced, by less than a point" if high < MARGIN else "reproduced"
     if high < MARGIN:
         return "not reproduced"
     return "inconclusive"
@@ -230,6 +234,12 @@ def _check_design(design: Design) -> None:
                          f"{{{', '.join(PRIMARY_K)}}}: add them to the config's k")
 
 
+def _covers_preregistered_seeds(design: Design) -> bool:
+    """Whether the plan holds every source and target seed the pre-registration's verdict needs."""
+    return (set(PREREGISTERED_SOURCE_SEEDS) <= set(design.source_seeds)
+            and set(PREREGISTERED_TARGET_SEEDS) <= set(design.target_seeds))
+
+
 def _versus_baselines(records: Sequence[dict[str, Any]], design: Design, tasks: Sequence[str], ks: Sequence[Any],
                       arm: Arm = METHOD, **kwargs: Any) -> dict[str, Any]:
     """``arm`` against each baseline, and arm − the best of them (descriptive: the best of four noisy means is biased
@@ -253,11 +263,12 @@ def primary(records: Sequence[dict[str, Any]], design: Design, *, resamples: int
                              resamples=resamples) for b in BASELINES}
     rejected = dict(zip(BASELINES, holm([endpoints[b]["p_greater"] for b in BASELINES], ALPHA), strict=True))
     meets_margin = {b: endpoints[b]["high"] < MARGIN for b in BASELINES}
-    complete = tuple(seeds) == design.source_seeds
+    complete = tuple(seeds) == design.source_seeds and _covers_preregistered_seeds(design)
     distill = endpoints["decomp"]
     return {
         "tasks": list(design.tasks), "k": list(PRIMARY_K), "source_seeds": seeds,
         "target_seeds": list(design.target_seeds), "complete": complete, "endpoints": endpoints,
+        "plan_covers_preregistration": _covers_preregistered_seeds(design),
         "holm": rejected, "meets_margin": meets_margin,
         "verdict": outcome(rejected, meets_margin) if complete else PENDING,
         "distillation": {"estimate": distill["estimate"], "low": distill["low"], "high": distill["high"],
@@ -366,7 +377,11 @@ def render(summary: dict[str, Any]) -> str:
         lines += ["", f"Verdict: **{p['verdict']}**.", "",
                   f"Co-primary, distillation alone: Δ_decomp = {d['estimate']:+.1f} [{d['low']:+.1f}, "
                   f"{d['high']:+.1f}] points: **{d['verdict']}**."]
-        if not p["complete"]:
+        if not p["plan_covers_preregistration"]:
+            lines += ["", f"No verdict from this plan: it holds source seeds {design['source_seeds']} × target seeds "
+                      f"{design['target_seeds']}, and the pre-registered verdict needs source seeds "
+                      f"{list(PREREGISTERED_SOURCE_SEEDS)} × target seeds {list(PREREGISTERED_TARGET_SEEDS)}."]
+        elif not p["complete"]:
             lines += ["", f"Provisional: these numbers come from source seeds {p['source_seeds']}. The verdict waits "
                       f"for all planned source seeds {design['source_seeds']} × target seeds "
                       f"{design['target_seeds']} of the primary cells (pre-registered)."]

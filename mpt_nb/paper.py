@@ -8,7 +8,7 @@ the paper's Table 1; the PT row was not. Parameters per task: MPT's 77.6K and th
 Beside Table 1: the SuperGLUE test sets this line of work scores on (``SUPERGLUE_TEST_SIZES``: CB has 28 items), the
 per-task SuperGLUE rows of MPT and of DePT (``SUPERGLUE_PER_TASK``, each labelled by its paper and source), and the
 arithmetic that says what one test example is worth in a score and in a benchmark average (``count_of``,
-``points_per_item``, ``difference_in_examples``).
+``points_per_item``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ __all__ = [
     "TEST_SPLIT_SOURCE",
     "PaperRow",
     "SuperGlueRow",
-    "TaskDifference",
     "count_of",
-    "difference_in_examples",
     "points_per_item",
     "superglue_average",
 ]
@@ -174,53 +172,3 @@ def points_per_item(test_size: int, tasks: int = 1) -> float:
     if test_size < 1 or tasks < 1:
         raise ValueError(f"test_size and tasks are counts, >= 1; got test_size={test_size}, tasks={tasks}")
     return 100 / (test_size * tasks)
-
-
-@dataclass(frozen=True)
-class TaskDifference:
-    """A difference a − b on one task, counted in that task's test items, and what one item is worth."""
-
-    task: str
-    test_size: int
-    points: float  # a − b on the task (%)
-    examples: float  # the same difference in test items: points · n / 100
-    points_per_example: float  # one test item on the task: 100 / n
-    average_per_example: float  # one test item on the average of ``tasks`` tasks: 100 / (n · tasks)
-    on_average: float  # what the task's difference adds to the average's difference: points / tasks
-    average_gap: float  # the averages' difference, mean(a) − mean(b)
-    tasks: int
-
-    @property
-    def gap_in_examples(self) -> float:
-        """The averages' whole difference, in test items of this task: average_gap / average_per_example."""
-        return self.average_gap / self.average_per_example
-
-
-def difference_in_examples(
-    a: Mapping[str, float], b: Mapping[str, float], task: str, test_size: int
-) -> TaskDifference:
-    """How many of ``task``'s ``test_size`` test items the per-task difference a − b is, and how far one of those
-    items moves the plain average over a's tasks (rows of %: e.g. ``SUPERGLUE_PER_TASK[m].scores``).
-
-    On CB's 28 items one item is 100/28 = 3.57 points of CB and 3.57/5 = 0.714 points of a five-task average.
-    """
-    if set(a) != set(b):
-        raise ValueError(f"the two rows score different tasks ({sorted(set(a) ^ set(b))}); compare rows of the same "
-                         "benchmark, e.g. two entries of SUPERGLUE_PER_TASK")
-    if task not in a:
-        raise ValueError(f"{task!r} is not among the rows' tasks {sorted(a)}")
-    if test_size < 1:
-        raise ValueError(f"test_size is a number of test items, >= 1; got {test_size}")
-    points = a[task] - b[task]
-    tasks = len(a)
-    return TaskDifference(
-        task=task,
-        test_size=test_size,
-        points=points,
-        examples=points * test_size / 100,
-        points_per_example=points_per_item(test_size),
-        average_per_example=points_per_item(test_size, tasks),
-        on_average=points / tasks,
-        average_gap=superglue_average(a) - superglue_average(b),
-        tasks=tasks,
-    )

@@ -397,7 +397,7 @@ def test_analysis_verdicts_follow_the_preregistered_rules():
     assert 0 < d["low"] < 0.5 < d["high"] < 1 and all(half["holm"].values())
     assert half["meets_margin"] == {"pt": False, "spot": False, "spot_generic": False, "decomp": True}
     assert half["verdict"] == "reproduced, by less than a point against decomp"
-    assert half["distillation"]["verdict"] == "reproduced"  # read alone: its interval lies above 0
+    assert half["distillation"]["verdict"] == "reproduced, by less than a point"  # above 0, below the margin
     # Slightly below decomposition-only: Holm stops there, and its interval lies below +1.
     below = analysis.primary(_grid({"pt": 5.0, "spot": 5.0, "spot_generic": 5.0, "decomp": -0.3}), _design(),
                              resamples=200)
@@ -418,7 +418,8 @@ def test_analysis_outcome_and_co_primary_readings_by_hand():
     assert analysis.outcome(yes, {**no, "pt": True, "decomp": True}) == "reproduced, by less than a point against pt, decomp"
     assert analysis.outcome({**yes, "spot": False}, {**no, "decomp": True}) == "not reproduced"
     assert analysis.outcome({**yes, "spot": False}, no) == "inconclusive"
-    assert analysis.distillation_reading(0.2, 0.8) == "reproduced"  # above 0 comes first
+    assert analysis.distillation_reading(0.2, 3.0) == "reproduced"
+    assert analysis.distillation_reading(0.2, 0.8) == "reproduced, by less than a point"  # above 0 and below +1
     assert analysis.distillation_reading(-0.5, 0.9) == "not reproduced"
     assert analysis.distillation_reading(-0.5, 1.5) == "inconclusive"
 
@@ -473,6 +474,10 @@ def test_analysis_gives_no_verdict_before_every_planned_seed_has_run():
     records = _grid(gains)
     del next(r for r in records if r["method"] == "spot" and r["source_seed"] == 1)["test_predictions"]
     assert analysis.primary(records, _design(), resamples=50)["source_seeds"] == [0, 2, 3, 4]
+    # A plan with fewer seeds than the pre-registration's gives numbers, never a verdict.
+    few = analysis.analyse(_grid(gains), _design(source_seeds=(0, 1, 2)), resamples=50)
+    assert few["primary"]["verdict"] == analysis.PENDING and not few["primary"]["plan_covers_preregistration"]
+    assert "No verdict from this plan" in analysis.render(few)
     # A baseline with no runs yet leaves the primary open; it never drops out of the family.
     summary = analysis.analyse(_grid(gains, methods=("pt", "spot", "decomp", "mpt")), _design(), resamples=50)
     assert summary["primary"] is None and "Not enough runs yet" in analysis.render(summary)
@@ -847,6 +852,32 @@ def test_suite_choice_waits_for_exactly_the_runs_it_reads():
     # Once the runs land, the choice is the one the full records give.
     landed = failed + [{"task": "amazon_sentiment", "role": "source", "seed": s, "confirms": True} for s in (0, 1)]
     assert choice.choose_suite(landed, apart)[0]["sources"][0] == "amazon_sentiment"
+
+
+def test_the_lazy_screening_chooses_what_the_full_screening_would(monkeypatch):
+    """On random verdicts and random shared texts, screening only what the rule reads (``screen --needed``) ends with
+    the suite, or the reasons for none, that screening every candidate in both roles gives."""
+    import random
+
+    screen = repo_module("benchmarks.screen")
+    choice = repo_module("benchmarks.suite_choice")
+    plan = [(t, role, s) for role in screen.ROLES for s in screen.SEEDS for t in screen.CANDIDATES]
+    for trial in range(200):
+        rng = random.Random(trial)
+        share = rng.random() * 0.9  # from nearly always to never confirming
+        table = {run: rng.random() < share for run in plan}
+        clash = {frozenset(rng.sample(screen.CANDIDATES, 2)) for _ in range(rng.randrange(4))}
+        shares = lambda a, b, clash=clash: frozenset((a, b)) in clash  # noqa: E731
+        monkeypatch.setattr(choice, "text_overlaps", lambda tasks, shares=shares: shares)
+        lazy: list[dict] = []
+        for task, role, seed in screen._runs(plan, lazy, needed=True):
+            lazy.append({"task": task, "role": role, "seed": seed, "confirms": table[(task, role, seed)],
+                         "confirmed_score": 0.7, "negation_rule": {"score": 0.6}})
+        full = [{"task": t, "role": r, "seed": s, "confirms": c, "confirmed_score": 0.7, "negation_rule": {"score": 0.6}}
+                for (t, r, s), c in table.items()]
+        assert choice.needed_runs(lazy, shares) == []
+        assert choice.choose_suite(lazy, shares)[0] == choice.choose_suite(full, shares)[0], trial
+        assert len(lazy) < len(full)
 
 
 def test_learning_curve_reads_validation_only_and_picks_the_smallest_budget_near_pts_best(tmp_path, capsys):

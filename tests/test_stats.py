@@ -7,7 +7,6 @@ from scipy.stats import bootstrap
 
 from mpt_nb.metrics import compute_metric
 from mpt_nb.results import (
-    BootstrapResult,
     RunPredictions,
     bootstrap_interval,
     hierarchical_bootstrap,
@@ -90,15 +89,6 @@ def test_a_missing_run_is_named():
     runs = [_constant_run(("a",), 0.8, seed=0), _constant_run(("a",), 0.8, seed=1), _constant_run(("b",), 0.8, seed=0)]
     with pytest.raises(ValueError, match=r"cell \('b',\) has no run for .*\(0, 1\)"):
         hierarchical_bootstrap(runs, _difference)
-
-
-def test_verdicts():
-    def result(low, high):
-        return BootstrapResult(0.0, low, high, 0.95, np.array([]), (0,), (0,))
-
-    assert result(0.2, 3.0).verdict(margin=1.0) == "reproduced"
-    assert result(-2.0, 0.5).verdict(margin=1.0) == "not reproduced"
-    assert result(-0.5, 2.0).verdict(margin=1.0) == "inconclusive"
 
 
 def test_standard_error_is_the_binomial_one_for_accuracy():

@@ -251,15 +251,6 @@ class BootstrapResult:
     source_seeds: tuple[int, ...]
     target_seeds: tuple[int, ...]
 
-    def verdict(self, *, margin: float) -> str:
-        """The pre-registered rule: "reproduced" if the interval lies above 0, "not reproduced" if it lies below
-        ``margin`` (the smallest effect worth having), else "inconclusive"."""
-        if self.low > 0:
-            return "reproduced"
-        if self.high < margin:
-            return "not reproduced"
-        return "inconclusive"
-
 
 def hierarchical_bootstrap(
     runs: Sequence[RunPredictions],
