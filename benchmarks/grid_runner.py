@@ -26,41 +26,55 @@ def artefacts_dir(cfg: GridConfig) -> Path:
 # ----------------------------------------------------------------------------------------------- rehearsal
 
 def rehearsal_config(cfg: GridConfig) -> GridConfig:
-    """The grid's config for a rehearsal: one training step per run, the profile's target lr (no search), the first
-    source seed, and its own records file, so no record of it can enter the grid's. It resumes like the grid: delete
-    its records file to rehearse every cell again."""
-    rehearsal = replace(cfg, overrides={**cfg.overrides, "few_shot_steps": 1, "target_steps": 1}, lr_search=None,
-                        source_seeds=None if cfg.source_seeds is None else list(cfg.source_seeds)[:1])
+    """The grid's config for a rehearsal: one training step per run, the first source seed, and records files of its
+    own (``<results>_rehearsal.jsonl``, its search's beside it), so no record of it can enter the grid's. It resumes
+    like the grid: delete its records file to rehearse every cell again."""
     results = Path(cfg.results)
     beside = lambda suffix: str(results.with_name(f"{results.stem}_rehearsal{suffix}"))  # noqa: E731
-    return replace(rehearsal, results=beside(".jsonl"), table=beside(".md"), figure=beside(".png"))
+    return replace(cfg, overrides={**cfg.overrides, "few_shot_steps": 1, "target_steps": 1},
+                   source_seeds=None if cfg.source_seeds is None else list(cfg.source_seeds)[:1],
+                   results=beside(".jsonl"), table=beside(".md"), figure=beside(".png"), lr_search_results=None)
 
 
-def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], results: Path) -> int:
-    """Run every cell of ``todo`` (a rehearsal plan) once and report each failure in one line; 1 if any failed."""
+def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], results: Path,
+             search: Sequence[RunSpec] = ()) -> int:
+    """Run every cell of ``todo`` once (a true few-shot cell with its twin, in one training, as the grid does), and
+    each run of ``search`` (the target-lr search's path), then report each failure in one line. A rehearsal never
+    trains a source stage: a cell whose stage is not shipped or saved is listed as not rehearsed. 0 when every cell
+    ran, else 1."""
     runner = Runner(cfg, profile, accelerator)
+    twins = true_few_shot_twins(todo)
+    cells = [*search, *todo]
     failed: list[str] = []
     waiting: list[str] = []
-    for i, spec in enumerate(todo, 1):
+    ran_with_twin: set[tuple] = set()
+    for i, spec in enumerate(cells, 1):
+        if spec.key in ran_with_twin:
+            continue
         stage = get_method(spec.method, spec.ablation).source
-        if stage is not None and not cfg.train_missing_sources and not runner.sources.is_saved(stage, runner.source(spec)):
+        if stage is not None and not runner.sources.is_saved(stage, runner.source(spec)):
             waiting.append(spec.describe())
             continue
+        twin = None if spec.lr is not None else twins.get(spec.key)
         try:
-            (record,) = runner.run(spec)
+            records = runner.run(spec, lr=spec.lr, twin=twin)
         except Exception as err:  # a rehearsal lists every failing cell rather than stop at the first
             failed.append(f"{spec.describe()}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
-            print(f"[{i}/{len(todo)}] FAILED {failed[-1]}", flush=True)
+            print(f"[{i}/{len(cells)}] FAILED {failed[-1]}", flush=True)
             continue
-        append_record(results, record)
-        print(f"[{i}/{len(todo)}] ok {spec.describe()} ({record['run_wall_time_s']:.0f}s)", flush=True)
-    print(f"rehearsal: {len(todo) - len(failed) - len(waiting)} cells ran, {len(failed)} failed, {len(waiting)} wait "
-          f"for source stages not shipped yet; records in {results}")
+        for record in records:
+            append_record(results, record)
+        if twin is not None:
+            ran_with_twin.add(twin.key)
+        print(f"[{i}/{len(cells)}] ok {spec.describe()}" + (" and its twin" if twin else "")
+              + f" ({records[0]['run_wall_time_s']:.0f}s)", flush=True)
+    print(f"rehearsal: {len(cells) - len(failed) - len(waiting)} cells ran, {len(failed)} failed, {len(waiting)} not "
+          f"rehearsed (their source stages are not shipped or saved); records in {results}")
     for line in failed:
         print(f"  failed: {line}")
     for line in waiting:
-        print(f"  not rehearsed (its source stage is not shipped): {line}")
-    return 1 if failed else 0
+        print(f"  not rehearsed: {line}")
+    return 1 if failed or waiting else 0
 
 
 # ----------------------------------------------------------------------------------------------- running

@@ -174,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-only", action="store_true", help="only re-render table and figure")
     parser.add_argument("--dry-run", action="store_true", help="print the remaining plan and exit")
     parser.add_argument("--rehearse", action="store_true",
-                        help="run every cell of the plan once, one training step, first target and source seed, into "
-                        "<results>_rehearsal.jsonl (never the grid's records), and list every cell that fails")
+                        help="run every cell of the plan once (and one target-lr search run per method), one training "
+                        "step, first target and source seed, into <results>_rehearsal.jsonl (never the grid's "
+                        "records); list every cell that fails or cannot run")
     parser.add_argument("--quiet", action="store_true", help="with --dry-run: print only the summary line")
     parser.add_argument("--progress", action="store_true", help="show the training loop's progress bars")
     parser.add_argument("--past-waiting", action="store_true",
@@ -261,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     set_progress(args.progress)
     if args.rehearse:
         first_seed = min(s.seed for s in plan)
-        return rehearse(cfg, profile, accelerator, [s for s in todo if s.seed == first_seed], results)
+        one_search_run_per_method = list({s.method: s for s in reversed(search_todo)}.values())[::-1]
+        return rehearse(cfg, profile, accelerator, [s for s in todo if s.seed == first_seed], results,
+                        one_search_run_per_method)
     return _run(args, cfg, profile, accelerator, results, records, plan, todo, search_records, search_todo)
 
 

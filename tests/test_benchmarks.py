@@ -114,30 +114,38 @@ def test_a_rehearsal_runs_every_cell_once_in_one_step_and_lists_the_failures(tmp
     raw = yaml.safe_load(config.read_text())
     raw["grid"].update({"seeds": [0, 1], "source_seeds": [0, 1], "k": [4, "full"]})
     config.write_text(yaml.safe_dump(raw))
+    # A rehearsal never trains a source stage: before any is saved, only PT's cells run, and it exits 1.
+    assert quality.main(["--config", str(config), "--rehearse"]) == 1
+    out = capsys.readouterr().out
+    assert "rehearsal: 2 cells ran, 0 failed, 4 not rehearsed" in out and not list((tmp_path / "art").glob("*"))
+    assert "not rehearsed: mpt amazon_sentiment k=4 seed=0 source_seed=0" in out
+    # Train source seed 0's stages (one grid run), then rehearse with the target-lr search on.
+    assert quality.main(["--config", str(config), "--only", "method=mpt", "--max-runs", "1"]) == 0
+    raw["grid"].update({"lr_search": [0.01, 0.03], "lr_search_k": 4})
+    config.write_text(yaml.safe_dump(raw))
     real_run = quality.Runner.run
 
     def spot_full_fails(self, spec, *args, **kwargs):
-        if (spec.method, spec.k) == ("spot", "full"):
+        if (spec.method, spec.k, spec.lr) == ("spot", "full", None):
             raise ValueError("the true few-shot selection needs 16 rows per class\nsecond line")
         return real_run(self, spec, *args, **kwargs)
 
     monkeypatch.setattr(quality.Runner, "run", spot_full_fails)
+    capsys.readouterr()
     assert quality.main(["--config", str(config), "--rehearse"]) == 1
     out = capsys.readouterr().out
-    assert "rehearsal: 5 cells ran, 1 failed" in out
+    # One search run per method (pt, spot, mpt), then the four cells PT's first rehearsal left.
+    assert "rehearsal: 6 cells ran, 1 failed, 0 not rehearsed" in out
     assert "failed: spot amazon_sentiment k=full seed=0 source_seed=0: ValueError: the true few-shot selection" in out
     assert "second line" not in out
     records = load_records(tmp_path / "q_rehearsal.jsonl")
-    assert not (tmp_path / "q.jsonl").exists()  # never the grid's records
-    # One run per cell: the first target seed and source seed, one training step each.
-    assert sorted((r["method"], str(r["k"])) for r in records) == sorted(
-        (m, k) for m in ("pt", "spot", "mpt") for k in ("4", "full") if (m, k) != ("spot", "full"))
+    assert len(load_records(tmp_path / "q.jsonl")) == 1  # the grid's records hold only its own run
     assert {(r["seed"], r.get("source_seed")) for r in records} <= {(0, 0), (0, None)}
     assert all(r["steps"] == 1 for r in records)
-    # It resumes: a second rehearsal runs only the failed cell.
+    # It resumes: a second rehearsal runs the failed cell (and the search runs, which it always rehearses).
     monkeypatch.setattr(quality.Runner, "run", real_run)
     assert quality.main(["--config", str(config), "--rehearse"]) == 0
-    assert "rehearsal: 1 cells ran, 0 failed" in capsys.readouterr().out
+    assert "rehearsal: 4 cells ran, 0 failed, 0 not rehearsed" in capsys.readouterr().out
 
 
 def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, capsys, monkeypatch):
