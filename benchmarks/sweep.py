@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     todo = [run for run in plan if run.key not in done]
     train = stages_to_train(cfg, profiles, todo)
     estimate = sum(estimate_s(run.spec, records, profiles[run.prompt_tokens]) for run in todo)
-    estimate += 0 if args.no_train_sources else sum(estimate_s((s, seed), [], profiles[l]) for l, s, seed in train)  # noqa: E741
+    if not args.no_train_sources:
+        estimate += sum(estimate_s((stage, seed), [], profiles[length]) for length, stage, seed in train)
     print(f"sweep: {len(plan)} runs (l {sweep.lengths}, MPT r {sweep.ranks}, k {sweep.k}, target seeds {sweep.seeds}, "
           f"targets {targets}), {len(plan) - len(todo)} already in {sweep.results}, {len(todo)} to go; "
           f"{len(train)} source stage(s) to train; about {estimate / 3600:.1f} h", flush=True)
@@ -226,15 +227,16 @@ def _run(args: argparse.Namespace, cfg: GridConfig, profiles: dict[int, Any], to
         if args.no_train_sources and not all(runner.sources.is_saved(s, seed) for s, seed in needed):
             waiting.add(length)
             continue
+        base_rank = profiles[length].rank
         for stage, seed in needed:
             saved = runner.sources.is_saved(stage, seed)
             if not saved and not fits(estimate_s((stage, seed), records, profiles[length])):
-                stopped = f"time budget: the source stage {stage.describe(profiles[length].rank)} at l={length} would not fit"
+                stopped = f"time budget: the source stage {stage.describe(base_rank)} at l={length} would not fit"
                 break
             t0 = time.perf_counter()
             units += 0 if saved else 1
             runner.sources.get(stage, seed)
-            print(f"[{elapsed():6.0f}s] l={length}: source stage {stage.describe(profiles[length].rank)}, seed {seed}, "
+            print(f"[{elapsed():6.0f}s] l={length}: source stage {stage.describe(base_rank)}, seed {seed}, "
                   f"{'loaded' if saved else 'trained'} ({time.perf_counter() - t0:.0f}s)", flush=True)
         if stopped:
             break

@@ -287,17 +287,17 @@ def accuracy_by_rank(
 def accuracy_by_setting(
     records: Iterable[dict[str, Any]] | None, *, k: str | int = "full", confidence: float = 0.95
 ) -> dict[tuple[str, int, int], MeasuredScore]:
-    """{(method, l, r): score} at one k: each method's score at every prompt length l and rank r it ran (r = 0: no
-    u, v), mean over targets with the t-interval over seeds, in table order, then l, then r.
+    """{(method, l, r): score} at one k: each method's score at every prompt length l and rank r its main runs used
+    (r = 0: no u, v), mean over targets with the t-interval over seeds, in table order, then l, then r.
 
-    Main runs and rank-only ablations (e.g. "rank4") count; records without a prompt length do not.
+    Ablations are left out (a grid's "rank4" runs on fewer targets than the main runs beside it: ``accuracy_by_rank``
+    compares ranks on the targets that ran both), and so are records without a prompt length.
     """
     from ..methods import method_order
 
-    rank_only = _rank_ablations()
     groups: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
     for r in records or []:
-        if str(r["k"]) == str(k) and r.get("prompt_tokens") and (is_main(r) or r.get("ablation") in rank_only):
+        if str(r["k"]) == str(k) and r.get("prompt_tokens") and is_main(r):
             groups[(r["method"], int(r["prompt_tokens"]), int(r.get("rank") or 0))].append(r)
     order = sorted(groups, key=lambda key: (method_order(key[0]), key))
     return {key: _score(groups[key], confidence) for key in order}

@@ -59,7 +59,9 @@ def _several(settings: dict[str, list], records: list[dict[str, Any]]) -> tuple[
     return len(settings["l"]) > 1, any(len(found) > 1 for found in ranks.values())
 
 
-def _measured_note(settings: dict[str, list], *, l: int, r: int, k: str, readout: str, sweep: bool) -> list[str]:  # noqa: E741
+def _measured_note(
+    settings: dict[str, list], *, l: int, r: int, k: str, readout: str, sweep: bool  # noqa: E741
+) -> list[str]:
     """What the sliders do to the measured panels, and the measured scores at the sliders' l and r."""
     if not settings["ks"]:
         return ["no measured runs: the sliders change the counts; the panels show the paper's numbers only"]
@@ -77,15 +79,20 @@ def _measured_note(settings: dict[str, list], *, l: int, r: int, k: str, readout
     return lines
 
 
+def _score_text(score: MeasuredScore) -> str:
+    """"70.1 ± 2.0" (%), or "70.1" where one seed gives no interval."""
+    return f"{100 * score.mean:.1f}" + ("" if score.half_width is None else f" ± {100 * score.half_width:.1f}")
+
+
 def _readout(selected: dict[Setting, MeasuredScore]) -> str:
-    """The ringed points in words: "PT 65.2 ± 3.1, MPT 70.1 ± 2.0 (t-interval over 3 seeds)"."""
+    """The ringed points in words: "PT 65.2 ± 3.1 (5,760 params), MPT (r = 2) 70.1 ± 2.0 (6,932 params); ..."."""
     if not selected:
         return "no measured point"
-    parts = [f"{method_label(m, short=True)}{f' (r = {r})' if r else ''} {100 * s.mean:.1f}"
-             + (f" ± {100 * s.half_width:.1f}" if s.half_width else "") + f" ({s.trainable_params:,.0f} params)"
-             for (m, _, r), s in selected.items()]
-    seeds = sorted({s.seeds for s in selected.values()})
-    return ", ".join(parts) + f"; mean over targets, 95% t-interval over {'/'.join(map(str, seeds))} seed(s)"
+    parts = [f"{method_label(m, short=True)}{f' (r = {r})' if r else ''} {_score_text(s)} ({s.trainable_params:,.0f} "
+             "params)" for (m, _, r), s in selected.items()]
+    seeds = sorted({s.seeds for s in selected.values() if s.half_width is not None})
+    spread = f"95% t-interval over {'/'.join(map(str, seeds))} seeds" if seeds else "one seed: no interval"
+    return ", ".join(parts) + f"; mean over targets, {spread}"
 
 
 def explorer_counts(l: int, d: int, r: int, tasks: int, backbone_params: int | None = None) -> dict[str, float]:  # noqa: E741
@@ -222,9 +229,9 @@ def _measured_strip(
     for (method, _, rank), score in selected.items():
         x, y = score.trainable_params, 100 * score.mean
         ax.scatter([x], [y], s=340, facecolors="none", edgecolors="goldenrod", linewidths=2.2, zorder=7, gid="selected")
-        ax.annotate(f"{method_label(method, short=True)}{f' r={rank}' if rank else ''} {y:.1f}"
-                    + (f" ± {100 * score.half_width:.1f}" if score.half_width else ""), (x, y), textcoords="offset points",
-                    xytext=(12, 9 if rank else -15), fontsize=7, color=method_colour(method), fontweight="bold", zorder=8,
+        ax.annotate(f"{method_label(method, short=True)}{f' r={rank}' if rank else ''} {_score_text(score)}", (x, y),
+                    textcoords="offset points", xytext=(12, 9 if rank else -15), fontsize=7, color=method_colour(method),
+                    fontweight="bold", zorder=8,
                     bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     pad = 0.06 * (high - low) + 0.5
     ax.set_ylim(low - pad, high + pad)
