@@ -23,7 +23,7 @@ from ..results import MeasuredScore, accuracy_by_setting, k_sort_key, measured_s
 from .scores import _interval_note, accuracy_vs_k_figure, accuracy_vs_rank_figure
 from .style import METHOD_MARKERS, compact, log_ticks, method_colour
 
-__all__ = ["BACKBONE_PRESETS", "explorer_counts", "param_count_explorer", "selected_points", "static_explorer_figure"]
+__all__ = ["BACKBONE_PRESETS", "explorer_counts", "param_count_explorer", "static_explorer_figure"]
 
 # Model widths (d) for the explorer's slider, with nominal parameter counts for the "% of the backbone" readout.
 BACKBONE_PRESETS: dict[str, tuple[int, int]] = {
