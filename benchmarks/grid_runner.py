@@ -23,6 +23,25 @@ def artefacts_dir(cfg: GridConfig) -> Path:
     return path if path.is_absolute() else ROOT / path
 
 
+def source_keys(cfg: GridConfig, profile) -> tuple[Any, Path | None]:
+    """The profile that keys the grid's source stages and the shipped folder searched first: with
+    ``shipped_sources``, the shipped stages' profile (``mpt_nb.sources.shipped_profile``) and ``sources/<profile>/``;
+    else the run's own profile and no shipped folder."""
+    from mpt_nb.sources import shipped_dir, shipped_profile
+
+    return (shipped_profile(profile), shipped_dir(profile.name)) if cfg.shipped_sources else (profile, None)
+
+
+def stage_saved(cfg: GridConfig, profile, stage: SourceStage, seed: int) -> bool:
+    """Whether a source stage the grid would use is on disk (shipped or saved), read from its file name alone: no
+    model is loaded (what ``SourceStore.is_saved`` says once a ``Runner`` exists)."""
+    from mpt_nb.sources import stage_file_name
+
+    keyed, shipped = source_keys(cfg, profile)
+    name = stage_file_name(keyed, stage, seed)
+    return any((folder / name).exists() for folder in (shipped, artefacts_dir(cfg)) if folder is not None)
+
+
 # ----------------------------------------------------------------------------------------------- rehearsal
 
 def rehearsal_config(cfg: GridConfig) -> GridConfig:
@@ -83,19 +102,16 @@ def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], res
 class Runner:
     """Loads the backbone once and runs RunSpecs; each method fetches its own source stage from the store."""
 
-    def __init__(self, cfg: GridConfig, profile, accelerator) -> None:
+    def __init__(self, cfg: GridConfig, profile, accelerator, backbone=None) -> None:
+        """``backbone``: one loaded already (another runner's, at another prompt length), else the profile's is loaded."""
         from mpt_nb.pipeline import Workspace
         from mpt_nb.sources import SourceStore
 
         self.cfg, self.profile, self.acc = cfg, profile, accelerator
-        self.ws = Workspace.from_profile(profile)
+        self.ws = Workspace.from_profile(profile, backbone)
         self.ws.backbone.model.to(accelerator.device)
-        if cfg.shipped_sources:
-            from mpt_nb.sources import shipped_store
-
-            self.sources = shipped_store(self.ws, artefacts_dir(cfg))
-        else:
-            self.sources = SourceStore(self.ws, artefacts_dir(cfg))
+        keyed, shipped = source_keys(cfg, profile)
+        self.sources = SourceStore(self.ws, artefacts_dir(cfg), profile=keyed, shipped=shipped)
 
     def source(self, spec: RunSpec) -> int:
         return spec.seed if spec.source_seed is None else spec.source_seed
@@ -112,14 +128,16 @@ class Runner:
         need.append((stage, seed))
         return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
 
-    def run(self, spec: RunSpec, lr: float | None = None, twin: RunSpec | None = None) -> list[dict[str, Any]]:
+    def run(self, spec: RunSpec, lr: float | None = None, twin: RunSpec | None = None,
+            rank: int | None = None) -> list[dict[str, Any]]:
         """The run's record; with ``twin`` (the same run selected on ``twin.validation_k`` rows per class, see
-        ``true_few_shot_twins``) one training gives both records, the spec's first."""
+        ``true_few_shot_twins``) one training gives both records, the spec's first. ``rank``: the target's own rank
+        r of u, v (None: the profile's)."""
         from mpt_nb.pipeline import adapt_target, adapt_target_both_selections
 
         k = None if spec.k == "full" else int(spec.k)
         start = time.perf_counter()
-        options = dict(sources=self.sources, k=k, seed=spec.seed, source_seed=self.source(spec),
+        options = dict(sources=self.sources, k=k, seed=spec.seed, source_seed=self.source(spec), rank=rank,
                        ablation=spec.ablation, lr=lr, always_validate=spec.lr is not None)  # a search reads it
         if twin is None:
             records = [adapt_target(self.ws, spec.task, spec.method, validation_k=spec.validation_k, **options)]

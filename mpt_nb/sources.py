@@ -51,6 +51,7 @@ __all__ = [
     "preferred_store",
     "recorded_wall_time",
     "shipped_dir",
+    "shipped_profile",
     "shipped_store",
     "stage_file_name",
     "stage_identity",
@@ -384,12 +385,18 @@ def shipped_dir(profile_name: str) -> Path:
     return Path(__file__).resolve().parent.parent / "sources" / profile_name
 
 
+def shipped_profile(profile: Any) -> Any:
+    """The profile that keys the shipped stages for ``profile``: its named profile in the default sizing (whose budgets
+    trained them), at ``profile``'s prompt length l (a stage's prompts are l tokens long: another l, other stages)."""
+    return get_profile(profile.name, prompt_tokens=profile.prompt_tokens)
+
+
 def shipped_store(ws: Workspace, cache_dir: str | Path | None = None, *, retrain: bool = False) -> SourceStore:
-    """A store that starts from the stages shipped for the workspace's profile (its default sizing, whose budgets
-    trained them), and trains into ``cache_dir`` what is not shipped (or everything, with ``retrain``)."""
+    """A store that starts from the stages shipped for the workspace's profile (``shipped_profile``), and trains into
+    ``cache_dir`` what is not shipped (or everything, with ``retrain``)."""
 
     return SourceStore(
-        ws, cache_dir, retrain=retrain, profile=get_profile(ws.profile.name), shipped=shipped_dir(ws.profile.name)
+        ws, cache_dir, retrain=retrain, profile=shipped_profile(ws.profile), shipped=shipped_dir(ws.profile.name)
     )
 
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 quality = repo_module("benchmarks.quality")
+grid_runner = repo_module("benchmarks.grid_runner")
 speed = repo_module("benchmarks.speed")
 determinism = repo_module("benchmarks.determinism")
 
@@ -43,7 +44,7 @@ def test_paper_config_parses_and_maps_onto_the_gpu_profile():
     assert len(plan) == n_main + 3 * len(ABLATIONS)
     assert plan[0].k == "full" and {s.k for s in plan[-5:]} <= {4, 32}
     assert len({s.key for s in plan}) == len(plan)
-    assert quality.artefacts_dir(cfg) == ROOT / "outputs" / "artefacts"
+    assert grid_runner.artefacts_dir(cfg) == ROOT / "outputs" / "artefacts"
 
 
 def test_config_rejects_unknown_keys(tmp_path):

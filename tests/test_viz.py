@@ -17,6 +17,7 @@ from mpt_nb.prompts import expected_trainable
 from mpt_nb.results import (
     accuracy_by_k,
     accuracy_by_rank,
+    accuracy_by_setting,
     k_sort_key,
     load_records,
     measured_points,
@@ -331,9 +332,9 @@ def test_one_colour_per_method_in_every_figure():
     runs += [_record("a", "mpt", 0.7, seed=s, k="full", ablation="rank4", rank=4) for s in (0, 1)]
     by_k = _legend_colours(accuracy_vs_k_figure(runs).axes[0])
     by_r = _legend_colours(accuracy_vs_rank_figure(runs).axes[0])
-    counts_panel = _legend_colours(static_explorer_figure(runs).axes[0])
+    counts_panel = _legend_colours(static_explorer_figure(runs).axes[1])  # the measured strip
     assert by_k["MPT"] == by_r["MPT"] == to_hex(METHOD_COLOURS["mpt"]) and by_k["PT"] == to_hex(METHOD_COLOURS["pt"])
-    assert counts_panel["MPT 82.0 (12,116 params)"] == to_hex(METHOD_COLOURS["mpt"])
+    assert counts_panel["MPT 82.0 (12,116 params)"] == to_hex(METHOD_COLOURS["mpt"])  # the rank4 ablation: not here
     assert counts_panel["PT 55.0 (11,520 params)"] == to_hex(METHOD_COLOURS["pt"])
     plt.close("all")
 
@@ -350,7 +351,11 @@ def test_accuracy_vs_k_figure_draws_intervals_or_says_there_are_none():
     assert all(a > b for a, b in zip(mpt.get_xdata(), pt.get_xdata(), strict=True))  # side by side, not on top
     bars = [c for c in ax.collections if c.get_segments()]  # error bars
     half = 100 * t_interval([0.80, 0.84])[1]
-    assert any(seg[1][1] - seg[0][1] == pytest.approx(2 * half) for c in bars for seg in c.get_segments())
+    # MPT's 82.0 ± 25.4 runs from 56.6 to 100 (cut at 100 %), not to 107.4
+    assert any((seg[0][1], seg[1][1]) == pytest.approx((82.0 - half, 100.0)) for c in bars for seg in c.get_segments())
+    wide = accuracy_vs_k_figure(_grid({("mpt", "a"): [0.10, 0.99]}, ks=("full",))).axes[0]  # t(0.975, 1) = 12.7
+    assert [(seg[0][1], seg[1][1]) for c in wide.collections if c.get_segments() for seg in c.get_segments()] == [
+        (0.0, 100.0)]  # the interval stops at 0 and 100 %
     one = accuracy_vs_k_figure(_grid({("mpt", "a"): [0.8]})).axes[0]
     assert "one run per point: no interval" in one.get_legend().get_title().get_text()
     assert not [c for c in one.collections if c.get_segments()]
@@ -378,18 +383,22 @@ def test_static_figure_puts_counts_beside_accuracy_vs_k_with_the_paper_labelled(
     runs = _grid({("mpt", "a"): [0.80, 0.84], ("spot", "a"): [0.7, 0.7], ("pt", "a"): [0.5, 0.6],
                   ("decomp", "a"): [0.8, 0.84]}, ks=("4", "full"))
     fig = static_explorer_figure(runs, l=100, r=1, d=768, tasks=8)
-    counts, by_k = fig.axes
+    paper_strip, counts, by_k = fig.axes
     assert [t.get_text() for t in by_k.get_xticklabels()] == ["k = 4", "k = full"]
     labels = _legend_colours(counts)
     assert "paper, T5-Base: GLUE avg (Table 1)" in labels and "paper, T5-Base: SuperGLUE avg (Table 1)" in labels
     assert any("not checked against the paper" in label for label in labels)
-    assert [t.get_text() for t in counts.texts if "unverified" in t.get_text()] == ["PT 72.2 (unverified)",
-                                                                                    "PT 57.8 (unverified)"]
-    # The count lines: PT and MPT-alone are 1% apart, so they differ in style and their labels sit on either side.
-    lines = {line.get_label().split(":")[0]: line for line in counts.get_lines() if line.get_label()[:1] in "PM"}
+    assert [t.get_text() for t in paper_strip.texts if "unverified" in t.get_text()] == ["PT 72.2 (unverified)",
+                                                                                         "PT 57.8 (unverified)"]
+    assert any("T5-Base on GLUE / SuperGLUE" in t.get_text() for t in paper_strip.texts)  # the paper's own strip
+    # The count lines, through both strips: PT and MPT-alone are 1% apart, so they differ in style and their labels
+    # sit on either side.
+    lines = {line.get_label().split(":")[0]: line for line in paper_strip.get_lines() if line.get_label()[:1] in "PM"}
     assert lines["PT per task"].get_linestyle() != lines["MPT, one target adapted alone"].get_linestyle()
-    pt_label = next(t for t in counts.texts if t.get_text().startswith("PT 76.8K"))
-    mpt_label = next(t for t in counts.texts if t.get_text().startswith("MPT alone 77.7K"))
+    assert sorted(line.get_xdata()[0] for line in counts.get_lines() if line.get_gid() == "count") == sorted(
+        line.get_xdata()[0] for line in lines.values()) == [10_468, 76_800, 77_668]
+    pt_label = next(t for t in paper_strip.texts if t.get_text().startswith("PT 76.8K"))
+    mpt_label = next(t for t in paper_strip.texts if t.get_text().startswith("MPT alone 77.7K"))
     assert pt_label.get_ha() == "right" and mpt_label.get_ha() == "left"
     # This repo's points sit at their true counts (PT and SPoT share 11,520 params, Decomp. and MPT 12,116), each
     # method with its own marker.
@@ -399,7 +408,7 @@ def test_static_figure_puts_counts_beside_accuracy_vs_k_with_the_paper_labelled(
     assert all(f"({x:,.0f} params)" in c.get_label() for x, c in zip(xs, points, strict=True))
     assert len({tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in points}) == 4
     plt.close(fig)
-    assert len(static_explorer_figure(runs, r=4, rank_panel=True).axes) == 3
+    assert len(static_explorer_figure(runs, r=4, rank_panel=True).axes) == 4
     plt.close("all")
 
 
@@ -412,13 +421,130 @@ def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores():
     note = explorer.note.value
     assert "measured only at r = 1, l = 20, d = 576" in note
     assert "l, d and S change the counts only" in note and "r = 1 is measured" in note
-    explorer.sliders["r"].value = 3
-    assert "r = 3 is not measured" in explorer.note.value
+    explorer.sliders["r"].value = 8
+    assert "r = 8 is not measured" in explorer.note.value
     explorer.sliders["k"].value = "full"  # redraws headless
-    assert "l = 100, d = 768, r = 3, S = 8 tasks" in explorer.summary.value
+    assert "l = 100, d = 768, r = 8, S = 8 tasks" in explorer.summary.value
+    assert "at l = 100, r = 8, k = full: no measured point" in explorer.note.value
     empty = param_count_explorer()
     assert empty.sliders["k"].options == ("full",) and "no measured runs" in empty.note.value
     assert "76,800 per task" in empty.summary.value
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------------------------------- the l × r sweep
+
+SWEEP_L, SWEEP_R = (5, 10, 20, 40), (1, 2, 4)
+
+
+def _sweep_runs(d=576, k="full", lengths=SWEEP_L, ranks=SWEEP_R):
+    """PT at every l, MPT at every l and r, two targets, three target seeds: a score that rises with l, r and seed."""
+    runs = []
+    for l in lengths:  # noqa: E741
+        for seed in (0, 1, 2):
+            for task in ("a", "b"):
+                for method, method_ranks in (("pt", (0,)), ("mpt", ranks)):
+                    for r in method_ranks:
+                        test = 0.5 + 0.002 * l + 0.02 * r + 0.01 * seed + (0.05 if task == "a" else 0.0)
+                        runs.append(_record(task, method, test, seed=seed, k=k, prompt_tokens=l, rank=r,
+                                            params=expected_trainable(method, l, d, rank=r or 1),
+                                            source_seed=0 if method == "mpt" else None, ablation="none"))
+    return runs
+
+
+def _sweep_points(ax):
+    """{(x, y)} of the measured strip's points, {(x, y)} of its ringed ones, and its interval segments."""
+    points = {tuple(xy) for c in ax.collections if ": l = " in c.get_label() or c.get_label().endswith("params)")
+              for xy in c.get_offsets().tolist()}
+    ringed = {tuple(xy) for c in ax.collections if c.get_gid() == "selected" for xy in c.get_offsets().tolist()}
+    bars = [seg for c in ax.collections if c.get_label() == "_nolegend_" and hasattr(c, "get_segments")
+            for seg in c.get_segments() if len(seg) == 2 and seg[0][0] == seg[1][0] and seg[0][1] != seg[1][1]]
+    return points, ringed, bars
+
+
+def test_accuracy_by_setting_gives_one_score_per_method_l_and_r():
+    runs = _sweep_runs()
+    runs.append(_record("a", "mpt", 0.0, seed=0, prompt_tokens=20, rank=4, ablation="rank4"))  # ablations: left out
+    runs.append({**_record("a", "pt", 0.0, seed=9), "prompt_tokens": 0})  # no prompt length: left out
+    scores = accuracy_by_setting(runs)
+    assert list(scores)[:4] == [("pt", 5, 0), ("pt", 10, 0), ("pt", 20, 0), ("pt", 40, 0)]  # table order, then l, r
+    assert len(scores) == len(SWEEP_L) * (1 + len(SWEEP_R)) == 16
+    for (method, l, r), score in scores.items():  # noqa: E741
+        base = 0.5 + 0.002 * l + 0.02 * r + 0.025
+        mean, half = t_interval([base, base + 0.01, base + 0.02])
+        assert (score.mean, score.half_width, score.seeds) == (pytest.approx(mean), pytest.approx(half), 3)
+        assert score.trainable_params == expected_trainable(method, l, 576, rank=r or 1)
+    assert accuracy_by_setting(runs, k=16) == {}
+
+
+def test_the_explorer_figure_draws_the_sweep_at_true_counts_and_rings_the_sliders_point():
+    runs = _sweep_runs()
+    fig = static_explorer_figure(runs, l=10, r=2, d=576, tasks=2)
+    paper_strip, measured, by_k = fig.axes
+    points, ringed, bars = _sweep_points(measured)
+    # Every (method, l, r) at its count from the formula, at its mean: nothing shifted along x.
+    expected = {expected_trainable(m, l, 576, rank=r or 1): 100 * (0.5 + 0.002 * l + 0.02 * r + 0.035)
+                for l in SWEEP_L for m, ranks in (("pt", (0,)), ("mpt", SWEEP_R)) for r in ranks}  # noqa: E741
+    assert len(expected) == len(points) == 16 and sorted(x for x, _ in points) == sorted(expected)
+    assert all(y == pytest.approx(expected[x]) for x, y in points)
+    assert len(bars) >= 12  # one interval per point
+    low, high = measured.get_ylim()
+    assert all(low <= y <= high for seg in bars for _, y in seg)
+    # The sliders' l = 10 and r = 2: PT at l = 10 and MPT at l = 10, r = 2 are ringed, and they sit on the count lines.
+    pt_x, mpt_x = expected_trainable("pt", 10, 576), expected_trainable("mpt", 10, 576, rank=2)
+    assert {x for x, _ in ringed} == {pt_x, mpt_x}
+    lines = {line.get_xdata()[0] for line in measured.get_lines() if line.get_gid() == "count"}
+    assert {pt_x, mpt_x} <= lines
+    assert any("T5-Base on GLUE / SuperGLUE" in t.get_text() for t in paper_strip.texts)
+    assert by_k.get_title().startswith("Measured at l = 10, r = 2")  # the k panel shows the runs at the sliders
+    plt.close(fig)
+    # Another setting rings other points; one not measured rings none.
+    other = static_explorer_figure(runs, l=40, r=4, d=576, tasks=2)
+    assert {x for x, _ in _sweep_points(other.axes[1])[1]} == {
+        expected_trainable("pt", 40, 576), expected_trainable("mpt", 40, 576, rank=4)}
+    assert not _sweep_points(static_explorer_figure(runs, l=100, r=8, d=576, tasks=2).axes[1])[1]
+    plt.close("all")
+
+
+def test_intervals_that_leave_the_strip_are_clipped_and_marked():
+    runs = _sweep_runs(lengths=(5, 10), ranks=(1,))
+    for rec, test in zip([r for r in runs if (r["method"], r["prompt_tokens"]) == ("pt", 5)],
+                         [0.05, 0.05, 0.95, 0.95, 0.5, 0.5], strict=True):
+        rec["test"] = test  # seed means 5, 95, 50: an interval far wider than the other points' spread
+    fig = static_explorer_figure(runs, l=5, r=1, d=576)
+    measured = fig.axes[1]
+    _, _, bars = _sweep_points(measured)
+    low, high = measured.get_ylim()
+    assert bars and all(low <= y <= high for seg in bars for _, y in seg)
+    assert len([c for c in measured.collections if c.get_gid() == "clipped"]) == 2  # ▲ and ▼ on the wide one
+    assert "clipped" in measured.artists[0].get_title().get_text()
+    plt.close("all")
+
+
+def test_the_explorer_sliders_step_among_the_measured_points(monkeypatch):
+    from mpt_nb.viz import explorer as explorer_module
+
+    ringed = []
+    monkeypatch.setattr(explorer_module.plt, "show",
+                        lambda: ringed.append({x for x, _ in _sweep_points(plt.gcf().axes[1])[1]}))
+    explorer = param_count_explorer(_sweep_runs())
+    l_options, r_options = explorer.sliders["l"].options, explorer.sliders["r"].options
+    # The measured values are stops, next to each other: a slider step goes from one measured point to the next.
+    assert [l_options.index(v) for v in SWEEP_L] == list(range(l_options.index(5), l_options.index(5) + 4))
+    assert [r_options.index(v) for v in SWEEP_R] == [0, 1, 2]
+    assert "l and r step among the measured points" in explorer.note.value
+    explorer.sliders["d"].value = "SmolLM2-135M"
+    explorer.sliders["l"].value = 10
+    explorer.sliders["r"].value = 2
+    assert ringed[-1] == {expected_trainable("pt", 10, 576), expected_trainable("mpt", 10, 576, rank=2)}
+    mean, half = t_interval([0.5 + 0.02 + 0.04 + 0.025 + 0.01 * s for s in range(3)])
+    assert f"MPT (r = 2) {100 * mean:.1f} ± {100 * half:.1f} (6,932 params)" in explorer.note.value
+    explorer.sliders["l"].value = 20  # one step right
+    assert ringed[-1] == {expected_trainable("pt", 20, 576), expected_trainable("mpt", 20, 576, rank=2)}
+    explorer.sliders["r"].value = 4
+    assert ringed[-1] == {expected_trainable("pt", 20, 576), expected_trainable("mpt", 20, 576, rank=4)}
+    explorer.sliders["l"].value = 50  # a count-only stop: nothing measured there
+    assert ringed[-1] == set() and "at l = 50, r = 4, k = full: no measured point" in explorer.note.value
     plt.close("all")
 
 

@@ -1,6 +1,7 @@
 """Scores gathered from records: per-cell means over seeds, seed-paired differences (per target seed in one cell, or
 per source seed over a set of cells, with the variance that runs serving every source seed add), and each method's
-score per k or per rank r (mean over target tasks, with a t-interval over seeds) that the figures draw.
+score per k, per rank r or per (l, r) setting (mean over target tasks, with a t-interval over seeds) that the figures
+draw.
 
 The method table (``mpt_nb.methods``) is read inside the functions that order or classify methods, so reading and
 summarising records never loads it.
@@ -21,6 +22,7 @@ __all__ = [
     "MeasuredScore",
     "accuracy_by_k",
     "accuracy_by_rank",
+    "accuracy_by_setting",
     "arm_key",
     "is_main",
     "k_sort_key",
@@ -280,6 +282,25 @@ def accuracy_by_rank(
         for rank in sorted({int(x["rank"]) for x in runs}):
             out.setdefault(method, {})[rank] = _score([x for x in runs if int(x["rank"]) == rank], confidence)
     return out
+
+
+def accuracy_by_setting(
+    records: Iterable[dict[str, Any]] | None, *, k: str | int = "full", confidence: float = 0.95
+) -> dict[tuple[str, int, int], MeasuredScore]:
+    """{(method, l, r): score} at one k: each method's score at every prompt length l and rank r its main runs used
+    (r = 0: no u, v), mean over targets with the t-interval over seeds, in table order, then l, then r.
+
+    Ablations are left out (a grid's "rank4" runs on fewer targets than the main runs beside it: ``accuracy_by_rank``
+    compares ranks on the targets that ran both), and so are records without a prompt length.
+    """
+    from ..methods import method_order
+
+    groups: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in records or []:
+        if str(r["k"]) == str(k) and r.get("prompt_tokens") and is_main(r):
+            groups[(r["method"], int(r["prompt_tokens"]), int(r.get("rank") or 0))].append(r)
+    order = sorted(groups, key=lambda key: (method_order(key[0]), key))
+    return {key: _score(groups[key], confidence) for key in order}
 
 
 def measured_settings(records: Iterable[dict[str, Any]] | None) -> dict[str, list]:

@@ -1,5 +1,5 @@
 """Figures of measured scores: parameters against accuracy, the few-shot curve (score vs k) and score vs rank r, each
-with its t-interval over seeds (the numbers come from ``mpt_nb.results``)."""
+with its t-interval over seeds, cut at 0 and 100 % (the numbers come from ``mpt_nb.results``)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ def params_vs_accuracy_figure(
     return fig
 
 
+def _within_0_100(ys: list[float], halves: list[float]) -> list[list[float]]:
+    """Asymmetric error-bar lengths (below, above) for scores in % whose intervals stop at 0 and 100."""
+    return [[y - max(0.0, y - h) for y, h in zip(ys, halves, strict=True)],
+            [min(100.0, y + h) - y for y, h in zip(ys, halves, strict=True)]]
+
+
 def _interval_note(scores: Iterable[MeasuredScore], confidence: float) -> str:
     scores = list(scores)
     seeds = sorted({s.seeds for s in scores if s.half_width is not None})
@@ -96,7 +102,8 @@ def accuracy_vs_k_figure(
         bars = [(x, y, 100 * s.half_width) for x, y, s in zip(xs, ys, per.values(), strict=True) if s.half_width]
         if bars:
             bx, by, be = zip(*bars, strict=True)
-            ax.errorbar(bx, by, yerr=be, fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8, zorder=2)
+            ax.errorbar(bx, by, yerr=_within_0_100(list(by), list(be)), fmt="none", ecolor=colour, elinewidth=1,
+                        capsize=3, alpha=0.8, zorder=2)
     if highlight_k is not None and str(highlight_k) in position:
         at = position[str(highlight_k)]
         ax.axvspan(at - 0.45, at + 0.45, color="gold", alpha=0.18, zorder=0, linewidth=0)
@@ -152,7 +159,8 @@ def accuracy_vs_rank_figure(
                 label=method_label(method), zorder=3)
         for x, y, s in zip(xs, ys, per.values(), strict=True):
             if s.half_width:
-                ax.errorbar([x], [y], yerr=[100 * s.half_width], fmt="none", ecolor=colour, capsize=3, zorder=2)
+                ax.errorbar([x], [y], yerr=_within_0_100([y], [100 * s.half_width]), fmt="none", ecolor=colour,
+                            capsize=3, zorder=2)
             ax.annotate(f"{y:.1f}\n{s.trainable_params:,.0f} params", (x, y), textcoords="offset points",
                         xytext=(8, -4), fontsize=7, color=colour, va="center")
     shown = sorted(set(ranks) | ({highlight_r} if highlight_r else set())) or [1]
