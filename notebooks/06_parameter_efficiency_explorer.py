@@ -268,10 +268,12 @@ _ = widgets.interact(show_counts, l=(1, 300), r=(1, 32), d=[512, 576, 768, 1024]
 # panels show, and the rank panel marks the slider's r. How to read the left panel:
 #
 # - **one colour per method** in every panel (`mpt_nb.viz.METHOD_COLOURS`; PT grey, MPT red);
-# - **the paper's Table 1 averages** are squares (GLUE) and triangles (SuperGLUE) at each method's parameters per
-#   task; PT's row is drawn hollow because its numbers have not been checked against the paper;
-# - **this repository's runs** are filled plus signs, the mean over the target tasks, each method shifted a little
-#   to the right of its true count so that none hides another (the legend gives the true counts);
+# - **the paper's Table 1 averages** (T5-Base on GLUE and SuperGLUE) sit in a strip of their own above the measured
+#   runs, at each method's parameters per task; PT's row is drawn hollow because its numbers have not been checked
+#   against the paper;
+# - **this repository's runs** are one point per method and setting (l, r) at its true parameter count, the mean over
+#   the target tasks with a 95 % t-interval over seeds (cut at the strip's edge and marked ▲▼ where it leaves it);
+#   the points at the sliders' l and r are ringed, and the l and r sliders stop at every measured value;
 # - **the vertical lines** are the counts at the sliders: PT per task, MPT for one target, and MPT per task when S
 #   tasks share one P*.
 
