@@ -284,6 +284,40 @@ def test_speed_memory_child_reports_a_peak():
     assert mem["delta_mib"] >= 0 and mem["peak_mib"] >= mem["base_mib"]
 
 
+def test_speed_limit_loss_and_gradients_are_mpt_nbs():
+    """[1]'s limit (the prompt's keys and values once per task, by hand) scores the batch as mpt_nb's step does: the
+    same loss and prompt gradients on rows of unequal length, and another prompt gives another loss."""
+    import copy
+
+    import torch
+
+    from mpt_nb.data import PromptCollator
+    from mpt_nb.losses import classification_objective
+    from mpt_nb.prompted import PromptedModel
+    from mpt_nb.tasks import get_task
+
+    common, steps = repo_module("benchmarks.speed.common"), repo_module("benchmarks.speed.steps")
+    backbone = common.load("smollm2", smoke=True)
+    rows = common.synthetic_rows(backbone, 8, 24)
+    for i, row in enumerate(rows):
+        row["input_ids"] = row["input_ids"][: 24 - 2 * i]  # right padding, a different last token per row
+    batch = PromptCollator.for_tasks(backbone, [get_task(t) for t in common.TASKS])(rows)
+    prompt = common.make_prompt(backbone, 4, 1)
+    limit_prompt = copy.deepcopy(prompt)
+
+    expected, _ = classification_objective(PromptedModel(backbone, prompt).train(), batch)
+    expected.backward()
+    got = steps.limit_loss(backbone, limit_prompt, batch)()
+    got.backward()
+
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    for (name, p), q in zip(prompt.named_parameters(), limit_prompt.parameters(), strict=True):
+        assert p.grad.abs().max() > 0, name
+        torch.testing.assert_close(q.grad, p.grad, rtol=1e-4, atol=1e-6 * float(p.grad.abs().max()), msg=name)
+    other = steps.limit_loss(backbone, common.make_prompt(backbone, 4, 1, seed=1), batch)()
+    assert abs(other.item() - expected.item()) > 1e-4
+
+
 def test_source_seed_reuses_one_source_stage_for_every_seed(tmp_path):
     config = _smoke_config(tmp_path)
     raw = yaml.safe_load(config.read_text())

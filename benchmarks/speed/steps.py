@@ -30,36 +30,52 @@ from .common import (
 
 
 def limit_loss(backbone, prompt, batch) -> Callable[[], Any]:
-    """The limit: frozen body with the prompt concatenated by hand, label-word rows of the head, cross-entropy."""
+    """The limit: the frozen body, the label-word rows of the head at the scored position, cross-entropy; no LM head
+    over the vocabulary and no wrapper.
+
+    Causal LM: the prompt's keys and values come from one body pass over the distinct tasks' prompts
+    P̂_t = P* ∘ (u_t v_tᵀ), (T, l, d), and each row reads its task's as past keys and values (positions l … l+n-1,
+    the mask covering prompt and input), so every row runs its n input tokens only, as ``PromptedModel.cache_prompt``
+    does. Seq2seq: the encoder needs the prompt in front of every row's input (no cache there), then the decoder's
+    first position."""
     import torch
     import torch.nn.functional as F
+    from transformers import DynamicCache
 
     model = backbone.model
     emb = model.get_input_embeddings()
     head = model.get_output_embeddings().weight
     ids, mask, tids = batch["input_ids"], batch["attention_mask"], batch["task_ids"]
     cand, cmask, labels = batch["candidate_ids"], batch["candidate_mask"], batch["labels"]
-    full_mask = torch.cat([mask.new_ones(ids.shape[0], prompt.num_tokens), mask], 1)
+    n, width, plen = ids.shape[0], ids.shape[1], prompt.num_tokens
+    full_mask = torch.cat([mask.new_ones(n, plen), mask], 1)  # (batch, l + width)
     rows = head[cand]  # (batch, C, d): only the label words' rows
-    seq2seq = backbone.is_seq2seq
-    if seq2seq:
+    if backbone.is_seq2seq:
         encoder, decoder = model.get_encoder(), model.get_decoder()
-        start = torch.full((ids.shape[0], 1), model.config.decoder_start_token_id)
+        start = torch.full((n, 1), model.config.decoder_start_token_id)
         scale = model.config.d_model**-0.5
+
+        def answer() -> torch.Tensor:
+            x = torch.cat([prompt.shared * torch.bmm(prompt.u[tids], prompt.v[tids]), emb(ids)], 1)
+            enc = encoder(inputs_embeds=x, attention_mask=full_mask).last_hidden_state
+            out = decoder(input_ids=start, encoder_hidden_states=enc, encoder_attention_mask=full_mask)
+            return out.last_hidden_state[:, 0] * scale
     else:
         body = model.get_decoder()
-        last = full_mask.sum(1) - 1
-        arange = torch.arange(ids.shape[0])
+        tasks, task_row = torch.unique(tids, return_inverse=True)  # the batch's distinct tasks; each row's among them
+        positions = torch.arange(plen, plen + width).expand(n, width)  # the input follows the l prompt positions
+        last = mask.sum(1) - 1  # each row's last real input token (right padding)
+
+        def answer() -> torch.Tensor:
+            p = prompt.shared * torch.bmm(prompt.u[tasks], prompt.v[tasks])  # (T, l, d)
+            prefix = body(inputs_embeds=p, use_cache=True).past_key_values
+            past = DynamicCache(ddp_cache_data=[(k[task_row], v[task_row]) for k, v, *_ in prefix])
+            out = body(inputs_embeds=emb(ids), attention_mask=full_mask, position_ids=positions,
+                       past_key_values=past, use_cache=False)
+            return out.last_hidden_state[torch.arange(n), last]
 
     def loss() -> torch.Tensor:
-        p = prompt.shared * torch.bmm(prompt.u[tids], prompt.v[tids])
-        x = torch.cat([p, emb(ids)], 1)
-        if seq2seq:
-            enc = encoder(inputs_embeds=x, attention_mask=full_mask).last_hidden_state
-            h = decoder(input_ids=start, encoder_hidden_states=enc, encoder_attention_mask=full_mask).last_hidden_state[:, 0] * scale
-        else:
-            h = body(inputs_embeds=x, attention_mask=full_mask).last_hidden_state[arange, last]
-        logits = torch.einsum("bd,bcd->bc", h, rows).masked_fill(~cmask, -1e9)
+        logits = torch.einsum("bd,bcd->bc", answer(), rows).masked_fill(~cmask, -1e9)
         return F.cross_entropy(logits, labels)
 
     return loss
@@ -176,7 +192,7 @@ def bench_step(backbone, args, results: dict) -> None:
     header("1 step vs limit", backbone, args)
     times = timed(args.reps, args.warmup, {v: build_variant(v, backbone, args) for v in ("limit", "mpt")})
     report_ratio(results, f"step/{backbone.name}", TARGETS["step"], times, "mpt", "limit",
-                 (("limit: body + prompt by hand + label rows   ", "limit"),
+                 (("limit: body, prompt K/V per task, label rows", "limit"),
                   ("mpt_nb train_prompt step (MPT, 2 tasks)      ", "mpt")), "ratio mpt_nb / limit")
 
 
