@@ -2,8 +2,10 @@
 
 Subcommands (``all`` runs every one)::
 
-    step     [1] mpt_nb MPT train step  ÷  the limit: the frozen body alone (no LM head), prompt concatenated by
-                 hand, label-word rows of the head at the scored position only
+    step     [1] mpt_nb MPT train step  ÷  the limit: the frozen body alone (no LM head, no wrapper), label-word
+                 rows of the head at the scored position only; on a causal LM the prompt's keys and values computed
+                 once per task in the batch and read by its rows as past keys and values (as mpt_nb does), on a
+                 seq2seq model the prompt concatenated in front of every row's encoder input
     peft     [2] mpt_nb MPT train step  ÷  PEFT MultitaskPromptTuning's standard step (full logits + LM loss via
                  labels); and peak memory of each, every variant in its own subprocess
     epoch    [3] an epoch over the offline source tasks' real training texts: mpt_nb's dynamic padding  ÷  padding
