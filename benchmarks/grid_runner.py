@@ -56,9 +56,10 @@ def rehearsal_config(cfg: GridConfig) -> GridConfig:
 
 
 def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], results: Path,
-             search: Sequence[RunSpec] = ()) -> int:
+             search: Sequence[RunSpec] = (), search_results: Path | None = None) -> int:
     """Run every cell of ``todo`` once (a true few-shot cell with its twin, in one training, as the grid does), and
-    each run of ``search`` (the target-lr search's path), then report each failure in one line. A rehearsal never
+    each run of ``search`` (the target-lr search's path; its records go to ``search_results``, as the grid's search
+    records go to their own file), then report each failure in one line. A rehearsal never
     trains a source stage: a cell whose stage is not shipped or saved is listed as not rehearsed. 0 when every cell
     ran, else 1."""
     runner = Runner(cfg, profile, accelerator)
@@ -82,7 +83,7 @@ def rehearse(cfg: GridConfig, profile, accelerator, todo: Sequence[RunSpec], res
             print(f"[{i}/{len(cells)}] FAILED {failed[-1]}", flush=True)
             continue
         for record in records:
-            append_record(results, record)
+            append_record(results if spec.lr is None else search_results, record)
         if twin is not None:
             ran_with_twin.add(twin.key)
         print(f"[{i}/{len(cells)}] ok {spec.describe()}" + (" and its twin" if twin else "")

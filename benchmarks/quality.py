@@ -262,9 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     set_progress(args.progress)
     if args.rehearse:
         first_seed = min(s.seed for s in plan)
-        one_search_run_per_method = list({s.method: s for s in reversed(search_todo)}.values())[::-1]
+        first_search: dict[str, RunSpec] = {}
+        for spec in search_runs(cfg, profile):  # one search run per method rehearses the search's path
+            first_search.setdefault(spec.method, spec)
+        search = [spec for spec in first_search.values() if spec.key not in search_done]
         return rehearse(cfg, profile, accelerator, [s for s in todo if s.seed == first_seed], results,
-                        one_search_run_per_method)
+                        search, lr_search_path(cfg))
     return _run(args, cfg, profile, accelerator, results, records, plan, todo, search_records, search_todo)
 
 

@@ -143,10 +143,11 @@ def test_a_rehearsal_runs_every_cell_once_in_one_step_and_lists_the_failures(tmp
     assert len(load_records(tmp_path / "q.jsonl")) == 1  # the grid's records hold only its own run
     assert {(r["seed"], r.get("source_seed")) for r in records} <= {(0, 0), (0, None)}
     assert all(r["steps"] == 1 for r in records)
-    # It resumes: a second rehearsal runs the failed cell (and the search runs, which it always rehearses).
+    assert len(load_records(tmp_path / "q_rehearsal_lr_search.jsonl")) == 3  # the search's records: their own file
+    # It resumes: a second rehearsal runs only the failed cell.
     monkeypatch.setattr(quality.Runner, "run", real_run)
     assert quality.main(["--config", str(config), "--rehearse"]) == 0
-    assert "rehearsal: 4 cells ran, 0 failed, 0 not rehearsed" in capsys.readouterr().out
+    assert "rehearsal: 1 cells ran, 0 failed, 0 not rehearsed" in capsys.readouterr().out
 
 
 def test_true_few_shot_runs_share_their_twins_training_except_spot(tmp_path, capsys, monkeypatch):
