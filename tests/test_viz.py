@@ -656,3 +656,13 @@ def test_delta_heatmap_shows_the_task_prompt_minus_the_shared_prompt():
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="same l and d"):
         delta_heatmap(torch.zeros(6, 40), torch.zeros(6, 41))
+
+
+def test_the_sliders_step_among_measured_values_and_open_on_one():
+    from mpt_nb.viz import explorer
+
+    stops = (1, 2, 5, 10, 20, 50, 100)
+    assert explorer.slider_stops(stops, [5, 40]) == [1, 2, 5, 40, 50, 100]  # no fixed stop between measured ones
+    assert explorer.slider_stops(stops, [20]) == [1, 2, 5, 10, 20, 50, 100]  # one measured value: every stop
+    assert explorer._opening_length([5, 10, 20, 40]) == 20 and explorer._opening_length([5, 40]) == 5
+    assert explorer._opening_length([20]) == explorer.paper.PROMPT_TOKENS

@@ -32,7 +32,8 @@ BACKBONE_PRESETS: dict[str, tuple[int, int]] = {
     "t5-base": (768, 220_000_000),
     "t5-large": (1024, 770_000_000),
 }
-# The l and r sliders stop here and at every measured value, so they step from one measured point to the next.
+# The l and r sliders stop here outside the measured range, and inside it at the measured values only, so within
+# the measured points they step from one to the next.
 LENGTH_STOPS = (1, 2, 5, 10, 20, 50, 100, 200, 300)
 RANK_STOPS = (1, 2, 4, 8, 16, 32)
 RANK_STYLES = ("-", "--", ":", "-.")  # a method's line through its l at each measured r, in increasing r
@@ -40,14 +41,27 @@ Setting = tuple[str, int, int]  # (method, l, r); r = 0 for a method without u, 
 
 
 def slider_stops(stops: Sequence[int], measured: Iterable[int]) -> list[int]:
-    """A slider's options: the fixed stops and every measured value, in order."""
-    return sorted(set(stops) | set(measured))
+    """A slider's options, in order: every measured value, and the fixed stops outside the measured range (with one
+    or no measured value, every fixed stop)."""
+    measured = set(measured)
+    if len(measured) < 2:
+        return sorted(set(stops) | measured)
+    low, high = min(measured), max(measured)
+    return sorted(measured | {v for v in stops if v < low or v > high})
 
 
 def selected_points(scores: dict[Setting, MeasuredScore], *, l: int, r: int) -> dict[Setting, MeasuredScore]:  # noqa: E741
     """The measured points at the sliders' setting: each method's at prompt length ``l`` and, if it has u, v, rank
     ``r`` (a method without them, such as PT, at any r)."""
     return {key: score for key, score in scores.items() if key[1] == l and key[2] in (0, r)}
+
+
+def _opening_length(measured: Sequence[int]) -> int:
+    """The l slider's first value: the paper's l, unless several lengths were measured (then 20 if among them, else
+    the shortest measured)."""
+    if len(set(measured)) < 2:
+        return paper.PROMPT_TOKENS
+    return 20 if 20 in measured else min(measured)
 
 
 def _several(settings: dict[str, list], records: list[dict[str, Any]]) -> tuple[bool, bool]:
@@ -357,9 +371,9 @@ def static_explorer_figure(
 
 def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: str | int = "full"):
     """Interactive explorer (``ipywidgets.interactive``): sliders for l, r, d (model presets) and S update the counts;
-    a k selector picks which measured runs the accuracy panels show. The l and r sliders stop at every measured value,
-    so with the sweep's records they step from one measured point to the next, and the points at the sliders' l and r
-    are ringed (and read out under the sliders).
+    a k selector picks which measured runs the accuracy panels show. Within the measured range the l and r sliders
+    stop at the measured values only, so with the sweep's records they step from one measured point to the next and
+    open on one of them; the points at the sliders' l and r are ringed (and read out under the sliders).
 
     Returns the widget (a VBox); its ``.sliders`` dict holds the controls (l, r, d, tasks, k), ``.summary`` the live
     counts and ``.note`` what the sliders do to the measured data and the ringed points' scores (both HTML), so tests
@@ -375,8 +389,9 @@ def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: 
     ks = sorted(set(settings["ks"]) | {str(k)}, key=k_sort_key)
     presets = sorted(BACKBONE_PRESETS.items(), key=lambda item: item[1][0])
     sliders = {
+        # With several measured lengths it opens on one of them (the grid's 20 where measured), so a point is ringed.
         "l": widgets.SelectionSlider(options=slider_stops((*LENGTH_STOPS, paper.PROMPT_TOKENS), settings["l"]),
-                                     value=paper.PROMPT_TOKENS, description="l (tokens)"),
+                                     value=_opening_length(settings["l"]), description="l (tokens)"),
         "r": widgets.SelectionSlider(options=slider_stops(RANK_STOPS, settings["r"]), value=1, description="r (rank)"),
         "d": widgets.SelectionSlider(
             options=[(f"{w} ({name})", name) for name, (w, _) in presets], value="t5-base", description="d (width)"
