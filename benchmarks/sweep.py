@@ -187,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _run(args, cfg, profiles, todo, records, lrs, results)
     path = render(sweep, base, records)
-    left = len([run for run in plan if run.key not in {sweep_key(r) for r in records}])
+    done = {sweep_key(r) for r in records}
+    left = len([run for run in plan if run.key not in done])
     print(f"{left} run(s) left in the sweep; figure: {path or 'none (no records yet)'}")
     return 0
 
@@ -245,8 +246,9 @@ def _run(args: argparse.Namespace, cfg: GridConfig, profiles: dict[int, Any], to
             break
         (record,) = runner.run(spec, lr=None if lrs is None else lrs[spec.method], rank=run.rank or None)
         if sweep_key(record) != run.key:  # a record placed elsewhere would be re-run on every resume
-            raise RuntimeError(f"run {run.describe()} recorded l={record['prompt_tokens']} r={record.get('rank')}: it "
-                               "did not run where the plan puts it; check the source stage it loaded (its prompt length)")
+            raise RuntimeError(f"run {run.describe()} recorded l={record['prompt_tokens']} r={record.get('rank')}: its "
+                               "record does not carry the plan's setting; check the rank passed to the run and the "
+                               "profile built for its l")
         append_record(results, record)
         records.append(record)
         ran, units = ran + 1, units + 1
