@@ -42,6 +42,17 @@ def stage_saved(cfg: GridConfig, profile, stage: SourceStage, seed: int) -> bool
     return any((folder / name).exists() for folder in (shipped, artefacts_dir(cfg)) if folder is not None)
 
 
+def stages_of(spec: RunSpec, seed: int) -> list[tuple[SourceStage, int]]:
+    """The source stages a run's method starts from, trained with ``seed``: the teachers first where its stage reads
+    them, then its own stage (none for PT)."""
+    from mpt_nb.methods import TEACHERS
+
+    stage = get_method(spec.method, spec.ablation).source
+    if stage is None:
+        return []
+    return [(TEACHERS, seed), (stage, seed)] if stage.needs_teachers else [(stage, seed)]
+
+
 # ----------------------------------------------------------------------------------------------- rehearsal
 
 def rehearsal_config(cfg: GridConfig) -> GridConfig:
@@ -119,15 +130,7 @@ class Runner:
 
     def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
         """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
-        from mpt_nb.methods import TEACHERS
-
-        stage = get_method(spec.method, spec.ablation).source
-        if stage is None:
-            return []
-        seed = self.source(spec)
-        need = [(TEACHERS, seed)] if stage.needs_teachers else []
-        need.append((stage, seed))
-        return [(s, sd) for s, sd in dict.fromkeys(need) if not self.sources.is_loaded(s, sd)]
+        return [(s, sd) for s, sd in stages_of(spec, self.source(spec)) if not self.sources.is_loaded(s, sd)]
 
     def run(self, spec: RunSpec, lr: float | None = None, twin: RunSpec | None = None,
             rank: int | None = None) -> list[dict[str, Any]]:

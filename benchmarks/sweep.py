@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid_runner import Runner, estimate_s, stage_saved
+from benchmarks.grid_runner import Runner, estimate_s, stage_saved, stages_of
 from mpt_nb.results import (
     GridConfig,
     SweepConfig,
@@ -53,14 +53,10 @@ def _here(path: str) -> Path:
 
 def stages_to_train(cfg: GridConfig, profiles: dict[int, Any], todo: list[SweepRun]) -> list[tuple[int, Any, int]]:
     """(l, stage, seed) of every source stage the runs to go need that is neither shipped nor saved, teachers first."""
-    from mpt_nb.methods import TEACHERS, get_method
-
     needed: dict[tuple[int, Any, int], None] = {}
     for run in todo:
-        stage, seed = get_method(run.spec.method).source, run.spec.source_seed
-        if stage is not None:
-            for s in ([TEACHERS] if stage.needs_teachers else []) + [stage]:
-                needed[(run.prompt_tokens, s, seed)] = None
+        for stage, seed in stages_of(run.spec, run.spec.source_seed):
+            needed[(run.prompt_tokens, stage, seed)] = None
     return [(l, s, seed) for l, s, seed in needed if not stage_saved(cfg, profiles[l], s, seed)]  # noqa: E741
 
 
