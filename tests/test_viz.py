@@ -412,7 +412,10 @@ def test_static_figure_puts_counts_beside_accuracy_vs_k_with_the_paper_labelled(
     plt.close("all")
 
 
-def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores():
+def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores(monkeypatch):
+    import mpt_nb.viz.explorer as explorer_module
+
+    real_scores = explorer_module.accuracy_by_setting
     runs = _grid({("mpt", "a"): [0.8, 0.84], ("pt", "a"): [0.5, 0.6]}, ks=("16", "full"))
     assert measured_settings(runs) == {"l": [20], "r": [1], "d": [576], "ks": ["16", "full"],
                                        "backbones": ["smollm2-135m-instruct"]}
@@ -426,6 +429,16 @@ def test_measured_settings_and_the_explorer_say_which_sliders_move_the_scores():
     explorer.sliders["k"].value = "full"  # redraws headless
     assert "l = 100, d = 768, r = 8, S = 8 tasks" in explorer.summary.value
     assert "at l = 100, r = 8, k = full: no measured point" in explorer.note.value
+    # The scores at a k are computed once: later slider moves at that k reuse them.
+    calls = []
+    monkeypatch.setattr(explorer_module, "accuracy_by_setting",
+                        lambda records, k: calls.append(k) or real_scores(records, k=k))
+    moved = param_count_explorer(runs, k=16)
+    for tasks in (2, 3, 4):
+        moved.sliders["tasks"].value = tasks
+    moved.sliders["r"].value = 8
+    moved.sliders["k"].value = "full"
+    assert calls == ["16", "full"], calls
     empty = param_count_explorer()
     assert empty.sliders["k"].options == ("full",) and "no measured runs" in empty.note.value
     assert "76,800 per task" in empty.summary.value

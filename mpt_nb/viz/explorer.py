@@ -8,6 +8,7 @@ counts are vertical lines through both, and the measured points at the sliders' 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -285,9 +286,10 @@ def _count_lines(paper_ax: Axes, measured_ax: Axes, counts: dict[str, float], *,
 
 
 def _counts_panel(paper_ax: Axes, measured_ax: Axes, records: list[dict[str, Any]], counts: dict[str, float], *,
-                  tasks: int, k: str | int, l: int, r: int) -> None:  # noqa: E741
+                  tasks: int, k: str | int, l: int, r: int,  # noqa: E741
+                  scores: dict[Any, MeasuredScore] | None = None) -> None:
     """Parameters per task (log x, shared by both strips): the paper above, the measured runs below, the counts."""
-    scores = accuracy_by_setting(records, k=k)
+    scores = accuracy_by_setting(records, k=k) if scores is None else scores
     paper_xs = _paper_strip(paper_ax)
     _measured_strip(measured_ax, records, scores, selected_points(scores, l=l, r=r), k=k)
     handles = _count_lines(paper_ax, measured_ax, counts, tasks=tasks)
@@ -332,6 +334,7 @@ def static_explorer_figure(
     backbone: str | None = None,
     k: str | int = "full",
     rank_panel: bool = False,
+    scores: dict[Any, MeasuredScore] | None = None,
 ) -> Figure:
     """The explorer as a matplotlib figure (the README's, a kernel without widgets, and what the widget redraws).
 
@@ -339,7 +342,8 @@ def static_explorer_figure(
     repository's runs at ``k`` (one point per method, l and r, at its true count, with its interval over seeds; the
     points at ``l`` and ``r`` ringed), and the PT / MPT counts for the chosen l, r, d, S as vertical lines (totals
     in the title). Right: the measured few-shot curve (score vs k, ``k`` highlighted) at ``l`` and ``r`` where the
-    runs hold several. ``rank_panel`` adds score vs r at ``l``, with ``r`` marked.
+    runs hold several. ``rank_panel`` adds score vs r at ``l``, with ``r`` marked. ``scores``: the records'
+    ``accuracy_by_setting`` at ``k``, where a caller that redraws often (the widget) has it already.
     """
     records = list(records or [])
     backbone = backbone or next((name for name, (width, _) in BACKBONE_PRESETS.items() if width == d), None)
@@ -350,7 +354,7 @@ def static_explorer_figure(
     grid = fig.add_gridspec(2, len(ratios), width_ratios=ratios, height_ratios=[1, 1.35])
     paper_ax = fig.add_subplot(grid[0, 0])
     measured_ax = fig.add_subplot(grid[1, 0])
-    _counts_panel(paper_ax, measured_ax, records, counts, tasks=tasks, k=k, l=l, r=r)
+    _counts_panel(paper_ax, measured_ax, records, counts, tasks=tasks, k=k, l=l, r=r, scores=scores)
 
     def total(key: str) -> str:
         return f"{counts[key]:,.0f}" + (f" ({counts[key + '_pct']:.3f}%)" if key + "_pct" in counts else "")
@@ -403,16 +407,18 @@ def param_count_explorer(records: Iterable[dict[str, Any]] | None = None, *, k: 
         slider.style = {"description_width": "80px"}
         slider.layout = widgets.Layout(width="480px")
     summary, note = widgets.HTML(), widgets.HTML()
+    scores_at = functools.cache(lambda k: accuracy_by_setting(records, k=k))  # a slider move recomputes nothing
 
     def update(l: int, r: int, d: str, tasks: int, k: str) -> None:  # noqa: E741
         width, size = BACKBONE_PRESETS[d]
         counts = explorer_counts(l, width, r, tasks, size)
         lines = _counts_text(counts, l, width, r, tasks, d)
         summary.value = "<pre style='line-height:1.3'>" + html.escape("\n".join(lines)) + "</pre>"
-        readout = _readout(selected_points(accuracy_by_setting(records, k=k), l=l, r=r))
+        readout = _readout(selected_points(scores_at(k), l=l, r=r))
         shown = _measured_note(settings, l=l, r=r, k=k, readout=readout, sweep=sweep)
         note.value = "<pre style='line-height:1.3; color:#555'>" + html.escape("\n".join(shown)) + "</pre>"
-        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, k=k, rank_panel=True)
+        fig = static_explorer_figure(records, l=l, r=r, d=width, tasks=tasks, backbone=d, k=k, rank_panel=True,
+                                     scores=scores_at(k))
         plt.show()
         plt.close(fig)
 
