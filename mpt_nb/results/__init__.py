@@ -5,7 +5,7 @@ plans.
 ``records``    one tolerant JSON Lines reader, an atomic writer, an appender that survives a killed run, run keys
 ``aggregate``  means over seeds, seed-paired differences (``source_seed_differences`` per source seed over cells,
                with ``run_variance_of_mean`` for PT's runs), each method's score per k, rank r or (l, r) setting
-               (``MeasuredScore``)
+               (``MeasuredScore``), the learning curve's validation gain per step budget (``budget_gains``)
 ``stats``      intervals and tests: ``t_interval`` (and ``t_interval_with_rows``, the test rows' variance added: its
                mean, standard error and df in ``seed_mean_with_rows``, with the one-sided test), ``holm``,
                ``bootstrap_interval`` (``scipy.stats.bootstrap``), the hierarchical bootstrap over source seeds,
@@ -26,6 +26,7 @@ from .aggregate import (
     accuracy_by_rank,
     accuracy_by_setting,
     arm_key,
+    budget_gains,
     is_main,
     k_sort_key,
     measured_points,
@@ -84,6 +85,7 @@ __all__ = [
     "arm_key",
     "average_table",
     "bootstrap_interval",
+    "budget_gains",
     "chosen_lrs",
     "config_hash",
     "current",

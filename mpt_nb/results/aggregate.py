@@ -1,7 +1,7 @@
 """Scores gathered from records: per-cell means over seeds, seed-paired differences (per target seed in one cell, or
 per source seed over a set of cells, with the variance that runs serving every source seed add), and each method's
 score per k, per rank r or per (l, r) setting (mean over target tasks, with a t-interval over seeds) that the figures
-draw.
+draw, and the learning-curve check's validation gain per step budget.
 
 The method table (``mpt_nb.methods``) is read inside the functions that order or classify methods, so reading and
 summarising records never loads it.
@@ -24,6 +24,7 @@ __all__ = [
     "accuracy_by_rank",
     "accuracy_by_setting",
     "arm_key",
+    "budget_gains",
     "is_main",
     "k_sort_key",
     "measured_points",
@@ -92,6 +93,29 @@ def paired_differences(
         if seeds:
             out[group] = [by_method[method][s] - by_method[baseline][s] for s in seeds]
     return out
+
+
+def budget_gains(
+    records: Iterable[dict[str, Any]], method: str = "mpt", baseline: str = "pt"
+) -> dict[tuple[str, int], list[tuple[int, float]]]:
+    """``method`` − ``baseline`` validation score in points per (task, k), paired by step budget, from learning-curve
+    records (``benchmarks.learning_curve``: one seed per cell): ``{(task, k): [(steps, difference), ...]}`` in step
+    order. A budget where either method has no run (or no validation score) is left out; two runs of one
+    (task, method, k, steps) are refused."""
+    scores: dict[tuple[str, int, int], dict[str, float]] = defaultdict(dict)
+    for r in records:
+        if r["method"] not in (method, baseline) or r.get("validation") is None:
+            continue
+        cell = (r["task"], int(r["k"]), int(r["steps"]))
+        if r["method"] in scores[cell]:
+            raise ValueError(f"two {r['method']!r} runs for task {cell[0]!r}, k = {cell[1]}, {cell[2]} steps: pass "
+                             "the records of one learning-curve check (one profile)")
+        scores[cell][r["method"]] = 100 * float(r["validation"])
+    out: dict[tuple[str, int], list[tuple[int, float]]] = defaultdict(list)
+    for (task, k, steps), by_method in sorted(scores.items()):
+        if method in by_method and baseline in by_method:
+            out[(task, k)].append((steps, by_method[method] - by_method[baseline]))
+    return dict(out)
 
 
 def arm_key(arm: Arm) -> tuple[str, str]:
