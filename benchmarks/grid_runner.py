@@ -126,7 +126,7 @@ class Runner:
         self.sources = SourceStore(self.ws, artefacts_dir(cfg), profile=keyed, shipped=shipped)
 
     def source(self, spec: RunSpec) -> int:
-        return spec.seed if spec.source_seed is None else spec.source_seed
+        return source_seed_of(spec)
 
     def stages_needed(self, spec: RunSpec) -> list[tuple[SourceStage, int]]:
         """Source stages the run needs that are not loaded yet, teachers first (for time estimates)."""
@@ -139,7 +139,7 @@ class Runner:
         r of u, v (None: the profile's)."""
         from mpt_nb.pipeline import adapt_target, adapt_target_both_selections
 
-        k = None if spec.k == "full" else int(spec.k)
+        k = k_of(spec)
         start = time.perf_counter()
         options = dict(sources=self.sources, k=k, seed=spec.seed, source_seed=self.source(spec), rank=rank,
                        ablation=spec.ablation, lr=lr, always_validate=spec.lr is not None)  # a search reads it
@@ -159,6 +159,32 @@ class Runner:
             **({} if twin is None else {"selected_with_twin": True}),  # one training served both selections
         }
         return [{**record, **stamp} for record in records]
+
+
+def source_seed_of(spec: RunSpec) -> int:
+    """The seed a run's source stage is trained with: its source seed, else its target seed."""
+    return spec.seed if spec.source_seed is None else spec.source_seed
+
+
+def k_of(spec: RunSpec) -> int | None:
+    """The run's k as ``adapt_target`` takes it (None: full data)."""
+    return None if spec.k == "full" else int(spec.k)
+
+
+def run_identity_of(cfg: GridConfig, profile, spec: RunSpec, *, lr: float | None = None,
+                    rank: int | None = None) -> str:
+    """The ``run_identity`` that the record of ``Runner(cfg, profile, ...).run(spec, lr=lr, rank=rank)`` carries,
+    from settings alone (no model or data is loaded): two runs with equal identities are the same computation."""
+    from mpt_nb.sources import stage_identity, stage_settings
+    from mpt_nb.targets import run_identity
+
+    method = get_method(spec.method, spec.ablation)
+    seed = source_seed_of(spec)
+    keyed, _ = source_keys(cfg, profile)  # the store's profile names the stage, as SourceStore.identity does
+    source = None if method.source is None else stage_identity(stage_settings(keyed, method.source, seed))
+    return run_identity(profile, spec.task, method, k=k_of(spec), seed=spec.seed, source_seed=seed,
+                        ablation=spec.ablation, validation_k=spec.validation_k, rank=rank, lr=lr,
+                        source_identity=source)
 
 
 def true_few_shot_twins(plan: Sequence[RunSpec]) -> dict[tuple, RunSpec]:

@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target-lr search: {len(search_runs(cfg, profile))} runs over lr {cfg.lr_search}, "
               f"{len(search_todo)} to go (before the grid)", flush=True)
     print(f"plan: {len(plan)} runs, {len(plan) - len(todo)} already in {cfg.results}, {len(todo)} to go", flush=True)
-    if (lrs := chosen_lrs(cfg, profile, search_records)) is not None and (problem := off_rate(cfg, records, lrs)):
+    if (lrs := chosen_lrs(cfg, profile, search_records)) is not None and (problem := off_rate(cfg.results, records, lrs)):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.dry_run:
@@ -358,7 +358,7 @@ def _run(args, cfg: GridConfig, profile, accelerator, results: Path, records, pl
         stopped = stopped or "the target-lr search is not complete (waiting for source stages)"
     elif lrs is not None:
         # main() checked the records against rates known before this chunk; a search finished now needs the check here.
-        if search_todo and (problem := off_rate(cfg, records, lrs)) is not None:
+        if search_todo and (problem := off_rate(cfg.results, records, lrs)) is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         if main_process:

@@ -8,7 +8,10 @@ other stages than the grid's: they are loaded (shipped or saved under ``artefact
 or with ``--no-train-sources`` the l's runs wait. The backbone is loaded once; each run goes through the grid's
 ``Runner`` (``mpt_nb.pipeline.adapt_target`` with the run's rank r) and is appended to the records file as soon as it
 ends, so the command resumes: a run whose key (``sweep_key``: task, method, k, seed, source seed, l, r) is in the
-file is skipped. Each chunk ends by drawing the explorer's static figure from the records (``--figure``).
+file is skipped. A run the grid has made already (at the grid's l and r: the same ``run_identity`` as a record in the
+grid config's ``output.results``) is not run again: that record is copied into the sweep's file, marked
+``"from_grid": true``, so the file stays whole on its own. Each chunk ends by drawing the explorer's static figure from
+the records (``--figure``).
 
 Examples::
 
@@ -28,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.grid_runner import Runner, estimate_s, stage_saved, stages_of
+from benchmarks.grid_runner import Runner, estimate_s, run_identity_of, stage_saved, stages_of
 from mpt_nb.results import (
     GridConfig,
     SweepConfig,
@@ -58,6 +61,25 @@ def stages_to_train(cfg: GridConfig, profiles: dict[int, Any], todo: list[SweepR
         for stage, seed in stages_of(run.spec, run.spec.source_seed):
             needed[(run.prompt_tokens, stage, seed)] = None
     return [(l, s, seed) for l, s, seed in needed if not stage_saved(cfg, profiles[l], s, seed)]  # noqa: E741
+
+
+def grid_copies(cfg: GridConfig, profiles: dict[int, Any], todo: list[SweepRun], lrs: dict[str, float] | None,
+                grid_records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    """By run key, each run of ``todo`` that the grid has made already: its grid record (the one with the run's own
+    ``run_identity`` at its l, r and target lr), marked ``"from_grid": true``."""
+    by_identity = {r["run_identity"]: r for r in grid_records if "run_identity" in r}
+    copies = {}
+    for run in todo:
+        lr = None if lrs is None else lrs[run.spec.method]
+        identity = run_identity_of(cfg, profiles[run.prompt_tokens], run.spec, lr=lr, rank=run.rank or None)
+        if (record := by_identity.get(identity)) is None:
+            continue
+        if sweep_key(record) != run.key:  # equal identities are one computation; its record must place it there
+            raise RuntimeError(f"the grid's record {record['run_identity']} has the identity of {run.describe()} but "
+                               f"l={record.get('prompt_tokens')} r={record.get('rank')}: check the rank and profile "
+                               "that run_identity_of and adapt_target read")
+        copies[run.key] = {**record, "from_grid": True}
+    return copies
 
 
 def render(sweep: SweepConfig, profile: Any, records: list[dict[str, Any]]) -> Path | None:
@@ -152,18 +174,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: the grid's target-lr search is not complete ({cfg.lr_search_file()}); run it first with "
                   f"`python -m benchmarks.quality --config {args.config}`", file=sys.stderr)
             return 2
-        if problem := off_rate(GridConfig(results=sweep.results), records, lrs):
+        if problem := off_rate(sweep.results, records, lrs):
             print(f"error: {problem}", file=sys.stderr)
             return 2
     plan = plan_sweep(sweep, targets, first_length=base.prompt_tokens)
     done = {sweep_key(r) for r in records}
     todo = [run for run in plan if run.key not in done]
+    grid_records = current_sweep(load_records(_here(cfg.results), missing_ok=True), base)
+    copies = grid_copies(cfg, profiles, todo, lrs, grid_records)
+    todo = [run for run in todo if run.key not in copies]
     train = stages_to_train(cfg, profiles, todo)
     estimate = sum(estimate_s(run.spec, records, profiles[run.prompt_tokens]) for run in todo)
     if not args.no_train_sources:
         estimate += sum(estimate_s((stage, seed), [], profiles[length]) for length, stage, seed in train)
     print(f"sweep: {len(plan)} runs (l {sweep.lengths}, MPT r {sweep.ranks}, k {sweep.k}, target seeds {sweep.seeds}, "
-          f"targets {targets}), {len(plan) - len(todo)} already in {sweep.results}, {len(todo)} to go; "
+          f"targets {targets}), {len(plan) - len(todo) - len(copies)} already in {sweep.results}, {len(copies)} "
+          f"{'to copy' if args.dry_run else 'copied'} from the grid's {cfg.results}, {len(todo)} to go; "
           f"{len(train)} source stage(s) to train; about {estimate / 3600:.1f} h", flush=True)
     for length, stage, seed in train:
         print(f"  to train: l={length} {stage.describe(base.rank)}, seed {seed}"
@@ -172,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         for run in [] if args.quiet else todo:
             print("  ", run.describe())
         return 0
+    for record in copies.values():
+        append_record(results, record)
+        records.append(record)
     if todo:
         from mpt_nb.tasks import unfetched_tasks
         from mpt_nb.tasks.pinned import FETCH_HINT

@@ -54,9 +54,11 @@ def run_settings(
     lr: float | None = None,
     source_identity: str | None = None,
 ) -> dict[str, Any]:
-    """Everything that shapes one target run (what its identity hashes). ``steps``, ``rank`` and ``lr`` are the
-    run's overrides (None: the profile's); ``source_identity`` is the identity of the stage it starts from, if that
-    stage comes from another profile (a shipped store), else computed from ``profile``."""
+    """Everything that shapes one target run (what its identity hashes). ``steps`` and ``lr`` are the run's
+    overrides (None: the profile's); ``rank`` is the rank of the target's own u, v (None: its source stage's r, that
+    stage's own or the profile's), read only by a method whose target has u, v; ``source_identity`` is the identity
+    of the stage it starts from, if that stage comes from another profile (a shipped store), else computed from
+    ``profile``."""
     method = method if isinstance(method, Method) else get_method(method, ablation)
     source_seed = seed if source_seed is None else source_seed
     if method.source is not None and source_identity is None:
@@ -73,9 +75,18 @@ def run_settings(
         "source_seed": source_seed if method.source is not None else None,
         "validation_k": validation_k,
         "steps": _run_steps(profile, k, steps),
-        "rank": profile.rank if rank is None else rank,
+        "rank": _target_rank(profile, method, rank),
         "lr": profile.lr if lr is None else lr,
     }
+
+
+def _target_rank(profile: Any, method: Method, rank: int | None) -> int:
+    """The rank a run's identity holds: for a target with its own u, v, the one it trains (``rank``, else its source
+    stage's r, as ``MultitaskPrompt.for_new_tasks`` takes it); for any other, the profile's (a rank it never reads
+    makes no other run)."""
+    if method.target_init != "shared_prompt":
+        return profile.rank
+    return rank or method.source.rank or profile.rank
 
 
 def _run_steps(profile: Any, k: int | None, steps: int | None) -> int:
@@ -306,9 +317,11 @@ def _adapt_target(
             "validation_curve": [{"step": int(e["step"]), "metric": e["metric"]} for e in result.evals],
             "wall_time_s": round(time.perf_counter() - start, 2),  # training, evaluations and test passes so far
             **extra,
+            # The rank its u, v have: a stage from another profile (a shipped store) may carry another default r.
             "run_identity": run_identity(
                 profile, target, method, k=k, seed=seed, source_seed=source_seed, ablation=ablation,
-                validation_k=validation_k, steps=steps, rank=rank, lr=lr, source_identity=extra.get("source_identity"),
+                validation_k=validation_k, steps=steps, rank=getattr(prompt, "rank", rank), lr=lr,
+                source_identity=extra.get("source_identity"),
             ),
         })
     return records

@@ -727,7 +727,8 @@ def test_search_ties_go_to_the_lower_rate_and_a_run_at_another_rate_stops_the_gr
     (tmp_path / "q.jsonl").write_text(json.dumps(record) + "\n")  # a grid run made at the other rate
     capsys.readouterr()
     assert quality.main(["--config", str(config)]) == 2
-    assert "ran at another target lr than the search chose" in capsys.readouterr().err
+    assert f"1 record(s) in {tmp_path / 'q.jsonl'} ran at another target lr than the search chose" in (
+        capsys.readouterr().err)
 
 
 def _search_record(spec) -> dict:

@@ -1,8 +1,10 @@
 """The l × r sweep: its plan (size, order, keys) and the command end to end on the smoke profile (records that place
-each run at its l and r, resume without re-running, source stages per l, the figure)."""
+each run at its l and r, resume without re-running, source stages per l, the grid's runs copied rather than run
+again, the figure)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,15 +14,21 @@ from conftest import repo_module
 from mpt_nb.profiles import get_profile
 from mpt_nb.prompts import expected_trainable
 from mpt_nb.results import (
+    GridConfig,
     SweepConfig,
+    accuracy_by_setting,
     config_hash,
     current_sweep,
     load_records,
+    measured_settings,
     plan_sweep,
+    search_runs,
     sweep_key,
 )
 
 sweep = repo_module("benchmarks.sweep")
+quality = repo_module("benchmarks.quality")
+grid_runner = repo_module("benchmarks.grid_runner")
 
 
 def test_the_plan_runs_pt_once_per_l_and_mpt_at_every_r():
@@ -69,7 +77,8 @@ def _config(tmp_path: Path, **grid) -> Path:
         "overrides": {"teacher_steps": 2, "distill_steps": 2, "target_steps": 2, "few_shot_steps": 2,
                       "eval_every": 2, "max_train": 48, "max_eval": 16, "max_validation": 8},
         "grid": {"methods": ["pt", "mpt"], "k": [4], "seeds": [0], "ablations": False, **grid},
-        "output": {"results": str(tmp_path / "grid.jsonl"), "artefacts": str(tmp_path / "art")},
+        "output": {"results": str(tmp_path / "grid.jsonl"), "table": str(tmp_path / "grid.md"),
+                   "figure": str(tmp_path / "grid.png"), "artefacts": str(tmp_path / "art")},
     }
     path = tmp_path / "smoke.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -124,3 +133,93 @@ def test_the_sweep_refuses_settings_it_cannot_run_in_one_line(tmp_path, capsys):
     assert "target-lr search is not complete" in capsys.readouterr().err
     assert sweep.main(["--config", str(config), "--targets", "no_such_task", "--dry-run"]) == 2
     assert "no_such_task" in capsys.readouterr().err
+
+
+def _sweep_args(config: Path, name: str, *extra: str) -> list[str]:
+    """The sweep at the smoke profile's own l (4) only, into ``<name>.jsonl``."""
+    return ["--config", str(config), "--lengths", "4", "--seeds", "0", "--results", str(config.parent / f"{name}.jsonl"),
+            "--figure", str(config.parent / f"{name}.png"), *extra]
+
+
+def test_the_sweep_copies_the_runs_the_grid_has_made_and_runs_the_others(tmp_path, capsys, monkeypatch):
+    config = _config(tmp_path)
+    # The sweep's r = 1 (passed as rank=1) and the grid's default rank (None: the profile's 1) are one computation:
+    # made by the sweep alone first, then by the grid, they agree in identity and in every prediction.
+    assert sweep.main(_sweep_args(config, "alone", "--ranks", "1", "--k", "4")) == 0
+    assert quality.main(["--config", str(config)]) == 0  # PT and MPT at k = 4, seed 0, source seed 0
+    grid = {r["run_identity"]: r for r in load_records(tmp_path / "grid.jsonl")}
+    alone = load_records(tmp_path / "alone.jsonl")
+    assert len(grid) == len(alone) == 2 and {r["rank"] for r in grid.values()} == {0, 1}
+    for record in alone:
+        same = grid[record["run_identity"]]
+        assert (record["test_predictions"], record["validation_curve"]) == (same["test_predictions"], same["validation_curve"])
+
+    ran: list[tuple] = []
+    run = grid_runner.Runner.run
+    monkeypatch.setattr(grid_runner.Runner, "run", lambda self, spec, **kw: ran.append((spec, kw)) or run(self, spec, **kw))
+    args = _sweep_args(config, "s", "--ranks", "1", "2", "--k", "4", "full")
+    capsys.readouterr()
+    assert sweep.main([*args, "--dry-run", "--quiet"]) == 0
+    assert f"0 already in {tmp_path / 's.jsonl'}, 2 to copy from the grid's {tmp_path / 'grid.jsonl'}, 4 to go" in (
+        capsys.readouterr().out)
+    assert not ran and not (tmp_path / "s.jsonl").exists()  # a dry run copies nothing
+    assert sweep.main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 copied from the grid's" in out and "ran 4 run(s)" in out and "0 run(s) left" in out
+    records = load_records(tmp_path / "s.jsonl")
+    copied = [r for r in records if r.get("from_grid")]
+    made = [r for r in records if "from_grid" not in r]
+    assert len(records) == len({sweep_key(r) for r in records}) == 6 and len(ran) == len(made) == 4
+    # The copies are the grid's records as they are, with the marker; none of them ran again.
+    assert {(r["method"], r["k"], r["rank"]) for r in copied} == {("pt", 4, 0), ("mpt", 4, 1)}
+    assert [{k: v for k, v in r.items() if k != "from_grid"} for r in copied] == [grid[r["run_identity"]] for r in copied]
+    assert not {(spec.method, spec.k, kw["rank"]) for spec, kw in ran} & {("pt", 4, None), ("mpt", 4, 1)}
+    # Another k (full data) or another r is another run: the sweep made it, and its identity is the predicted one.
+    assert {(r["method"], str(r["k"]), r["rank"]) for r in made} == {
+        ("pt", "full", 0), ("mpt", "full", 1), ("mpt", "full", 2), ("mpt", "4", 2)}
+    cfg = GridConfig.from_yaml(config)
+    for spec, kw in ran:
+        record = next(r for r in made if (r["method"], str(r["k"]), r["rank"] or None) == (spec.method, str(spec.k),
+                                                                                             kw["rank"]))
+        assert record["run_identity"] == grid_runner.run_identity_of(cfg, cfg.build_profile(), spec, **kw)
+        assert record["run_identity"] not in grid
+    # The explorer places the copies as it places the sweep's own runs.
+    assert (measured_settings(records)["l"], measured_settings(records)["r"]) == ([4], [1, 2])
+    assert list(accuracy_by_setting(records, k=4)) == [("pt", 4, 0), ("mpt", 4, 1), ("mpt", 4, 2)]
+
+    assert sweep.main(args) == 0  # resumes: the copies are records of the sweep's own file
+    out = capsys.readouterr().out
+    assert "6 already in" in out and "0 copied" in out and "0 to go" in out and len(ran) == 4
+    assert len(load_records(tmp_path / "s.jsonl")) == 6
+
+
+def test_a_grid_run_at_another_target_lr_is_not_copied(tmp_path):
+    config = _config(tmp_path)
+    cfg = GridConfig.from_yaml(config)
+    profile = cfg.build_profile()
+    plan = plan_sweep(SweepConfig(lengths=[profile.prompt_tokens], ranks=[1], k=[4], seeds=[0]), profile.target_tasks)
+    # Grid records carry their run's identity (what ``adapt_target`` hashes): here at the profile's rate.
+    grid = [{"task": run.spec.task, "method": run.spec.method, "k": 4, "seed": 0, "source_seed": run.spec.source_seed,
+             "prompt_tokens": run.prompt_tokens, "rank": run.rank,
+             "run_identity": grid_runner.run_identity_of(cfg, profile, run.spec)} for run in plan]
+    profiles = {profile.prompt_tokens: profile}
+    assert len(sweep.grid_copies(cfg, profiles, plan, None, grid)) == len(plan) == 2
+    assert len(sweep.grid_copies(cfg, profiles, plan, {"pt": profile.lr, "mpt": profile.lr}, grid)) == 2
+    assert sweep.grid_copies(cfg, profiles, plan, {"pt": 3 * profile.lr, "mpt": profile.lr}, grid).keys() == {plan[1].key}
+    other_k = plan_sweep(SweepConfig(lengths=[profile.prompt_tokens], ranks=[1], k=[8], seeds=[0]), profile.target_tasks)
+    assert sweep.grid_copies(cfg, profiles, other_k, None, grid) == {}
+
+
+def test_sweep_records_at_another_target_lr_stop_the_sweep_naming_its_file(tmp_path, capsys):
+    config = _config(tmp_path, lr_search=[0.01, 0.03], lr_search_k=4, source_seeds=[0])
+    cfg = GridConfig.from_yaml(config)
+    profile = cfg.build_profile()
+    search = [{"task": s.task, "method": s.method, "k": s.k, "seed": s.seed, "ablation": s.ablation,
+               "source_seed": s.source_seed, "validation_k": s.validation_k, "lr": s.lr, "validation": s.lr,
+               "config_hash": config_hash(profile)} for s in search_runs(cfg, profile)]  # 0.03 scores best
+    cfg.lr_search_file().write_text("".join(json.dumps(r) + "\n" for r in search))
+    off = {"task": profile.target_tasks[0], "method": "pt", "k": 4, "seed": 0, "source_seed": None, "rank": 0,
+           "prompt_tokens": 4, "lr": 0.01, "config_hash": config_hash(profile)}
+    (tmp_path / "s.jsonl").write_text(json.dumps(off) + "\n")
+    assert sweep.main(_sweep_args(config, "s", "--dry-run")) == 2
+    assert f"1 record(s) in {tmp_path / 's.jsonl'} ran at another target lr" in capsys.readouterr().err

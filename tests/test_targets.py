@@ -53,6 +53,17 @@ def test_the_run_its_data_and_its_source_stage_change_the_identity(profile, monk
     assert changed_data != ident()
 
 
+def test_the_identity_holds_the_rank_the_target_trains(profile):
+    ident = lambda method="mpt", **run: run_identity(profile, TARGET, method, **{**RUN, **run})  # noqa: E731
+    # u, v default to the source stage's r: the profile's (so r = 1 named and left to the profile are one run) ...
+    assert profile.rank == 1 and ident(rank=None) == ident(rank=1) != ident(rank=2)
+    # ... or the stage's own (the rank4 ablation trains r = 4 unless told otherwise).
+    assert ident(ablation="rank4", rank=None) == ident(ablation="rank4", rank=4) != ident(ablation="rank4", rank=1)
+    # A target without u, v reads no rank: any it is given makes no other run.
+    for method in ("pt", "spot", "spot_generic"):
+        assert ident(method, rank=None) == ident(method, rank=3)
+
+
 def test_run_fields_and_other_targets_do_not_change_the_identity(profile):
     same = profile.with_overrides(target_tasks=(TARGET, "nyt_sentiment"), seeds=(7,), sizing="course", name="other")
     assert run_identity(same, TARGET, "mpt", **RUN) == run_identity(profile, TARGET, "mpt", **RUN)

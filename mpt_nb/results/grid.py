@@ -272,14 +272,14 @@ def chosen_lrs(cfg: GridConfig, profile, search_records: list[dict[str, Any]]) -
     return chosen
 
 
-def off_rate(cfg: GridConfig, records: list[dict[str, Any]], lrs: dict[str, float]) -> str | None:
-    """What is wrong when grid records ran at another target lr than the search chose (a resumed file must not mix
-    rates); None when every record agrees."""
+def off_rate(results: str | Path, records: list[dict[str, Any]], lrs: dict[str, float]) -> str | None:
+    """What is wrong when records (read from the file ``results``) ran at another target lr than the search chose (a
+    resumed file must not mix rates); None when every record agrees."""
     wrong = [r for r in records if r["method"] in lrs and r.get("lr") != lrs[r["method"]]]
     if not wrong:
         return None
     first = wrong[0]
-    return (f"{len(wrong)} record(s) in {cfg.results} ran at another target lr than the search chose (first: "
+    return (f"{len(wrong)} record(s) in {results} ran at another target lr than the search chose (first: "
             f"{first['method']} {first['task']} k={first['k']} at lr {first.get('lr')}, chosen "
             f"{lrs[first['method']]:g}); move them out of the file and rerun")
 
