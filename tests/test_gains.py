@@ -15,7 +15,7 @@ from test_benchmarks import _design, _grid  # the synthetic crossed grid the ana
 
 from mpt_nb.methods import method_label
 from mpt_nb.results import budget_gains
-from mpt_nb.viz import gain_by_budget_figure, gain_by_k_figure
+from mpt_nb.viz import gain_by_budget_figure, gain_by_k_figure, learning_curve_figure
 
 GAINS = {"pt": 5.0, "spot": 4.0, "spot_generic": 3.0, "decomp": -2.0}
 
@@ -150,3 +150,23 @@ def test_gain_by_budget_without_records_names_the_command_that_writes_them():
     with pytest.raises(ValueError, match=r"^no learning-curve records; run python -m benchmarks\.learning_curve "):
         gain_by_budget_figure([])
     assert not plt.get_fignums()
+
+
+def test_learning_curve_draws_each_methods_validation_score_per_k_against_the_budget():
+    fig = learning_curve_figure(CURVE, chance={"a": 0.33})
+    try:
+        a, b = fig.axes[:2]
+        lines = {line.get_gid(): line.get_xydata() for line in a.get_lines() if line.get_gid()}
+        assert set(lines) == {"pt k=16", "pt k=32", "mpt k=16", "mpt k=32", "chance"}
+        assert lines["pt k=16"] == pytest.approx(np.array([[40, 0.50], [120, 0.60], [300, 0.62]]))
+        assert lines["mpt k=32"] == pytest.approx(np.array([[40, 0.55], [300, 0.64]]))  # no run at 120 steps
+        assert lines["chance"][:, 1] == pytest.approx([0.33, 0.33])
+        drawn_b = {line.get_gid(): line.get_xydata() for line in b.get_lines() if line.get_gid()}
+        assert set(drawn_b) == {"pt k=16", "mpt k=16"}  # no chance given for b; MPT's run without a score left out
+        assert drawn_b["mpt k=16"] == pytest.approx(np.array([[40, 0.27]]))
+        assert [t.get_text() for t in a.get_xticklabels()] == ["40", "120", "300"]
+        assert not a.containers  # one seed: no intervals
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match=r"^no learning-curve records; run python -m benchmarks\.learning_curve "):
+        learning_curve_figure([_curve("a", "pt", 16, 40, None)])

@@ -1,6 +1,7 @@
 """Where MPT helps and where it does not: MPT − each baseline per target, against k (the grid's pre-registered
 secondary contrasts, with their intervals and per-source-seed values) and against the target step budget (the
-learning-curve check: validation scores of one seed). Both read committed results; nothing here trains."""
+learning-curve check: validation scores of one seed, as differences or as each method's own curve). All read
+committed results; nothing here trains."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..methods import method_label
 from ..results import budget_gains, k_sort_key
 from .style import METHOD_MARKERS, method_colour
 
-__all__ = ["gain_by_budget_figure", "gain_by_k_figure"]
+__all__ = ["gain_by_budget_figure", "gain_by_k_figure", "learning_curve_figure"]
 
 ANALYSIS_COMMAND = "python -m benchmarks.analysis --config configs/offline_v3.yaml"
 CURVE_COMMAND = "python -m benchmarks.learning_curve"
@@ -174,4 +175,49 @@ def gain_by_budget_figure(
         note += f"; {missing} (target, k, steps) cells lack MPT or PT and are left out"
     _finish(fig, panels, own, title or "MPT − PT against the target step budget (validation, one seed)", note,
             ncol=len(ks))
+    return fig
+
+
+def learning_curve_figure(
+    curve_records: Iterable[dict[str, Any]],
+    *,
+    chance: dict[str, float] | None = None,
+    axes: Sequence[Axes] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Each method's validation score against the target step budget, one panel per target, one line per (method,
+    k): the learning-curve check's runs (``benchmarks.learning_curve``), one seed, so points without intervals; a run
+    without a validation score is left out. ``chance``: {target: the best input-blind score}, drawn as a dotted line
+    where given. Draws into ``axes`` (one per target) if given, else into a new figure under ``title``; returns the
+    Figure."""
+    records = [r for r in curve_records if r.get("validation") is not None]
+    if not records:
+        raise ValueError(f"no learning-curve records; run {CURVE_COMMAND} (it writes results/learning_curve_v3.jsonl)")
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    ks = sorted({int(r["k"]) for r in records})
+    budgets = sorted({int(r["steps"]) for r in records})
+    fig, panels, own = _panels(axes, tasks, 4.0)
+    for ax, task in zip(panels, tasks, strict=True):
+        for method in methods:
+            for i, k in enumerate(ks):
+                points = sorted((int(r["steps"]), float(r["validation"])) for r in records
+                                if (r["task"], r["method"], int(r["k"])) == (task, method, k))
+                if not points:
+                    continue
+                style, _ = _K_LINES[i % len(_K_LINES)]
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, linestyle=style, marker=METHOD_MARKERS.get(method, "o"), color=method_colour(method),
+                        markersize=5, linewidth=1.3, label=f"{method_label(method)}, k = {k}", gid=f"{method} k={k}",
+                        zorder=3)
+        if chance is not None and task in chance:
+            ax.axhline(chance[task], color="gray", linestyle=":", linewidth=1, label="chance", gid="chance", zorder=1)
+        ax.set_xticks(budgets, [str(n) for n in budgets])
+        ax.set_xlim(0, budgets[-1] * 1.08)
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("target training steps", fontsize=8)
+        ax.grid(alpha=0.3)
+    panels[0].set_ylabel("validation score (the target's metric)")
+    _finish(fig, panels, own, title or "Validation score against the target step budget (one seed)",
+            "validation scores of one seed: points, no intervals", ncol=len(ks) * len(methods) + (chance is not None))
     return fig
