@@ -51,6 +51,15 @@ def _finish(fig: Figure, axes: Sequence[Axes], own: bool, title: str, note: str,
     fig.tight_layout(rect=(0, (0.12 + 0.16 * rows) / fig.get_figheight(), 1, 1))
 
 
+def _budget_axis(ax: Axes, task: str, budgets: Sequence[int]) -> None:
+    """A budget panel's x axis (the step counts the check tried), title and grid."""
+    ax.set_xticks(budgets, [str(n) for n in budgets])
+    ax.set_xlim(0, budgets[-1] * 1.08)
+    ax.set_title(task, fontsize=9)
+    ax.set_xlabel("target training steps", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
 def _secondary_cells(summary: dict[str, Any], baselines: Sequence[str] | None
                      ) -> dict[str, dict[str, dict[str, dict[str, Any] | None]]]:
     """The analysis summary's secondary contrasts as ``{task: {baseline: {k: contrast or None}}}``, targets in the
@@ -164,11 +173,7 @@ def gain_by_budget_figure(
             ax.text(0.5, 0.5, "no MPT − PT pair yet", ha="center", va="center", transform=ax.transAxes,
                     color="gray", fontsize=8)
         ax.axhline(0, color="black", linewidth=0.8, zorder=1)
-        ax.set_xticks(budgets, [str(n) for n in budgets])
-        ax.set_xlim(0, budgets[-1] * 1.08)
-        ax.set_title(task, fontsize=9)
-        ax.set_xlabel("target training steps", fontsize=8)
-        ax.grid(alpha=0.3)
+        _budget_axis(ax, task, budgets)
     panels[0].set_ylabel("MPT − PT, validation (points)")
     note = "validation scores of one seed: points, no intervals"
     if missing:
@@ -212,11 +217,7 @@ def learning_curve_figure(
                         zorder=3)
         if chance is not None and task in chance:
             ax.axhline(chance[task], color="gray", linestyle=":", linewidth=1, label="chance", gid="chance", zorder=1)
-        ax.set_xticks(budgets, [str(n) for n in budgets])
-        ax.set_xlim(0, budgets[-1] * 1.08)
-        ax.set_title(task, fontsize=9)
-        ax.set_xlabel("target training steps", fontsize=8)
-        ax.grid(alpha=0.3)
+        _budget_axis(ax, task, budgets)
     panels[0].set_ylabel("validation score (the target's metric)")
     _finish(fig, panels, own, title or "Validation score against the target step budget (one seed)",
             "validation scores of one seed: points, no intervals", ncol=len(ks) * len(methods) + (chance is not None))
