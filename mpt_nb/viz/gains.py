@@ -5,6 +5,7 @@ committed results; nothing here trains."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -202,12 +203,14 @@ def learning_curve_figure(
     methods = list(dict.fromkeys(r["method"] for r in records))
     ks = sorted({int(r["k"]) for r in records})
     budgets = sorted({int(r["steps"]) for r in records})
+    curves: dict[tuple[str, str, int], list[tuple[int, float]]] = defaultdict(list)
+    for r in records:
+        curves[(r["task"], r["method"], int(r["k"]))].append((int(r["steps"]), float(r["validation"])))
     fig, panels, own = _panels(axes, tasks, 4.0)
     for ax, task in zip(panels, tasks, strict=True):
         for method in methods:
             for i, k in enumerate(ks):
-                points = sorted((int(r["steps"]), float(r["validation"])) for r in records
-                                if (r["task"], r["method"], int(r["k"])) == (task, method, k))
+                points = sorted(curves.get((task, method, k), []))
                 if not points:
                     continue
                 style, _ = _K_LINES[i % len(_K_LINES)]
